@@ -1,0 +1,179 @@
+// The only pybind11 file: numpy in/out, the GIL released around C++ work, exception mapping.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <htslib/hts.h>
+
+#include <memory>
+#include <mutex>
+
+#include "gmscall/backend.hpp"
+#include "gmscall/errors.hpp"
+#include "gmscall/pileup.hpp"
+#include "io/bam_reader.hpp"
+#include "io/pileup_tsv.hpp"
+#include "io/reference.hpp"
+
+namespace py = pybind11;
+using namespace gms;
+
+namespace {
+
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+  auto* heap = new std::vector<T>(std::move(v));
+  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(shape, heap->data(), owner);
+}
+
+Backend parse_backend(const std::string& name) {
+  if (name == "cpu") return Backend::kCpu;
+  if (name == "cuda") {
+    if (!cuda_compiled()) {
+      throw BackendError("backend 'cuda' requested but this gmscall was built without CUDA; use --backend cpu");
+    }
+    if (cuda_devices().empty()) throw BackendError("backend 'cuda' requested but no CUDA device is visible");
+    return Backend::kCuda;
+  }
+  throw BackendError("unknown backend '" + name + "' (expected cpu or cuda)");
+}
+
+// One open BAM/CRAM plus reference; each worker thread owns its own Session.
+class Session {
+ public:
+  Session(const std::string& bam, const std::string& ref, int hts_threads)
+      : reader_(bam, ref, hts_threads), ref_(ref) {}
+
+  std::vector<std::pair<std::string, int64_t>> bam_contigs() const {
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const auto& c : reader_.contigs()) out.emplace_back(c.name, c.length);
+    return out;
+  }
+  std::vector<std::pair<std::string, int64_t>> ref_contigs() const {
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const auto& c : ref_.contigs()) out.emplace_back(c.name, c.length);
+    return out;
+  }
+  std::vector<std::string> samples() const { return reader_.samples(); }
+
+  py::bytes pileup_tsv(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
+                       const std::string& backend_name) {
+    const Backend backend = parse_backend(backend_name);
+    std::string text;
+    {
+      py::gil_scoped_release release;
+      text = format_pileup_tsv(compute_pileup(reader_, ref_, contig, beg, end, params, backend));
+    }
+    return py::bytes(text);
+  }
+
+  py::dict pileup(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
+                  const std::string& backend_name) {
+    const Backend backend = parse_backend(backend_name);
+    PileupResult r;
+    {
+      py::gil_scoped_release release;
+      r = compute_pileup(reader_, ref_, contig, beg, end, params, backend);
+    }
+    const py::ssize_t n = static_cast<py::ssize_t>(end - beg);
+    py::dict d;
+    d["contig"] = r.contig;
+    d["start"] = r.beg;
+    d["end"] = r.end;
+    d["ref"] = py::bytes(r.ref);
+    d["counts"] = to_numpy(std::move(r.counts), {n, 2, 6});
+    d["qual_sum"] = to_numpy(std::move(r.qual_sum), {n, 6});
+    d["ins"] = to_numpy(std::move(r.ins), {n, 2});
+    d["del_start"] = to_numpy(std::move(r.del_start), {n, 2});
+    d["mq2"] = to_numpy(std::move(r.mq2), {n});
+    std::vector<int64_t> ipos;
+    std::vector<int32_t> ilen;
+    std::vector<uint32_t> ifwd, irev;
+    py::list iseq;
+    for (const auto& a : r.indels) {
+      ipos.push_back(a.pos);
+      ilen.push_back(a.length);
+      ifwd.push_back(a.fwd);
+      irev.push_back(a.rev);
+      iseq.append(py::str(a.seq));
+    }
+    const py::ssize_t m = static_cast<py::ssize_t>(ipos.size());
+    d["indel_pos"] = to_numpy(std::move(ipos), {m});
+    d["indel_length"] = to_numpy(std::move(ilen), {m});
+    d["indel_fwd"] = to_numpy(std::move(ifwd), {m});
+    d["indel_rev"] = to_numpy(std::move(irev), {m});
+    d["indel_seq"] = iseq;
+    return d;
+  }
+
+ private:
+  BamReader reader_;
+  Reference ref_;
+};
+
+py::dict build_info() {
+  py::dict d;
+  d["htslib"] = std::string(hts_version());
+  d["cuda_compiled"] = cuda_compiled();
+  d["cuda_runtime"] = cuda_runtime_version();
+  py::list devs;
+  for (const auto& dev : cuda_devices()) {
+    py::dict x;
+    x["index"] = dev.index;
+    x["name"] = dev.name;
+    x["compute_capability"] = std::to_string(dev.cc_major) + "." + std::to_string(dev.cc_minor);
+    x["memory_gib"] = static_cast<double>(dev.total_mem) / (1024.0 * 1024.0 * 1024.0);
+    devs.append(x);
+  }
+  d["cuda_devices"] = devs;
+  return d;
+}
+
+void raise_as(const char* cls, const std::exception& e) {
+  py::object errors = py::module_::import("gmscall.errors");
+  PyErr_SetString(errors.attr(cls).ptr(), e.what());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "gmscall C++ core: htslib reader, pileup and calling kernels (CPU and CUDA)";
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const InputError& e) {
+      raise_as("InputError", e);
+    } catch (const BackendError& e) {
+      raise_as("BackendError", e);
+    } catch (const GmsError& e) {
+      raise_as("GmsError", e);
+    }
+  });
+
+  py::class_<PileupParams>(m, "PileupParams")
+      .def(py::init<>())
+      .def_property(
+          "min_mq", [](const PileupParams& p) { return p.filter.min_mq; },
+          [](PileupParams& p, int v) { p.filter.min_mq = v; })
+      .def_property(
+          "skip_flags", [](const PileupParams& p) { return p.filter.skip_flags; },
+          [](PileupParams& p, uint16_t v) { p.filter.skip_flags = v; })
+      .def_readwrite("min_bq", &PileupParams::min_bq)
+      .def_readwrite("overlaps", &PileupParams::overlaps)
+      .def_readwrite("max_depth", &PileupParams::max_depth);
+
+  py::class_<Session>(m, "Session")
+      .def(py::init<const std::string&, const std::string&, int>(), py::arg("bam"), py::arg("ref"),
+           py::arg("hts_threads") = 1)
+      .def("bam_contigs", &Session::bam_contigs)
+      .def("ref_contigs", &Session::ref_contigs)
+      .def("samples", &Session::samples)
+      .def("pileup", &Session::pileup, py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("params"),
+           py::arg("backend"))
+      .def("pileup_tsv", &Session::pileup_tsv, py::arg("contig"), py::arg("beg"), py::arg("end"),
+           py::arg("params"), py::arg("backend"));
+
+  m.def("info", &build_info);
+}

@@ -1,0 +1,121 @@
+// Pileup stage orchestration shared by both backends: prepare reads, run kernels, gather indels.
+#include "gmscall/pileup.hpp"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "gmscall/errors.hpp"
+#include "io/bam_reader.hpp"
+#include "io/read_prep.hpp"
+#include "io/reference.hpp"
+
+namespace gms {
+namespace {
+
+const char kAlleleChar[5] = {'A', 'C', 'G', 'T', 'N'};
+
+std::vector<IndelAllele> gather_indels(const ReadBatch& reads, const std::vector<IndelEvent>& events,
+                                       const std::string& ref_seq, int64_t ref_beg) {
+  std::map<std::tuple<int64_t, int32_t, std::string>, std::pair<uint32_t, uint32_t>> distinct;
+  for (const IndelEvent& e : events) {
+    if (e.length == 0) continue;
+    std::string seq;
+    if (e.length > 0) {
+      const uint64_t off = reads.seq_off[e.read] + e.qoff;
+      for (int32_t j = 0; j < e.length; ++j) seq.push_back(kAlleleChar[reads.seq[off + j]]);
+    } else {
+      const int64_t from = e.pos + 1 - ref_beg;
+      const int64_t n = -e.length;
+      if (from < 0 || from + n > static_cast<int64_t>(ref_seq.size())) {
+        seq.assign(static_cast<size_t>(n), 'N');  // deletion running past the contig end
+      } else {
+        seq = ref_seq.substr(static_cast<size_t>(from), static_cast<size_t>(n));
+      }
+    }
+    auto& c = distinct[{e.pos, e.length, seq}];
+    (e.strand ? c.second : c.first) += 1;
+  }
+  std::vector<IndelAllele> out;
+  out.reserve(distinct.size());
+  for (const auto& [key, c] : distinct) {
+    out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), c.first, c.second});
+  }
+  return out;
+}
+
+}  // namespace
+
+PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, const PileupParams& params) {
+  PreparedReads out;
+  const int64_t fetch_beg = params.max_depth > 0 ? std::max<int64_t>(0, beg - kDepthCapFetchPad) : beg;
+  bam.fetch(tid, fetch_beg, end, params.filter, out.batch);
+  std::vector<uint8_t> keep = depth_cap_keep(out.batch, params.max_depth);
+  bool drop = false;
+  for (int32_t i = 0; i < out.batch.size(); ++i) {
+    if (out.batch.end[i] <= beg) keep[i] = 0;  // fetched only to complete a depth bin
+    drop |= !keep[i];
+  }
+  if (drop) out.batch.compact(keep);
+  if (params.overlaps) out.pairs = overlapping_mate_pairs(out.batch);
+  return out;
+}
+
+PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig, int64_t beg, int64_t end,
+                          const std::string& ref_seq, int64_t ref_beg, const PileupParams& params,
+                          Backend backend, std::vector<uint8_t>* eff_qual_out) {
+  PileupResult res;
+  res.contig = contig;
+  res.beg = beg;
+  res.end = end;
+  const size_t n = static_cast<size_t>(end - beg);
+  res.ref = ref_seq.substr(static_cast<size_t>(beg - ref_beg), n);
+  res.ref.resize(n, 'N');
+  res.counts.assign(n * 12, 0);
+  res.qual_sum.assign(n * 6, 0);
+  res.ins.assign(n * 2, 0);
+  res.del_start.assign(n * 2, 0);
+  res.mq2.assign(n, 0);
+
+  const ReadBatch& b = reads.batch;
+  std::vector<uint8_t> eff_qual(b.qual);
+  std::vector<IndelEvent> events(b.cigar.size(), IndelEvent{0, 0, 0, 0, 0, 0, {0, 0}});
+  PileupJob job;
+  job.reads = b.view();
+  job.pairs = reads.pairs.data();
+  job.n_pairs = static_cast<int32_t>(reads.pairs.size() / 2);
+  job.min_bq = params.min_bq;
+  job.eff_qual = eff_qual.data();
+  job.n_bases = eff_qual.size();
+  job.n_cigar_ops = b.cigar.size();
+  job.events = events.data();
+  PileupView view{beg, end, res.counts.data(), res.qual_sum.data(), res.ins.data(), res.del_start.data(),
+                  res.mq2.data()};
+  if (backend == Backend::kCuda) {
+    run_pileup_cuda(job, view);
+  } else {
+    run_pileup_cpu(job, view);
+  }
+  res.indels = gather_indels(b, events, ref_seq, ref_beg);
+  if (eff_qual_out) *eff_qual_out = std::move(eff_qual);
+  return res;
+}
+
+PileupResult compute_pileup(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg,
+                            int64_t end, const PileupParams& params, Backend backend) {
+  const int tid = bam.tid(contig);
+  if (tid < 0) throw InputError(bam.path() + ": contig '" + contig + "' is not in the BAM header");
+  const int64_t len = ref.length(contig);
+  if (len < 0) throw InputError(ref.path() + ": contig '" + contig + "' is not in the reference");
+  if (beg < 0 || end > len || beg >= end) {
+    throw InputError("region " + contig + ":" + std::to_string(beg + 1) + "-" + std::to_string(end) +
+                     " is outside the contig (length " + std::to_string(len) + ")");
+  }
+  PreparedReads reads = prepare_reads(bam, tid, beg, end, params);
+  int64_t ref_end = end;
+  for (int64_t e : reads.batch.end) ref_end = std::max(ref_end, e);
+  const std::string ref_seq = ref.fetch(contig, beg, ref_end + 1);
+  return pileup_reads(reads, contig, beg, end, ref_seq, beg, params, backend);
+}
+
+}  // namespace gms

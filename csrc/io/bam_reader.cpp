@@ -1,0 +1,186 @@
+#include "io/bam_reader.hpp"
+
+#include <htslib/hts.h>
+#include <htslib/sam.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "gmscall/errors.hpp"
+
+namespace gms {
+namespace {
+
+// htslib's 4-bit base codes -> allele codes; every ambiguity code reads as N.
+constexpr uint8_t kNt16ToAllele[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
+// Reads stored without qualities ('*') are given this quality.
+constexpr uint8_t kMissingQual = 30;
+// Qualities above the printable Phred+33 range are clamped, which keeps 0xFF free as a mask.
+constexpr uint8_t kMaxRawQual = 93;
+
+uint64_t fnv1a64(const char* s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; ++s) {
+    h ^= static_cast<uint8_t>(*s);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+struct BamRecord {
+  bam1_t* b = bam_init1();
+  ~BamRecord() { bam_destroy1(b); }
+};
+
+struct Iterator {
+  hts_itr_t* itr = nullptr;
+  ~Iterator() {
+    if (itr) hts_itr_destroy(itr);
+  }
+};
+
+std::string describe(const std::string& path, const sam_hdr_t* hdr, const bam1_t* b) {
+  std::string where = path + ": read '" + bam_get_qname(b) + "'";
+  if (b->core.tid >= 0) {
+    where += " at " + std::string(sam_hdr_tid2name(hdr, b->core.tid)) + ":" + std::to_string(b->core.pos + 1);
+  }
+  return where;
+}
+
+// Checks the fields the kernels index with, so a damaged record can never read out of bounds.
+void validate_record(const std::string& path, const sam_hdr_t* hdr, const bam1_t* b) {
+  const uint32_t* cig = bam_get_cigar(b);
+  int64_t qlen = 0;
+  for (uint32_t k = 0; k < b->core.n_cigar; ++k) {
+    const int op = bam_cigar_op(cig[k]);
+    if (op > BAM_CDIFF) throw InputError(describe(path, hdr, b) + ": unknown CIGAR operation");
+    if (bam_cigar_type(op) & 1) qlen += bam_cigar_oplen(cig[k]);
+  }
+  if (qlen != b->core.l_qseq) {
+    throw InputError(describe(path, hdr, b) + ": CIGAR covers " + std::to_string(qlen) +
+                     " query bases but the read has " + std::to_string(b->core.l_qseq) +
+                     " (damaged record; re-create the BAM)");
+  }
+}
+
+}  // namespace
+
+BamReader::BamReader(const std::string& path, const std::string& ref_path, int threads) : path_(path) {
+  fp_ = sam_open(path.c_str(), "r");
+  if (!fp_) throw InputError(path + ": cannot open alignment file (missing, unreadable or not BAM/CRAM)");
+  const htsFormat* fmt = hts_get_format(fp_);
+  if (fmt->format != bam && fmt->format != cram) {
+    sam_close(fp_);
+    fp_ = nullptr;
+    throw InputError(path + ": not a BAM or CRAM file (SAM text cannot be fetched by region; "
+                            "convert with 'samtools sort -o x.bam' and index it)");
+  }
+  if (fmt->format == cram && !ref_path.empty()) {
+    if (hts_set_fai_filename(fp_, ref_path.c_str()) != 0) {
+      throw InputError(path + ": cannot use reference '" + ref_path + "' to decode CRAM");
+    }
+  }
+  if (threads > 1) hts_set_threads(fp_, threads);
+  hdr_ = sam_hdr_read(fp_);
+  if (!hdr_) {
+    sam_close(fp_);
+    fp_ = nullptr;
+    throw InputError(path + ": cannot read the header (truncated or damaged file)");
+  }
+  idx_ = sam_index_load(fp_, path.c_str());
+  if (!idx_) {
+    sam_hdr_destroy(hdr_);
+    sam_close(fp_);
+    hdr_ = nullptr;
+    fp_ = nullptr;
+    throw InputError(path + ": no index found; create one with 'samtools index " + path + "'");
+  }
+}
+
+BamReader::~BamReader() {
+  if (idx_) hts_idx_destroy(idx_);
+  if (hdr_) sam_hdr_destroy(hdr_);
+  if (fp_) sam_close(fp_);
+}
+
+std::vector<ContigInfo> BamReader::contigs() const {
+  std::vector<ContigInfo> out;
+  const int n = sam_hdr_nref(hdr_);
+  out.reserve(n);
+  for (int t = 0; t < n; ++t) out.push_back({sam_hdr_tid2name(hdr_, t), sam_hdr_tid2len(hdr_, t)});
+  return out;
+}
+
+int BamReader::tid(const std::string& contig) const { return sam_hdr_name2tid(hdr_, contig.c_str()); }
+
+std::vector<std::string> BamReader::samples() const {
+  std::vector<std::string> out;
+  const int n = sam_hdr_count_lines(hdr_, "RG");
+  kstring_t ks = KS_INITIALIZE;
+  for (int k = 0; k < n; ++k) {
+    if (sam_hdr_find_tag_pos(hdr_, "RG", k, "SM", &ks) == 0) {
+      std::string sm(ks.s, ks.l);
+      if (std::find(out.begin(), out.end(), sm) == out.end()) out.push_back(sm);
+    }
+  }
+  ks_free(&ks);
+  return out;
+}
+
+int64_t BamReader::fetch(int tid, int64_t beg, int64_t end, const ReadFilter& filter, ReadBatch& out) {
+  if (tid < 0 || tid >= sam_hdr_nref(hdr_)) throw InputError(path_ + ": contig index out of range");
+  out.tid = tid;
+  Iterator it;
+  it.itr = sam_itr_queryi(idx_, tid, beg, end);
+  if (!it.itr) throw InputError(path_ + ": index query failed for " + sam_hdr_tid2name(hdr_, tid));
+  BamRecord rec;
+  bam1_t* b = rec.b;
+  int64_t n_records = 0;
+  int64_t last_pos = -1;
+  int ret;
+  while ((ret = sam_itr_next(fp_, it.itr, b)) >= 0) {
+    ++n_records;
+    const bam1_core_t& c = b->core;
+    if (c.pos < last_pos) {
+      throw InputError(describe(path_, hdr_, b) + ": file is not coordinate-sorted; run 'samtools sort'");
+    }
+    last_pos = c.pos;
+    if ((c.flag & filter.skip_flags) || c.tid != tid || c.n_cigar == 0) continue;
+    if (c.qual < filter.min_mq) continue;
+    validate_record(path_, hdr_, b);
+    const int64_t rend = bam_endpos(b);
+    if (rend <= beg || c.pos >= end) continue;
+
+    out.pos.push_back(c.pos);
+    out.end.push_back(rend);
+    out.flag.push_back(c.flag);
+    out.mapq.push_back(c.qual);
+    out.cigar_off.push_back(static_cast<uint32_t>(out.cigar.size()));
+    out.n_cigar.push_back(c.n_cigar);
+    const uint32_t* cig = bam_get_cigar(b);
+    out.cigar.insert(out.cigar.end(), cig, cig + c.n_cigar);
+    out.seq_off.push_back(out.seq.size());
+    out.len.push_back(static_cast<uint32_t>(c.l_qseq));
+    const uint8_t* s = bam_get_seq(b);
+    const uint8_t* q = bam_get_qual(b);
+    const size_t at = out.seq.size();
+    out.seq.resize(at + c.l_qseq);
+    out.qual.resize(at + c.l_qseq);
+    const bool no_qual = c.l_qseq > 0 && q[0] == 0xFF;
+    for (int32_t j = 0; j < c.l_qseq; ++j) {
+      out.seq[at + j] = kNt16ToAllele[bam_seqi(s, j)];
+      out.qual[at + j] = no_qual ? kMissingQual : std::min<uint8_t>(q[j], kMaxRawQual);
+    }
+    out.name_hash.push_back(fnv1a64(bam_get_qname(b)));
+    const bool mate_here = (c.flag & BAM_FPAIRED) && !(c.flag & BAM_FMUNMAP) && c.mtid == tid;
+    out.mate_pos.push_back(mate_here ? c.mpos : -1);
+  }
+  if (ret < -1) {
+    throw InputError(path_ + ": damaged data while reading " + sam_hdr_tid2name(hdr_, tid) + ":" +
+                     std::to_string(beg + 1) + "-" + std::to_string(end) +
+                     " (truncated file or corrupted BGZF block)");
+  }
+  return n_records;
+}
+
+}  // namespace gms

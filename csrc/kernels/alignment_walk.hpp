@@ -1,0 +1,97 @@
+// Walking a read's CIGAR: the one definition of how query bases meet reference positions.
+#pragma once
+#include "gmscall/common.hpp"
+#include "gmscall/reads.hpp"
+
+namespace gms {
+
+GMS_HD uint32_t cigar_op(uint32_t c) { return c & 0xFu; }
+GMS_HD uint32_t cigar_len(uint32_t c) { return c >> 4; }
+GMS_HD bool is_aligned_op(uint32_t op) { return op == kCigM || op == kCigEq || op == kCigX; }
+GMS_HD bool is_reverse(uint16_t flag) { return (flag & 0x10) != 0; }
+
+// Calls, in reference order:
+//   v.base(ref_pos, query_pos)                       every aligned base (M, =, X)
+//   v.deleted(ref_pos, query_pos)                    every deleted reference base (D); query_pos is
+//                                                    the read base after the deletion (htslib's qpos)
+//   v.insertion(op_index, anchor_ref, anchor_q, query_pos, len)
+//   v.deletion(op_index, anchor_ref, anchor_q, len)
+// Indel callbacks fire only when an aligned base directly precedes the indel (the anchor),
+// which is how pileup formats and VCF represent an indel.
+template <class Visitor>
+GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v) {
+  int64_t rp = r.pos[i];
+  uint32_t qp = 0;
+  int64_t anchor_ref = -1;
+  int64_t anchor_q = -1;
+  const uint32_t* ops = r.cigar + r.cigar_off[i];
+  const uint32_t n_ops = r.n_cigar[i];
+  for (uint32_t k = 0; k < n_ops; ++k) {
+    const uint32_t op = cigar_op(ops[k]);
+    const uint32_t l = cigar_len(ops[k]);
+    if (is_aligned_op(op)) {
+      for (uint32_t j = 0; j < l; ++j) v.base(rp + j, qp + j);
+      if (l > 0) {
+        anchor_ref = rp + l - 1;
+        anchor_q = static_cast<int64_t>(qp + l - 1);
+      }
+      rp += l;
+      qp += l;
+    } else if (op == kCigI) {
+      if (anchor_q >= 0 && l > 0) v.insertion(k, anchor_ref, static_cast<uint32_t>(anchor_q), qp, l);
+      qp += l;
+      anchor_q = -1;
+    } else if (op == kCigD) {
+      if (anchor_q >= 0 && l > 0) v.deletion(k, anchor_ref, static_cast<uint32_t>(anchor_q), l);
+      for (uint32_t j = 0; j < l; ++j) v.deleted(rp + j, qp);
+      rp += l;
+      anchor_q = -1;
+    } else if (op == kCigN) {
+      rp += l;
+      anchor_q = -1;
+    } else if (op == kCigS) {
+      qp += l;
+      anchor_q = -1;
+    }
+    // H and P consume neither sequence nor reference.
+  }
+}
+
+// Steps through the aligned bases (M, =, X) of one read in reference order; used to merge mates.
+struct AlignedCursor {
+  const uint32_t* ops;
+  uint32_t n_ops;
+  uint32_t k = 0, j = 0;
+  int64_t rp;
+  uint32_t qp = 0;
+
+  GMS_HD AlignedCursor(const ReadView& r, int i)
+      : ops(r.cigar + r.cigar_off[i]), n_ops(r.n_cigar[i]), rp(r.pos[i]) {}
+
+  // Advances to the next aligned base; false when the read has none left.
+  GMS_HD bool next(int64_t& ref_pos, uint32_t& query_pos) {
+    while (k < n_ops) {
+      const uint32_t op = cigar_op(ops[k]);
+      const uint32_t l = cigar_len(ops[k]);
+      if (is_aligned_op(op) && j < l) {
+        ref_pos = rp + j;
+        query_pos = qp + j;
+        ++j;
+        return true;
+      }
+      if (is_aligned_op(op)) {
+        rp += l;
+        qp += l;
+      } else if (op == kCigI || op == kCigS) {
+        qp += l;
+      } else if (op == kCigD || op == kCigN) {
+        rp += l;
+      }
+      ++k;
+      j = 0;
+    }
+    return false;
+  }
+};
+
+}  // namespace gms

@@ -1,0 +1,101 @@
+"""Command line: gmscall info | pileup | call | demo | eval (bcftools-style options)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+# gmscall does no linear algebra: keep numpy's BLAS from spinning up idle threads that compete
+# with the C++ workers on small nodes.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from typing import Sequence
+
+from . import __version__
+from .errors import GmsError
+
+log = logging.getLogger("gmscall")
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from . import info
+
+    d = info()
+    print(f"gmscall {d['version']}")
+    print(f"htslib {d['htslib']}")
+    if d["cuda_compiled"]:
+        print(f"CUDA backend: compiled (runtime {d['cuda_runtime']})")
+    else:
+        print("CUDA backend: not compiled")
+    if d["cuda_devices"]:
+        for dev in d["cuda_devices"]:
+            print(f"  device {dev['index']}: {dev['name']} (sm_{dev['compute_capability'].replace('.', '')}, "
+                  f"{dev['memory_gib']:.0f} GiB)")
+    else:
+        print("CUDA devices: none found (the CPU backend will be used)")
+    return 0
+
+
+def _add_pileup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bam", help="indexed BAM or CRAM")
+    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+    p.add_argument("-r", "--regions", required=True, help="region CONTIG[:START-END], 1-based inclusive")
+    p.add_argument("-Q", "--min-BQ", type=int, default=13, dest="min_bq", help="min base quality [13]")
+    p.add_argument("-q", "--min-MQ", type=int, default=0, dest="min_mq", help="min mapping quality [0]")
+    p.add_argument("-d", "--max-depth", type=int, default=0, help="deterministic depth cap, 0 = none [0]")
+    p.add_argument("-x", "--keep-overlaps", action="store_true",
+                   help="count both mates where they overlap (default: the fragment counts once)")
+    p.add_argument("--threads", type=int, default=1, help="worker threads [1]")
+    p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto", help="compute backend [auto]")
+
+
+def _cmd_pileup(args: argparse.Namespace) -> int:
+    from .options import PileupOptions
+    from .pileup import pileup_tsv
+
+    opts = PileupOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
+                         overlaps=not args.keep_overlaps)
+    out = sys.stdout.buffer
+    out.write(b"#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n")
+    pileup_tsv(args.bam, args.fasta_ref, args.regions, out, opts=opts, backend=args.backend,
+               threads=args.threads)
+    out.flush()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gmscall", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gmscall {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("info", help="version, build features and CUDA devices")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("pileup", help="per-position allele counts as TSV on stdout")
+    _add_pileup_args(p)
+    p.set_defaults(func=_cmd_pileup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="gmscall: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except GmsError as e:
+        print(f"gmscall: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gmscall: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
