@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "gmscall/backend.hpp"
+#include "gmscall/caller.hpp"
 #include "gmscall/errors.hpp"
 #include "gmscall/pileup.hpp"
 #include "io/bam_reader.hpp"
@@ -66,6 +67,53 @@ class Session {
       text = format_pileup_tsv(compute_pileup(reader_, ref_, contig, beg, end, params, backend));
     }
     return py::bytes(text);
+  }
+
+  py::dict call(const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
+               const std::string& backend_name) {
+    const Backend backend = parse_backend(backend_name);
+    std::vector<CallRecord> recs;
+    {
+      py::gil_scoped_release release;
+      recs = call_region(reader_, ref_, contig, beg, end, params, backend);
+    }
+    const py::ssize_t n = static_cast<py::ssize_t>(recs.size());
+    std::vector<int64_t> pos;
+    std::vector<double> qual, mq, sor;
+    std::vector<int32_t> filter, gt, gq, dp;
+    std::vector<uint8_t> hap;
+    py::list ref, alts, pl, ad;
+    for (const CallRecord& r : recs) {
+      pos.push_back(r.pos);
+      qual.push_back(r.qual);
+      mq.push_back(r.mq);
+      sor.push_back(r.sor);
+      filter.push_back(r.filter);
+      gt.push_back(r.gt[0]);
+      gt.push_back(r.gt[1]);
+      gq.push_back(r.gq);
+      dp.push_back(r.dp);
+      hap.push_back(r.haplotype_model ? 1 : 0);
+      ref.append(py::str(r.ref));
+      alts.append(py::cast(r.alts));
+      pl.append(py::cast(r.pl));
+      ad.append(py::cast(r.ad));
+    }
+    py::dict d;
+    d["pos"] = to_numpy(std::move(pos), {n});
+    d["qual"] = to_numpy(std::move(qual), {n});
+    d["mq"] = to_numpy(std::move(mq), {n});
+    d["sor"] = to_numpy(std::move(sor), {n});
+    d["filter"] = to_numpy(std::move(filter), {n});
+    d["gt"] = to_numpy(std::move(gt), {n, 2});
+    d["gq"] = to_numpy(std::move(gq), {n});
+    d["dp"] = to_numpy(std::move(dp), {n});
+    d["haplotype_model"] = to_numpy(std::move(hap), {n});
+    d["ref"] = ref;
+    d["alts"] = alts;
+    d["pl"] = pl;
+    d["ad"] = ad;
+    return d;
   }
 
   py::dict pileup(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
@@ -164,6 +212,22 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("overlaps", &PileupParams::overlaps)
       .def_readwrite("max_depth", &PileupParams::max_depth);
 
+  py::class_<CallParams>(m, "CallParams")
+      .def(py::init<>())
+      .def_readwrite("pileup", &CallParams::pileup)
+      .def_readwrite("min_alt_count", &CallParams::min_alt_count)
+      .def_readwrite("min_snv_frac", &CallParams::min_snv_frac)
+      .def_readwrite("min_indel_frac", &CallParams::min_indel_frac)
+      .def_readwrite("max_indel_len", &CallParams::max_indel_len)
+      .def_readwrite("snv_het_prior", &CallParams::snv_het_prior)
+      .def_readwrite("snv_hom_prior", &CallParams::snv_hom_prior)
+      .def_readwrite("indel_het_prior", &CallParams::indel_het_prior)
+      .def_readwrite("indel_hom_prior", &CallParams::indel_hom_prior)
+      .def_readwrite("min_qual", &CallParams::min_qual)
+      .def_readwrite("low_qual", &CallParams::low_qual)
+      .def_readwrite("max_haplotypes", &CallParams::max_haplotypes)
+      .def_readwrite("read_pad", &CallParams::read_pad);
+
   py::class_<Session>(m, "Session")
       .def(py::init<const std::string&, const std::string&, int>(), py::arg("bam"), py::arg("ref"),
            py::arg("hts_threads") = 1)
@@ -171,6 +235,8 @@ PYBIND11_MODULE(_core, m) {
       .def("ref_contigs", &Session::ref_contigs)
       .def("samples", &Session::samples)
       .def("pileup", &Session::pileup, py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("params"),
+           py::arg("backend"))
+      .def("call", &Session::call, py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("params"),
            py::arg("backend"))
       .def("pileup_tsv", &Session::pileup_tsv, py::arg("contig"), py::arg("beg"), py::arg("end"),
            py::arg("params"), py::arg("backend"));

@@ -63,7 +63,8 @@ PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, c
 
 PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig, int64_t beg, int64_t end,
                           const std::string& ref_seq, int64_t ref_beg, const PileupParams& params,
-                          Backend backend, std::vector<uint8_t>* eff_qual_out) {
+                          Backend backend, std::vector<uint8_t>* eff_qual_out, const long long* ll_table,
+                          int q_cap) {
   PileupResult res;
   res.contig = contig;
   res.beg = beg;
@@ -91,6 +92,12 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
   job.events = events.data();
   PileupView view{beg, end, res.counts.data(), res.qual_sum.data(), res.ins.data(), res.del_start.data(),
                   res.mq2.data()};
+  if (ll_table) {
+    res.snv_ll.assign(n * 12, 0);
+    view.snv_ll = res.snv_ll.data();
+    view.ll_table = ll_table;
+    view.q_cap = q_cap;
+  }
   if (backend == Backend::kCuda) {
     run_pileup_cuda(job, view);
   } else {

@@ -8,6 +8,7 @@ namespace {
 struct PlainAdd {
   void operator()(uint32_t* p, uint32_t v) const { *p += v; }
   void operator()(unsigned long long* p, unsigned long long v) const { *p += v; }
+  void operator()(long long* p, long long v) const { *p += v; }
 };
 }  // namespace
 

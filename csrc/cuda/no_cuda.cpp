@@ -16,3 +16,9 @@ std::string cuda_runtime_version() { return ""; }
 void run_pileup_cuda(const PileupJob&, PileupView&) { no_cuda(); }
 
 }  // namespace gms
+
+namespace gms {
+void run_pairhmm_cuda(const PairHmmBatch&, const PairHmmTables&, double*) {
+  throw BackendError("this gmscall was built without CUDA; use --backend cpu");
+}
+}  // namespace gms

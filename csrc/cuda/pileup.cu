@@ -9,6 +9,10 @@ namespace {
 struct AtomicAdd {
   __device__ void operator()(uint32_t* p, uint32_t v) const { atomicAdd(reinterpret_cast<unsigned int*>(p), v); }
   __device__ void operator()(unsigned long long* p, unsigned long long v) const { atomicAdd(p, v); }
+  // Two's-complement wrap-around makes the unsigned atomic add exact for signed sums.
+  __device__ void operator()(long long* p, long long v) const {
+    atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
+  }
 };
 
 __global__ void overlap_kernel(ReadView r, const int32_t* pairs, int32_t n_pairs, uint8_t* eff_qual) {
@@ -54,7 +58,9 @@ void run_pileup_cuda(const PileupJob& job, PileupView& out) {
   DeviceBuffer<uint32_t> counts(n_pos * 12), qual_sum(n_pos * 6), ins(n_pos * 2), del_start(n_pos * 2);
   DeviceBuffer<unsigned long long> mq2(out.mq2 ? n_pos : 0);
   DeviceBuffer<IndelEvent> events(job.events ? job.n_cigar_ops : 0);
-  counts.zero(); qual_sum.zero(); ins.zero(); del_start.zero(); mq2.zero(); events.zero();
+  DeviceBuffer<long long> snv_ll(out.snv_ll ? n_pos * 12 : 0);
+  DeviceBuffer<long long> ll_table(out.ll_table, out.ll_table ? 128 * 3 : 0);
+  counts.zero(); qual_sum.zero(); ins.zero(); del_start.zero(); mq2.zero(); events.zero(); snv_ll.zero();
 
   const ReadView dr = reads.view(job.reads.n);
   constexpr int kThreads = 128;
@@ -63,7 +69,8 @@ void run_pileup_cuda(const PileupJob& job, PileupView& out) {
     cuda_check(cudaGetLastError(), "overlap kernel launch");
   }
   PileupView dv{out.beg, out.end, counts.get(), qual_sum.get(), ins.get(), del_start.get(),
-                out.mq2 ? mq2.get() : nullptr};
+                out.mq2 ? mq2.get() : nullptr, out.snv_ll ? snv_ll.get() : nullptr,
+                out.ll_table ? ll_table.get() : nullptr, out.q_cap};
   if (job.reads.n > 0) {
     pileup_kernel<<<blocks_for(job.reads.n, kThreads), kThreads>>>(dr, eff_qual.get(), job.min_bq, dv,
                                                                    job.events ? events.get() : nullptr);
@@ -76,6 +83,7 @@ void run_pileup_cuda(const PileupJob& job, PileupView& out) {
   del_start.download(out.del_start, n_pos * 2);
   if (out.mq2) mq2.download(out.mq2, n_pos);
   if (job.events) events.download(job.events, job.n_cigar_ops);
+  if (out.snv_ll) snv_ll.download(out.snv_ll, n_pos * 12);
   eff_qual.download(job.eff_qual, job.n_bases);
 }
 

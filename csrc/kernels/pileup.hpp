@@ -18,6 +18,12 @@ struct PileupView {
   uint32_t* ins = nullptr;
   uint32_t* del_start = nullptr;
   unsigned long long* mq2 = nullptr;
+  // Optional per-site SNV likelihood terms (caller only): [n][4 bases][3 terms] sums of the
+  // fixed-point natural-log terms in ll_table[q] (see kernels/genotype.hpp). Integers, so the
+  // sum is the same in any order on any backend.
+  long long* snv_ll = nullptr;
+  const long long* ll_table = nullptr;  // [128][3]
+  int q_cap = 60;
 };
 
 // One slot per CIGAR op of the batch (slot = cigar_off[read] + op index), so the GPU needs no
@@ -82,6 +88,7 @@ struct PileupReadVisitor {
   uint64_t off;
   uint32_t strand;
   unsigned long long mq2;
+  int mapq;
   Add add;
 
   GMS_HD bool in_range(int64_t p) const { return p >= out.beg && p < out.end; }
@@ -95,6 +102,15 @@ struct PileupReadVisitor {
     add(&out.counts[x * 12 + strand * 6 + b], 1u);
     add(&out.qual_sum[x * 6 + b], static_cast<uint32_t>(q));
     if (out.mq2) add(&out.mq2[x], mq2);
+    if (out.snv_ll && b < 4) {
+      int qe = q < mapq ? q : mapq;
+      if (qe > out.q_cap) qe = out.q_cap;
+      const long long* t = out.ll_table + qe * 3;
+      long long* dst = out.snv_ll + (x * 4 + b) * 3;
+      add(&dst[0], t[0]);
+      add(&dst[1], t[1]);
+      add(&dst[2], t[2]);
+    }
   }
   // As in htslib/samtools, a deleted base passes the base-quality filter when the read base after
   // the deletion does (an overlap-masked neighbour therefore also drops the mate's copy).
@@ -135,7 +151,7 @@ GMS_HD void pileup_read(const ReadView& r, int i, const uint8_t* eff_qual, int m
                         IndelEvent* events, Add add) {
   const unsigned long long mq = r.mapq[i];
   PileupReadVisitor<Add> v{r, eff_qual, out, events, i, min_bq, r.seq_off[i],
-                           is_reverse(r.flag[i]) ? 1u : 0u, mq * mq, add};
+                           is_reverse(r.flag[i]) ? 1u : 0u, mq * mq, static_cast<int>(mq), add};
   walk_alignment(r, i, v);
 }
 

@@ -14,7 +14,8 @@ from .errors import BackendError, GmsError, InputError, OutputError
 
 # numpy and the C++ core load on first use, so that `gmscall --version` is instant and the CLI can
 # configure the process (thread counts) before numpy starts.
-_LAZY = {"pileup": "pileup", "Pileup": "pileup"}
+_LAZY = {"pileup": "pileup", "Pileup": "pileup", "call": "caller", "CallOptions": "options",
+         "PileupOptions": "options"}
 
 
 def __getattr__(name: str) -> Any:
@@ -39,4 +40,5 @@ def info() -> dict[str, Any]:
     return d
 
 
-__all__ = ["BackendError", "GmsError", "InputError", "OutputError", "Pileup", "__version__", "info", "pileup"]
+__all__ = ["BackendError", "CallOptions", "GmsError", "InputError", "OutputError", "Pileup", "PileupOptions",
+           "__version__", "call", "info", "pileup"]

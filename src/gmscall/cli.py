@@ -64,6 +64,18 @@ def _cmd_pileup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_call(args: argparse.Namespace) -> int:
+    from .caller import call
+    from .options import CallOptions
+
+    opts = CallOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
+                       min_qual=args.min_qual, low_qual=args.low_qual)
+    call(args.bam, args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
+         threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
+         command=" ".join(["gmscall", *sys.argv[1:]]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gmscall", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gmscall {__version__}")
@@ -77,6 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pileup", help="per-position allele counts as TSV on stdout")
     _add_pileup_args(p)
     p.set_defaults(func=_cmd_pileup)
+
+    p = sub.add_parser("call", help="call SNVs and indels to VCF")
+    p.add_argument("bam", help="indexed BAM or CRAM of one sample")
+    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+    p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] (repeatable)")
+    p.add_argument("-R", "--regions-file", help="BED file of regions")
+    p.add_argument("-o", "--output", default="-", help="output VCF; .gz: bgzip + tabix index; - stdout [-]")
+    p.add_argument("--threads", type=int, default=1, help="worker threads [1]")
+    p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto", help="compute backend [auto]")
+    p.add_argument("-Q", "--min-BQ", type=int, default=10, dest="min_bq", help="min base quality [10]")
+    p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality [20]")
+    p.add_argument("-d", "--max-depth", type=int, default=2000, help="deterministic depth cap [2000]")
+    p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
+    p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
+    p.add_argument("--shard-size", type=int, default=1_000_000, help="bases per shard [1000000]")
+    p.set_defaults(func=_cmd_call)
     return parser
 
 

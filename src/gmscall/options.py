@@ -34,3 +34,47 @@ class PileupOptions:
         p.max_depth = self.max_depth
         p.overlaps = self.overlaps
         return p
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Caller settings. Defaults were chosen on ../shared/data (see benchmarks/README.md)."""
+
+    min_bq: int = 10  # GATK's default: bases below carry little and cost time
+    min_mq: int = 20  # GATK's default; MAPQ also caps base quality in the SNV model
+    max_depth: int = 2000  # deterministic cap: bounds memory and time on pathological piles
+    overlaps: bool = True
+    min_alt_count: int = 2
+    min_snv_frac: float = 0.12
+    min_indel_frac: float = 0.08
+    max_indel_len: int = 50
+    snv_het_prior: float = 1e-3
+    snv_hom_prior: float = 5e-4
+    indel_het_prior: float = 1.25e-4
+    indel_hom_prior: float = 6.25e-5
+    min_qual: float = 10.0
+    low_qual: float = 20.0
+    max_haplotypes: int = 8
+
+    def __post_init__(self) -> None:
+        PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps)
+        _check_range("min_alt_count", self.min_alt_count, 1, 1_000_000)
+        _check_range("max_indel_len", self.max_indel_len, 1, 1000)
+        _check_range("max_haplotypes", self.max_haplotypes, 2, 64)
+        for name in ("min_snv_frac", "min_indel_frac"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise InputError(f"{name} must be in [0, 1], got {v!r}")
+        for name in ("snv_het_prior", "snv_hom_prior", "indel_het_prior", "indel_hom_prior"):
+            v = getattr(self, name)
+            if not 0.0 < v < 0.5:
+                raise InputError(f"{name} must be in (0, 0.5), got {v!r}")
+
+    def to_core(self) -> _core.CallParams:
+        p = _core.CallParams()
+        p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
+        for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
+                     "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
+                     "max_haplotypes"):
+            setattr(p, name, getattr(self, name))
+        return p

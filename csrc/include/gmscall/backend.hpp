@@ -38,3 +38,19 @@ std::vector<DeviceInfo> cuda_devices();  // empty without a GPU or a driver
 std::string cuda_runtime_version();      // "" when not compiled
 
 }  // namespace gms
+
+#include "kernels/pairhmm.hpp"
+
+namespace gms {
+
+// All read x haplotype alignments of a shard, batched so the GPU sees them in one launch.
+struct PairHmmBatch {
+  std::vector<PairHmmJob> jobs;
+  std::vector<uint8_t> read_bases, read_quals, hap_bases, hap_gap_open;
+};
+
+// out[k] = scaled likelihood of job k (see kernels/pairhmm.hpp).
+void run_pairhmm_cpu(const PairHmmBatch& batch, const PairHmmTables& tables, double* out);
+void run_pairhmm_cuda(const PairHmmBatch& batch, const PairHmmTables& tables, double* out);
+
+}  // namespace gms

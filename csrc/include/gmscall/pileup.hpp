@@ -26,6 +26,7 @@ struct PileupResult {
   std::string ref;  // upper-case reference of [beg, end)
   std::vector<uint32_t> counts, qual_sum, ins, del_start;  // layouts of kernels/pileup.hpp
   std::vector<unsigned long long> mq2;
+  std::vector<long long> snv_ll;    // [n][4][3] when requested (caller), else empty
   std::vector<IndelAllele> indels;  // sorted by (pos, length, seq)
 };
 
@@ -42,7 +43,8 @@ PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, c
 // qualities after overlap resolution.
 PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig, int64_t beg, int64_t end,
                           const std::string& ref_seq, int64_t ref_beg, const PileupParams& params,
-                          Backend backend, std::vector<uint8_t>* eff_qual = nullptr);
+                          Backend backend, std::vector<uint8_t>* eff_qual = nullptr,
+                          const long long* ll_table = nullptr, int q_cap = 60);
 
 PileupResult compute_pileup(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg,
                             int64_t end, const PileupParams& params, Backend backend);

@@ -1,0 +1,102 @@
+"""Calling API: gmscall.call(bam, ref, ...) -> records, or a VCF file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import _core
+from .backend import resolve_backend
+from .errors import InputError
+from .options import CallOptions
+from .regions import Region, make_shards, parse_region, read_bed, shared_contigs
+from .scheduler import map_shards, session_for
+from .vcf import format_records, header_lines, open_output
+
+log = logging.getLogger("gmscall")
+DEFAULT_SHARD = 1_000_000
+
+
+def _sample_name(samples: Sequence[str], bam: str) -> str:
+    if len(samples) > 1:
+        raise InputError(f"{bam}: read groups name {len(samples)} samples ({', '.join(samples[:4])}); "
+                         "gmscall calls one sample per BAM: split it with 'samtools split'")
+    if not samples:
+        name = Path(bam).name.split(".")[0]
+        log.warning("%s has no @RG SM tag; naming the sample '%s'", bam, name)
+        return name
+    return samples[0]
+
+
+def plan_regions(bam: str, ref: str, regions: str | Sequence[str] | None = None,
+                 bed: str | None = None) -> tuple[list[Region], dict[str, int], str]:
+    """Validated regions (every contig in both files when none given), contigs, sample name."""
+    s = session_for(bam, ref)
+    contigs = shared_contigs(s.bam_contigs(), s.ref_contigs(), bam, ref)
+    if regions is not None and bed is not None:
+        raise InputError("give regions (-r) or a BED file (-R), not both")
+    if bed is not None:
+        todo = read_bed(bed, contigs)
+    elif regions is not None:
+        texts = [regions] if isinstance(regions, str) else list(regions)
+        from .regions import merge_regions
+
+        todo = merge_regions([parse_region(t, contigs) for t in texts], {c: k for k, c in enumerate(contigs)})
+    else:
+        todo = [Region(c, 0, n) for c, n in contigs.items()]
+    return todo, contigs, _sample_name(s.samples(), bam)
+
+
+def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None = None, *,
+         bed: str | Path | None = None, output: str | Path | None = None, threads: int = 1,
+         backend: str = "auto", options: CallOptions | None = None, shard_size: int = DEFAULT_SHARD,
+         client: Any = None, command: str | None = None) -> list[dict] | Path:
+    """Call SNVs and indels. Without `output`, returns the records as dicts; with it, writes the VCF
+    (bgzipped + tabix-indexed when the name ends in .gz; '-' is stdout) and returns its path."""
+    from . import __version__
+
+    bam, ref = str(bam), str(ref)
+    opts = options or CallOptions()
+    be = resolve_backend(backend)
+    todo, contigs, sample = plan_regions(bam, ref, regions, str(bed) if bed else None)
+    shards = make_shards(todo, shard_size)
+    params = opts.to_core()
+    t0 = time.perf_counter()
+
+    def task(session: _core.Session, shard: Region) -> tuple[str, dict]:
+        return shard.contig, session.call(shard.contig, shard.start, shard.end, params, be)
+
+    results = map_shards(task, bam, ref, shards, threads, client=client)
+    log.info("called %d shards (%.1f Mb) in %.1f s on %s", len(shards),
+             sum(len(s) for s in shards) / 1e6, time.perf_counter() - t0, be)
+    if output is None:
+        return [rec for contig, recs in results for rec in _as_dicts(contig, recs)]
+    cmd = command if command is not None else "gmscall.call (Python API)"
+    with open_output(output) as out:
+        out.write("\n".join(header_lines(list(contigs.items()), sample, ref, __version__, cmd, be)) + "\n")
+        for contig, recs in results:
+            lines = format_records(contig, recs)
+            if lines:
+                out.write("\n".join(lines) + "\n")
+    return Path(output) if str(output) != "-" else Path("/dev/stdout")
+
+
+def _as_dicts(contig: str, recs: dict) -> list[dict]:
+    out = []
+    for k in range(len(recs["pos"])):
+        out.append({
+            "contig": contig, "pos": int(recs["pos"][k]) + 1, "ref": recs["ref"][k], "alts": list(recs["alts"][k]),
+            "qual": float(recs["qual"][k]), "filter": "PASS" if recs["filter"][k] == 0 else "LowQual",
+            "gt": (int(recs["gt"][k][0]), int(recs["gt"][k][1])), "gq": int(recs["gq"][k]),
+            "dp": int(recs["dp"][k]), "ad": list(recs["ad"][k]), "pl": list(recs["pl"][k]),
+            "mq": float(recs["mq"][k]), "sor": float(recs["sor"][k]),
+            "haplotype_model": bool(recs["haplotype_model"][k]),
+        })
+    return out
+
+
+def command_line() -> str:
+    return " ".join(sys.argv)
