@@ -14,7 +14,7 @@ from .errors import BackendError, GmsError, InputError, OutputError
 
 # numpy and the C++ core load on first use, so that `gmscall --version` is instant and the CLI can
 # configure the process (thread counts) before numpy starts.
-_LAZY = {"pileup": "pileup", "Pileup": "pileup", "call": "caller", "CallOptions": "options",
+_LAZY = {"pileup": "pileup_api", "Pileup": "pileup_api", "call": "caller", "CallOptions": "options",
          "PileupOptions": "options"}
 
 

@@ -52,7 +52,7 @@ def _add_pileup_args(p: argparse.ArgumentParser) -> None:
 
 def _cmd_pileup(args: argparse.Namespace) -> int:
     from .options import PileupOptions
-    from .pileup import pileup_tsv
+    from .pileup_api import pileup_tsv
 
     opts = PileupOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
                          overlaps=not args.keep_overlaps)
