@@ -38,6 +38,7 @@ import bisect
 import itertools
 import json
 import logging
+import os
 import re
 import sys
 from collections import defaultdict
@@ -353,8 +354,13 @@ def _iter_records(vf: pysam.VariantFile, region: str | None) -> Iterator[pysam.V
     chrom, start, end = parse_region(region)
     # Fetch with padding: left-alignment can move a record into (or out of) the region.
     pad = 1000
+    indexed = isinstance(vf.filename, bytes) and any(
+        os.path.exists(vf.filename.decode() + ext) for ext in (".tbi", ".csi")
+    )
     try:
-        if start is None:
+        if not indexed:
+            it = None
+        elif start is None:
             it = vf.fetch(chrom)
         else:
             it = vf.fetch(chrom, max(0, start - 1 - pad), None if end is None else end + pad)
