@@ -12,7 +12,8 @@ What it does, in the spirit of hap.py's ``--engine=xcmp`` / GA4GH benchmarking d
    reference (the vt algorithm, Tan et al. 2015); same-length substitutions (MNPs) are decomposed
    into SNVs. Symbolic alleles (``<DEL>``, ``<*>``, ``<NON_REF>``), ``*`` and breakends are
    ignored, and so are records whose genotype has no ALT allele (``0/0``, ``./.``). Records whose
-   FILTER is not ``PASS``/``.`` are ignored on both sides unless asked otherwise. If the same
+   FILTER is not ``PASS``/``.`` are ignored on both sides (``include_filtered`` keeps them on the
+   calls side). If the same
    normalised allele comes from two records of one side, the copies add up (het + het = hom).
 2. **Matching**, per allele: first exact (CHROM, POS, REF, ALT) after normalisation. Then, as a
    second pass for what is left, nearby unmatched truth and call alleles (within ``hap_window``
@@ -393,7 +394,12 @@ def load_variants(
         st.setdefault(k, 0)
     out: dict[tuple[str, int, str, str], Variant] = {}
     r_chrom, r_start, r_end = parse_region(region) if region else (None, None, None)
-    with pysam.VariantFile(vcf) as vf:
+    verbosity = pysam.set_verbosity(0)  # htslib notes on open (no index, header sanity) are noise here
+    try:
+        vf = pysam.VariantFile(vcf)
+    finally:
+        pysam.set_verbosity(verbosity)
+    with vf:
         samples = list(vf.header.samples)
         if sample is not None and sample not in samples:
             raise ValueError(f"{vcf}: sample {sample!r} not found; samples: {', '.join(samples) or 'none'}")
