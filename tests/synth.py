@@ -589,7 +589,7 @@ def simulate_reads(
         sel = r_hap == h
         seqs[sel] = arr[r_start[sel, None] + offs[None, :]]
     true_seqs = seqs.copy()
-    errors = (rng.random(seqs.shape) < 10.0 ** (-qual / 10.0)) & (seqs != ord("N"))
+    errors = (rng.random(seqs.shape) < 10.0 ** (-qual.astype(np.float64) / 10.0)) & (seqs != ord("N"))
     codes = _CODE[seqs[errors]]
     seqs[errors] = _ACGT[(codes + rng.integers(1, 4, codes.size)) % 4]
     # soft clips with random (adapter-like) bases at one end
