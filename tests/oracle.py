@@ -41,8 +41,12 @@ REVERSE = 0x10
 #           qpos = the next query base, and `mpileup -Q` filters on bam_get_qual()[qpos]);
 #           checked against samtools 1.16 in tests/test_pileup_samtools.py.  The raw quality
 #           is used, before any overlapping-mate adjustment.
+#   "next_effective": as "next" but with the next base's effective quality after the
+#           overlapping-mate adjustment, a dropped next base failing (htslib's behaviour with
+#           overlap detection on; it counts a deletion shared by both mates once).
 #   "none": deleted positions always count, whatever the base qualities.
 DEL_QUALITY_RULE = "next"
+DEL_QUALITY_RULES = ("next", "next_effective", "none")
 
 # ASCII -> allele index
 _ALLELE = np.full(256, N, dtype=np.int64)
@@ -213,7 +217,7 @@ def pileup(
     tests/test_pileup_samtools.py)."""
     if max_depth:
         raise NotImplementedError("the oracle has no depth cap; use max_depth=0")
-    if del_quality_rule not in ("next", "none"):
+    if del_quality_rule not in DEL_QUALITY_RULES:
         raise ValueError(f"unknown del_quality_rule {del_quality_rule!r}")
     with pysam.AlignmentFile(str(bam)) as bf, pysam.FastaFile(str(ref)) as fa:
         lengths = dict(zip(bf.references, bf.lengths))
@@ -283,7 +287,12 @@ def pileup(
         del_counted = []
         nq = len(raw_q[i])
         for rs, length, qn in w.dels:
-            ok = del_quality_rule == "none" or (raw_q[i][qn] if qn < nq else 0) >= min_bq
+            qv = raw_q[i][qn] if qn < nq else 0
+            if del_quality_rule == "next_effective":
+                k = int(np.searchsorted(w.qpos, qn))
+                if k < len(w.qpos) and w.qpos[k] == qn:
+                    qv = eff[i][k] if keep[i][k] else -1
+            ok = del_quality_rule == "none" or qv >= min_bq
             del_counted.append(ok)
             if ok:
                 lo, hi = max(rs, start), min(rs + length, end)

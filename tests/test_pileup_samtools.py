@@ -214,6 +214,7 @@ def _compare_cli(bam: Path, ref: Path, region: str, tmp_path: Path) -> None:
     depth, got = gmscall_counts(bam, ref, region, tmp_path)
     cols = ("A", "C", "G", "T", "N", "del", "ins")
     what = f"gmscall pileup vs samtools mpileup: {bam.name} {region}"
+    assert want[:, :5].sum() > 0, f"{what}: samtools counted nothing"
     got[~printed] = 0  # compared below through depth
     assert_counts_equal(got, want, start, cols, what)
     assert not depth[~printed].any(), (
