@@ -226,6 +226,9 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("min_qual", &CallParams::min_qual)
       .def_readwrite("low_qual", &CallParams::low_qual)
       .def_readwrite("max_haplotypes", &CallParams::max_haplotypes)
+      .def_readwrite("gap_open_max", &CallParams::gap_open_max)
+      .def_readwrite("gap_open_min", &CallParams::gap_open_min)
+      .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)
       .def_readwrite("read_pad", &CallParams::read_pad);
 
   py::class_<Session>(m, "Session")

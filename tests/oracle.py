@@ -45,7 +45,7 @@ REVERSE = 0x10
 #           overlapping-mate adjustment, a dropped next base failing (htslib's behaviour with
 #           overlap detection on; it counts a deletion shared by both mates once).
 #   "none": deleted positions always count, whatever the base qualities.
-DEL_QUALITY_RULE = "next"
+DEL_QUALITY_RULE = "next_effective"
 DEL_QUALITY_RULES = ("next", "next_effective", "none")
 
 # ASCII -> allele index

@@ -339,13 +339,15 @@ int read_carries(const ReadView& r, int i, const Candidate& a, const std::vector
   return 0;
 }
 
-uint8_t gap_open_code(int units) {  // Phred gap-open penalty falls with repeat length
-  const int q = 45 - 2 * (units - 1);
-  return static_cast<uint8_t>(std::clamp(q, 25, 45));
+// Phred gap-open penalty, falling with the number of repeat units the position sits in
+// (indel errors of the sequencer, and of PCR, grow with homopolymer and STR length).
+uint8_t gap_open_code(int units, const CallParams& p) {
+  const int q = static_cast<int>(std::lround(p.gap_open_max - p.gap_open_slope * (units - 1)));
+  return static_cast<uint8_t>(std::clamp(q, p.gap_open_min, p.gap_open_max));
 }
 
 // Gap-open code per haplotype position from the longest tandem repeat (period 1-4) covering it.
-std::vector<uint8_t> gap_open_codes(const std::string& h) {
+std::vector<uint8_t> gap_open_codes(const std::string& h, const CallParams& p) {
   const int m = static_cast<int>(h.size());
   std::vector<int> units(m, 1);
   for (int period = 1; period <= 4; ++period) {
@@ -364,7 +366,7 @@ std::vector<uint8_t> gap_open_codes(const std::string& h) {
     }
   }
   std::vector<uint8_t> out(m);
-  for (int j = 0; j < m; ++j) out[j] = gap_open_code(units[j]);
+  for (int j = 0; j < m; ++j) out[j] = gap_open_code(units[j], p);
   return out;
 }
 
@@ -454,7 +456,7 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
     hap_off.push_back(static_cast<uint32_t>(jobs.hap_bases.size()));
     hap_len.push_back(static_cast<uint32_t>(h.size()));
     for (char c : h) jobs.hap_bases.push_back(base_to_allele(c));
-    const auto go = gap_open_codes(h);
+    const auto go = gap_open_codes(h, p);
     jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin(), go.end());
   }
 

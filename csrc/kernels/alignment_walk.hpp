@@ -16,8 +16,10 @@ GMS_HD bool is_reverse(uint16_t flag) { return (flag & 0x10) != 0; }
 //                                                    the read base after the deletion (htslib's qpos)
 //   v.insertion(op_index, anchor_ref, anchor_q, query_pos, len)
 //   v.deletion(op_index, anchor_ref, anchor_q, len)
-// Indel callbacks fire only when an aligned base directly precedes the indel (the anchor),
-// which is how pileup formats and VCF represent an indel.
+// Indel callbacks fire only when the indel has an anchor, as in samtools' pileup: the last
+// aligned base before it (an M-I-D run anchors both indels on the M base), or, for an insertion
+// right after a deletion, the last deleted position, whose quality is that of the read base
+// after the deletion. Indels at the read start, after a soft clip or a ref skip have none.
 template <class Visitor>
 GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v) {
   int64_t rp = r.pos[i];
@@ -40,12 +42,14 @@ GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v) {
     } else if (op == kCigI) {
       if (anchor_q >= 0 && l > 0) v.insertion(k, anchor_ref, static_cast<uint32_t>(anchor_q), qp, l);
       qp += l;
-      anchor_q = -1;
     } else if (op == kCigD) {
       if (anchor_q >= 0 && l > 0) v.deletion(k, anchor_ref, static_cast<uint32_t>(anchor_q), l);
       for (uint32_t j = 0; j < l; ++j) v.deleted(rp + j, qp);
       rp += l;
-      anchor_q = -1;
+      if (l > 0 && anchor_q >= 0) {
+        anchor_ref = rp - 1;
+        anchor_q = qp < r.len[i] ? static_cast<int64_t>(qp) : -1;
+      }
     } else if (op == kCigN) {
       rp += l;
       anchor_q = -1;

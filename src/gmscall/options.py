@@ -55,8 +55,13 @@ class CallOptions:
     min_qual: float = 10.0
     low_qual: float = 20.0
     max_haplotypes: int = 8
+    gap_open_max: int = 45
+    gap_open_min: int = 30
+    gap_open_slope: float = 1.0
 
     def __post_init__(self) -> None:
+        _check_range("gap_open_max", self.gap_open_max, 1, 63)
+        _check_range("gap_open_min", self.gap_open_min, 1, self.gap_open_max)
         PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps)
         _check_range("min_alt_count", self.min_alt_count, 1, 1_000_000)
         _check_range("max_indel_len", self.max_indel_len, 1, 1000)
@@ -75,6 +80,6 @@ class CallOptions:
         p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
-                     "max_haplotypes"):
+                     "max_haplotypes", "gap_open_max", "gap_open_min", "gap_open_slope"):
             setattr(p, name, getattr(self, name))
         return p

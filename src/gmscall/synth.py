@@ -1,0 +1,904 @@
+"""Synthetic references, variants and paired-end reads with known truth.
+
+Used by the test suite and by ``gmscall demo``.  Only numpy and pysam are needed, and every
+function is deterministic for a given seed.
+
+Typical use::
+
+    ds = make_dataset(tmpdir, length=20_000, depth=30, seed=1)
+    ds.fasta, ds.bam, ds.truth_vcf, ds.truth
+
+Building blocks::
+
+    ref = make_reference(20_000, seed=1, n_run=400, softmask=True)
+    planted = plant_variants(ref, seed=1, n_snv=40, n_indel=12)
+    reads = simulate_reads(planted.haplotypes, seed=1, depth=30)
+    write_fasta("ref.fa", ref); write_bam("reads.bam", reads, ref); write_truth_vcf("t.vcf.gz", ...)
+
+Conventions: positions are 0-based; truth records are normalised (left-aligned, VCF anchor base
+for indels, upper case) and every planted indel is placed at its left-aligned position, so the
+CIGARs of the simulated reads are left-aligned as an aligner would write them.
+"""
+
+from __future__ import annotations
+
+import array
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import pysam
+
+__all__ = [
+    "Dataset",
+    "Haplotype",
+    "Planted",
+    "Reference",
+    "SimRead",
+    "Variant",
+    "make_dataset",
+    "make_reference",
+    "plant_variants",
+    "simulate_reads",
+    "write_bam",
+    "write_fasta",
+    "write_truth_vcf",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+_ACGT = np.frombuffer(b"ACGT", dtype=np.uint8)
+# ASCII -> 0..3 for ACGT (either case), 4 for anything else
+_CODE = np.full(256, 4, dtype=np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _CODE[_b] = _i
+    _CODE[_b + 32] = _i
+
+# pysam CIGAR op codes
+M, INS, DEL, REF_SKIP, SOFT, HARD = 0, 1, 2, 3, 4, 5
+
+# SAM flags
+PAIRED, PROPER, UNMAP, MUNMAP, REVERSE, MREVERSE = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+READ1, READ2, SECONDARY, QCFAIL, DUP, SUPPLEMENTARY = 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
+
+
+def _rng(seed: int, stage: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), stage])
+
+
+# --------------------------------------------------------------------------------------------
+# reference
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A single-contig reference.  ``seq`` is what goes into the FASTA (may hold N and lower case)."""
+
+    contig: str
+    seq: str
+    n_runs: tuple[tuple[int, int], ...] = ()  # [start, end) runs of N
+    masked: tuple[tuple[int, int], ...] = ()  # [start, end) lower-case (soft-masked) stretches
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    @property
+    def upper(self) -> str:
+        return self.seq.upper()
+
+
+def make_reference(
+    length: int,
+    seed: int,
+    *,
+    contig: str = "chrS",
+    n_run: int = 0,
+    softmask: bool = False,
+    gc: float | None = None,
+) -> Reference:
+    """Random sequence with homopolymers (5-15 bp), di/tri-nucleotide tandem repeats and a few
+    duplicated segments (2-3 copies, ~1% divergent).  ``n_run`` > 0 puts one run of that many N
+    near the middle; ``softmask`` lower-cases a few 100-400 bp stretches (never the N run)."""
+    if length < 100:
+        raise ValueError(f"reference length must be >= 100, got {length}")
+    rng = _rng(seed, 1)
+    gc = float(rng.uniform(0.38, 0.46)) if gc is None else gc
+    p = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
+    codes = rng.choice(4, size=length, p=p).astype(np.uint8)
+
+    # duplicated segments (segmental duplications: reads there are ambiguous)
+    for _ in range(max(1, length // 8000)):
+        seg_len = int(rng.integers(300, 600))
+        if seg_len * 3 >= length:
+            break
+        src = int(rng.integers(0, length - seg_len))
+        seg = codes[src : src + seg_len].copy()
+        for _ in range(int(rng.integers(1, 3))):
+            dst = int(rng.integers(0, length - seg_len))
+            copy = seg.copy()
+            mut = rng.random(seg_len) < 0.01
+            copy[mut] = (copy[mut] + rng.integers(1, 4, int(mut.sum()))) % 4
+            codes[dst : dst + seg_len] = copy
+    # di/tri-nucleotide tandem repeats
+    for _ in range(max(1, length // 600)):
+        unit_len = int(rng.integers(2, 4))
+        unit = rng.integers(0, 4, unit_len).astype(np.uint8)
+        if np.all(unit == unit[0]):
+            unit[1] = (unit[0] + 1) % 4
+        copies = int(rng.integers(4, 13))
+        start = int(rng.integers(0, length - unit_len * copies))
+        codes[start : start + unit_len * copies] = np.tile(unit, copies)
+    # homopolymers
+    for _ in range(max(1, length // 400)):
+        hp_len = int(rng.integers(5, 16))
+        start = int(rng.integers(0, length - hp_len))
+        codes[start : start + hp_len] = rng.integers(0, 4)
+
+    letters = _ACGT[codes]
+    n_runs: list[tuple[int, int]] = []
+    if n_run > 0:
+        if n_run > length // 2:
+            raise ValueError("n_run must be at most half the reference length")
+        start = int(rng.integers(int(length * 0.4), int(length * 0.6) - n_run // 2))
+        letters[start : start + n_run] = ord("N")
+        n_runs.append((start, start + n_run))
+    masked: list[tuple[int, int]] = []
+    if softmask:
+        for _ in range(max(1, length // 5000)):
+            m_len = int(rng.integers(100, 400))
+            start = int(rng.integers(0, length - m_len))
+            if any(s < start + m_len and start < e for s, e in n_runs):
+                continue
+            letters[start : start + m_len] |= 32  # lower case (idempotent where stretches overlap)
+            masked.append((start, start + m_len))
+    return Reference(contig, letters.tobytes().decode(), tuple(n_runs), tuple(sorted(masked)))
+
+
+# --------------------------------------------------------------------------------------------
+# variants and haplotypes
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """A truth record in normalised VCF form; ``pos`` is 0-based; ``genotype`` is phased
+    (allele index on haplotype 0, on haplotype 1), e.g. (0, 1), (1, 1), (1, 2)."""
+
+    contig: str
+    pos: int
+    ref: str
+    alts: tuple[str, ...]
+    genotype: tuple[int, int]
+
+    @property
+    def alt(self) -> str:
+        return ",".join(self.alts)
+
+    @property
+    def kind(self) -> str:
+        if all(len(a) == len(self.ref) == 1 for a in self.alts):
+            return "snv"
+        if all(len(a) > len(self.ref) for a in self.alts):
+            return "ins"
+        if all(len(a) < len(self.ref) for a in self.alts):
+            return "del"
+        return "mixed"
+
+    @property
+    def gt(self) -> str:
+        return f"{self.genotype[0]}|{self.genotype[1]}"
+
+
+@dataclass(frozen=True)
+class Haplotype:
+    """One haplotype: upper-case sequence and, per base, the reference position it aligns to
+    (-1 for inserted bases).  Deleted reference positions do not occur in ``hap2ref``."""
+
+    contig: str
+    index: int
+    seq: str
+    hap2ref: np.ndarray  # int64[len(seq)]
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+
+@dataclass(frozen=True)
+class Planted:
+    reference: Reference
+    truth: list[Variant]
+    haplotypes: tuple[Haplotype, Haplotype]
+
+
+def _left_align_del(r: str, p: int, n: int) -> tuple[int, int]:
+    """Deletion of r[p:p+n]: (leftmost p, rightmost p) of equivalent placements."""
+    left = p
+    while left - 1 >= 1 and r[left - 1] == r[left + n - 1]:
+        left -= 1
+    right = p
+    while right + n < len(r) and r[right] == r[right + n]:
+        right += 1
+    return left, right
+
+
+def _left_align_ins(r: str, a: int, s: str) -> tuple[int, str, int]:
+    """Insertion of s after anchor r[a]: (leftmost anchor, its inserted sequence, rightmost anchor)."""
+    left, ls = a, s
+    while left - 1 >= 0 and r[left] == ls[-1]:
+        ls = r[left] + ls[:-1]
+        left -= 1
+    right, rs = a, s
+    while right + 1 < len(r) and r[right + 1] == rs[0]:
+        rs = rs[1:] + r[right + 1]
+        right += 1
+    return left, ls, right
+
+
+def _homopolymers(r: str, min_len: int) -> list[tuple[int, int]]:
+    arr = np.frombuffer(r.encode(), dtype=np.uint8)
+    change = np.flatnonzero(arr[1:] != arr[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [len(arr)]))
+    keep = (ends - starts >= min_len) & (arr[starts] != ord("N"))
+    return list(zip(starts[keep].tolist(), ends[keep].tolist()))
+
+
+def _build_haplotype(contig: str, index: int, r: str, edits: list[tuple[int, str, str]]) -> Haplotype:
+    pieces: list[str] = []
+    maps: list[np.ndarray] = []
+    cur = 0
+    for pos, ra, aa in sorted(edits):
+        if pos < cur:
+            raise ValueError(f"overlapping edits at {pos}")
+        pieces.append(r[cur:pos])
+        maps.append(np.arange(cur, pos, dtype=np.int64))
+        k = len(os.path.commonprefix([ra, aa]))
+        pieces.append(aa)
+        if len(ra) == len(aa):
+            maps.append(np.arange(pos, pos + len(ra), dtype=np.int64))
+        elif len(aa) > len(ra):
+            assert k == len(ra), (pos, ra, aa)
+            maps.append(np.concatenate((np.arange(pos, pos + k), np.full(len(aa) - k, -1))).astype(np.int64))
+        else:
+            assert k == len(aa), (pos, ra, aa)
+            maps.append(np.arange(pos, pos + k, dtype=np.int64))
+        cur = pos + len(ra)
+    pieces.append(r[cur:])
+    maps.append(np.arange(cur, len(r), dtype=np.int64))
+    seq = "".join(pieces)
+    hap2ref = np.concatenate(maps)
+    assert len(seq) == len(hap2ref)
+    return Haplotype(contig, index, seq, hap2ref)
+
+
+def plant_variants(
+    ref: Reference,
+    seed: int,
+    n_snv: int,
+    n_indel: int,
+    het_fraction: float = 0.6,
+    *,
+    min_spacing: int = 25,
+    max_indel: int = 10,
+    homopolymer_fraction: float = 0.35,
+    n_multiallelic: int = 2,
+    margin: int = 20,
+) -> Planted:
+    """Plant SNVs and 1..max_indel bp indels (a share of them in homopolymers) on two haplotypes.
+
+    Het variants go on one random haplotype, hom-alt on both.  ``n_multiallelic`` extra sites
+    carry a different ALT on each haplotype (genotype 1|2): alternately an SNV site and a
+    homopolymer site with a 1-bp deletion on one haplotype and a 1-bp insertion on the other.
+    Every variant, including its whole ambiguous repeat span, is at least ``min_spacing`` bp from
+    the next, ``margin`` bp from the contig ends and from N.  May plant fewer than asked when the
+    reference is too small (check ``len(result.truth)``)."""
+    rng = _rng(seed, 2)
+    r = ref.upper
+    length = len(r)
+    busy = np.zeros(length + 1, dtype=bool)
+    busy[:margin] = True
+    busy[max(0, length - margin) :] = True
+    for s, e in ref.n_runs:
+        busy[max(0, s - margin) : e + margin] = True
+    busy[:length][np.frombuffer(r.encode(), dtype=np.uint8) == ord("N")] = True
+    homopolymers = _homopolymers(r, 5)
+    edits: tuple[list[tuple[int, str, str]], list[tuple[int, str, str]]] = ([], [])
+    truth: list[Variant] = []
+
+    def free(lo: int, hi: int) -> bool:
+        lo2, hi2 = lo - min_spacing, hi + min_spacing
+        return lo2 >= 0 and hi2 <= length and not busy[lo2:hi2].any()
+
+    def genotype() -> tuple[int, int]:
+        if rng.random() < het_fraction:
+            return (1, 0) if rng.random() < 0.5 else (0, 1)
+        return (1, 1)
+
+    def add(
+        pos: int,
+        ra: str,
+        alts: tuple[str, ...],
+        gt: tuple[int, int],
+        span: tuple[int, int],
+        hap_edits: tuple[tuple[str, str], ...] | None = None,
+    ) -> None:
+        """Record a truth site; ``hap_edits`` (ref, alt) per ALT when the minimal per-haplotype
+        edit differs from the site's combined representation."""
+        busy[span[0] : span[1]] = True
+        for hap, allele in enumerate(gt):
+            if allele:
+                ra_h, aa_h = hap_edits[allele - 1] if hap_edits else (ra, alts[allele - 1])
+                edits[hap].append((pos, ra_h, aa_h))
+        truth.append(Variant(ref.contig, pos, ra, alts, gt))
+
+    def try_snv(multi: bool) -> bool:
+        p = int(rng.integers(margin, length - margin))
+        if not free(p, p + 1):
+            return False
+        others = [b for b in "ACGT" if b != r[p]]
+        if multi:
+            a1, a2 = rng.choice(others, size=2, replace=False).tolist()
+            add(p, r[p], (a1, a2), (1, 2), (p, p + 1))
+        else:
+            add(p, r[p], (str(rng.choice(others)),), genotype(), (p, p + 1))
+        return True
+
+    def try_indel() -> bool:
+        n = min(max_indel, int(rng.zipf(1.6)))
+        in_hp = bool(homopolymers) and rng.random() < homopolymer_fraction
+        is_del = rng.random() < 0.5
+        if in_hp:
+            s, e = homopolymers[int(rng.integers(len(homopolymers)))]
+            base = r[s]
+            if is_del:
+                n = min(n, 3, e - s - 1)
+                p = s + int(rng.integers(0, e - s - n + 1))
+            else:
+                n = min(n, 4)
+                p = s + int(rng.integers(0, e - s)) + 1  # insertion after anchor p - 1
+                ins = base * n
+        else:
+            p = int(rng.integers(margin, length - margin - n))
+            ins = "".join(rng.choice(list("ACGT"), size=n).tolist())
+        if is_del:
+            left, right = _left_align_del(r, p, n)
+            lo, hi = left - 1, right + n + 1
+            if not free(lo, hi) or "N" in r[lo:hi]:
+                return False
+            add(left - 1, r[left - 1 : left + n], (r[left - 1],), genotype(), (lo, hi))
+        else:
+            anchor, seq, right = _left_align_ins(r, p - 1, ins)
+            lo, hi = anchor, right + 2
+            if anchor < 1 or not free(lo, hi) or "N" in r[lo:hi]:
+                return False
+            add(anchor, r[anchor], (r[anchor] + seq,), genotype(), (lo, hi))
+        return True
+
+    def try_multi_indel() -> bool:
+        if not homopolymers:
+            return False
+        s, e = homopolymers[int(rng.integers(len(homopolymers)))]
+        lo, hi = s - 1, e + 1
+        if s < 1 or not free(lo, hi):
+            return False
+        a = s - 1  # anchor: the base before the run (left-aligned for both alleles)
+        base = r[s]
+        ra = r[a] + base
+        hap_edits = ((ra, r[a]), (r[a], r[a] + base))
+        add(a, ra, (r[a], r[a] + base + base), (1, 2), (lo, hi), hap_edits)
+        return True
+
+    plan = ["indel"] * n_indel + ["multi_indel" if i % 2 else "multi_snv" for i in range(n_multiallelic)]
+    plan += ["snv"] * n_snv
+    for item in plan:
+        for _ in range(200):
+            if item == "indel":
+                ok = try_indel()
+            elif item == "multi_indel":
+                ok = try_multi_indel()
+            else:
+                ok = try_snv(item == "multi_snv")
+            if ok:
+                break
+    truth.sort(key=lambda v: v.pos)
+    haps = (
+        _build_haplotype(ref.contig, 0, r, edits[0]),
+        _build_haplotype(ref.contig, 1, r, edits[1]),
+    )
+    return Planted(ref, truth, haps)
+
+
+# --------------------------------------------------------------------------------------------
+# reads
+
+
+@dataclass
+class SimRead:
+    """One BAM record.  ``hap``/``hap_start``: the haplotype and its coordinate of query base 0
+    (sequence as stored in the BAM, i.e. forward strand); ``errors`` marks query bases changed by
+    the simulated sequencing errors.  Soft-clipped bases of ``clip_junk`` reads are random."""
+
+    name: str
+    flag: int
+    pos: int  # 0-based leftmost aligned reference position
+    mapq: int
+    cigar: list[tuple[int, int]]
+    seq: str
+    qual: np.ndarray  # uint8
+    mate_pos: int = -1
+    tlen: int = 0
+    rg: str = "L1"
+    hap: int = -1
+    hap_start: int = -1
+    errors: np.ndarray | None = None
+    mate_cigar: str | None = None
+    clip_junk: bool = False
+
+    @property
+    def cigarstring(self) -> str:
+        return "".join(f"{n}{'MIDNSHP=X'[op]}" for op, n in self.cigar) or "*"
+
+    @property
+    def ref_len(self) -> int:
+        return sum(n for op, n in self.cigar if op in (0, 2, 3, 7, 8))
+
+    @property
+    def end(self) -> int:
+        return self.pos + self.ref_len
+
+
+def _cigar_from_map(m: np.ndarray, clip_left: int, clip_right: int) -> tuple[int, list[tuple[int, int]]]:
+    """CIGAR of a read whose query bases map to reference positions ``m`` (-1: inserted base);
+    inserted bases at either end become soft clips.  Returns (reference start, cigar)."""
+    n = len(m)
+    lo, hi = clip_left, n - clip_right
+    while lo < hi and m[lo] < 0:
+        lo += 1
+    while hi > lo and m[hi - 1] < 0:
+        hi -= 1
+    if hi - lo == 0:
+        raise ValueError("read has no aligned base")
+    core = m[lo:hi]
+    aligned = core >= 0
+    # boundaries: aligned/inserted changes, and deletions between adjacent aligned bases
+    apos = np.flatnonzero(aligned)
+    gaps = np.diff(core[apos])
+    del_after = apos[:-1][gaps > 1]
+    del_len = gaps[gaps > 1] - 1
+    change = np.flatnonzero(aligned[1:] != aligned[:-1]) + 1
+    cuts = np.union1d(change, del_after + 1)
+    cigar: list[tuple[int, int]] = [(SOFT, lo)] if lo else []
+    dels = dict(zip((del_after + 1).tolist(), del_len.tolist()))
+    prev = 0
+    for c in [*cuts.tolist(), len(core)]:
+        if c > prev:
+            cigar.append((M if aligned[prev] else INS, c - prev))
+        if c in dels:
+            cigar.append((DEL, dels[c]))
+        prev = c
+    if hi < n:
+        cigar.append((SOFT, n - hi))
+    return int(core[0]), cigar
+
+
+def _qualities(rng: np.random.Generator, n: int, read_len: int) -> np.ndarray:
+    """Illumina-like base qualities in sequencing-cycle order: high early, decreasing along the
+    read, per-read offsets, occasional low-quality dips and Q2 tails."""
+    cycle = np.arange(read_len) / max(1, read_len - 1)
+    mean = 37.0 - 9.0 * cycle**2
+    q = mean[None, :] + rng.normal(0, 2.0, (n, 1)) + rng.normal(0, 3.0, (n, read_len))
+    dips = rng.random((n, read_len)) < 0.015
+    q[dips] = rng.integers(2, 13, int(dips.sum()))
+    tail = rng.random(n) < 0.06
+    tail_start = read_len - rng.integers(5, max(6, read_len // 3), n)
+    q[tail[:, None] & (np.arange(read_len)[None, :] >= tail_start[:, None])] = 2
+    return np.clip(np.rint(q), 2, 41).astype(np.uint8)
+
+
+def simulate_reads(
+    haplotypes: Sequence[Haplotype],
+    seed: int,
+    depth: float,
+    read_len: int = 150,
+    frag_mean: float = 350,
+    frag_sd: float = 50,
+    *,
+    dup_fraction: float = 0.03,
+    low_mapq_fraction: float = 0.03,
+    softclip_fraction: float = 0.05,
+    qcfail_fraction: float = 0.005,
+    unmapped_mate_fraction: float = 0.003,
+    secondary_fraction: float = 0.005,
+    supplementary_fraction: float = 0.005,
+    max_n_fraction: float = 0.5,
+    contig_end_fragments: bool = True,
+    read_groups: Sequence[str] = ("L1", "L2"),
+    name_prefix: str = "sim",
+) -> list[SimRead]:
+    """Paired-end reads from the haplotypes (each gets depth/2), in BAM order of fields, unsorted.
+
+    Fragment lengths ~ Normal(frag_mean, frag_sd) (at least read_len, so some mates overlap);
+    the leftmost mate is forward and is READ1 or READ2 at random.  Base qualities follow
+    ``_qualities``; each base is miscalled with probability 10^(-q/10).  CIGARs are exact (M/I/D
+    from the planted indels; inserted bases at a read end become soft clips; ``softclip_fraction``
+    of reads get 3-25 random bases at one end, soft-clipped).  Extras: duplicate fragments (0x400,
+    independent errors), low-MAPQ fragments (MAPQ 0-19, others 60), QC-fail fragments (0x200),
+    pairs with one unmapped mate, and secondary (0x100) and hard-clipped supplementary (0x800)
+    alignments elsewhere.  Fragments with a read of more than ``max_n_fraction`` N are dropped
+    (as if unmappable).  With ``contig_end_fragments`` each haplotype gets a fragment at each end."""
+    rng = _rng(seed, 3)
+    if read_len < 20:
+        raise ValueError("read_len must be >= 20")
+    f_hap, f_start, f_len = [], [], []
+    for h, hap in enumerate(haplotypes):
+        hl = len(hap)
+        if hl < read_len:
+            raise ValueError(f"haplotype {h} is shorter than read_len")
+        n = round(depth * hl / (2 * read_len) / len(haplotypes))
+        lens = np.clip(np.rint(rng.normal(frag_mean, frag_sd, n)), read_len, hl).astype(np.int64)
+        starts = (rng.random(n) * (hl - lens + 1)).astype(np.int64)
+        if contig_end_fragments:
+            fl = int(min(max(read_len, frag_mean), hl))
+            lens = np.concatenate(([fl, fl], lens))
+            starts = np.concatenate(([0, hl - fl], starts))
+        f_hap.append(np.full(len(lens), h))
+        f_start.append(starts)
+        f_len.append(lens)
+    hap_idx = np.concatenate(f_hap)
+    start = np.concatenate(f_start)
+    flen = np.concatenate(f_len)
+    # drop fragments with N-rich reads
+    keep = np.ones(len(start), dtype=bool)
+    for h, hap in enumerate(haplotypes):
+        is_n = np.frombuffer(hap.seq.encode(), dtype=np.uint8) == ord("N")
+        cum = np.concatenate(([0], np.cumsum(is_n)))
+        sel = hap_idx == h
+        s1, s2 = start[sel], start[sel] + flen[sel] - read_len
+        n1 = cum[s1 + read_len] - cum[s1]
+        n2 = cum[s2 + read_len] - cum[s2]
+        keep[sel] = np.maximum(n1, n2) <= max_n_fraction * read_len
+    hap_idx, start, flen = hap_idx[keep], start[keep], flen[keep]
+    # duplicates: copies of random fragments
+    n_dup = round(dup_fraction * len(start))
+    dup_of = rng.choice(len(start), size=n_dup, replace=False) if n_dup else np.zeros(0, dtype=np.int64)
+    is_dup = np.concatenate((np.zeros(len(start), dtype=bool), np.ones(n_dup, dtype=bool)))
+    hap_idx = np.concatenate((hap_idx, hap_idx[dup_of]))
+    start = np.concatenate((start, start[dup_of]))
+    flen = np.concatenate((flen, flen[dup_of]))
+    nf = len(start)
+    read1_left = rng.random(nf) < 0.5
+    mapq = np.where(rng.random(nf) < low_mapq_fraction, rng.integers(0, 20, nf), 60)
+    qcfail = rng.random(nf) < qcfail_fraction
+    unmapped = np.where(rng.random(nf) < unmapped_mate_fraction, rng.integers(1, 3, nf), 0)
+    rg_idx = rng.integers(0, len(read_groups), nf)
+
+    # reads 2i (leftmost, forward) and 2i+1 (rightmost, reverse)
+    r_start = np.empty(2 * nf, dtype=np.int64)
+    r_start[0::2] = start
+    r_start[1::2] = start + flen - read_len
+    r_hap = np.repeat(hap_idx, 2)
+    r_rev = np.tile([False, True], nf)
+    qual = _qualities(rng, 2 * nf, read_len)
+    qual[r_rev] = qual[r_rev, ::-1]  # BAM stores reverse reads reverse-complemented
+    hap_arrays = [np.frombuffer(h.seq.encode(), dtype=np.uint8) for h in haplotypes]
+    offs = np.arange(read_len)
+    seqs = np.empty((2 * nf, read_len), dtype=np.uint8)
+    for h, arr in enumerate(hap_arrays):
+        sel = r_hap == h
+        seqs[sel] = arr[r_start[sel, None] + offs[None, :]]
+    true_seqs = seqs.copy()
+    errors = (rng.random(seqs.shape) < 10.0 ** (-qual.astype(np.float64) / 10.0)) & (seqs != ord("N"))
+    codes = _CODE[seqs[errors]]
+    seqs[errors] = _ACGT[(codes + rng.integers(1, 4, codes.size)) % 4]
+    # soft clips with random (adapter-like) bases at one end
+    clip_left = np.zeros(2 * nf, dtype=np.int64)
+    clip_right = np.zeros(2 * nf, dtype=np.int64)
+    if read_len >= 60:
+        clipped = np.flatnonzero(rng.random(2 * nf) < softclip_fraction)
+        k = rng.integers(3, 26, clipped.size)
+        left = rng.random(clipped.size) < 0.5
+        clip_left[clipped[left]] = k[left]
+        clip_right[clipped[~left]] = k[~left]
+        for i, kl, kr in zip(clipped.tolist(), clip_left[clipped].tolist(), clip_right[clipped].tolist()):
+            if kl:
+                seqs[i, :kl] = _ACGT[rng.integers(0, 4, kl)]
+                errors[i, :kl] = False
+            if kr:
+                seqs[i, read_len - kr :] = _ACGT[rng.integers(0, 4, kr)]
+                errors[i, read_len - kr :] = False
+    junk = (clip_left > 0) | (clip_right > 0)
+    del true_seqs
+
+    reads: list[SimRead] = []
+    width = max(6, len(str(nf)))
+    for f in range(nf):
+        name = f"{name_prefix}:{f:0{width}d}"
+        pair: list[SimRead] = []
+        for j in (2 * f, 2 * f + 1):
+            h = int(r_hap[j])
+            s = int(r_start[j])
+            m = haplotypes[h].hap2ref[s : s + read_len]
+            pos, cigar = _cigar_from_map(m, int(clip_left[j]), int(clip_right[j]))
+            pair.append(
+                SimRead(
+                    name=name,
+                    flag=0,
+                    pos=pos,
+                    mapq=int(mapq[f]),
+                    cigar=cigar,
+                    seq=seqs[j].tobytes().decode(),
+                    qual=qual[j],
+                    rg=read_groups[int(rg_idx[f])],
+                    hap=h,
+                    hap_start=s,
+                    errors=errors[j],
+                    clip_junk=bool(junk[j]),
+                )
+            )
+        left_r, right_r = pair
+        first, second = (left_r, right_r) if read1_left[f] else (right_r, left_r)
+        first.flag |= READ1
+        second.flag |= READ2
+        common = PAIRED | (QCFAIL if qcfail[f] else 0) | (DUP if is_dup[f] else 0)
+        if unmapped[f]:
+            gone, kept = (left_r, right_r) if unmapped[f] == 1 else (right_r, left_r)
+            kept.flag |= common | MUNMAP | (REVERSE if kept is right_r else 0)
+            gone.flag |= common | UNMAP | (MREVERSE if kept is right_r else 0)
+            gone.cigar, gone.pos, gone.mapq, gone.hap = [], kept.pos, 0, -1
+            gone.mate_pos = kept.mate_pos = kept.pos
+            gone.errors = None
+        else:
+            left_r.flag |= common | PROPER | MREVERSE
+            right_r.flag |= common | PROPER | REVERSE
+            lo = min(left_r.pos, right_r.pos)
+            hi = max(left_r.end, right_r.end)
+            left_r.tlen, right_r.tlen = hi - lo, -(hi - lo)
+            left_r.mate_pos, right_r.mate_pos = right_r.pos, left_r.pos
+            left_r.mate_cigar, right_r.mate_cigar = right_r.cigarstring, left_r.cigarstring
+        reads.extend(pair)
+
+    # secondary and supplementary alignments of some primaries, placed elsewhere
+    primaries = [rd for rd in reads if not rd.flag & UNMAP]
+    n_sec = round(secondary_fraction * len(primaries))
+    n_sup = round(supplementary_fraction * len(primaries))
+    hap0 = haplotypes[0]
+    for k, i in enumerate(rng.choice(len(primaries), size=min(len(primaries), n_sec + n_sup), replace=False)):
+        prim = primaries[int(i)]
+        supp = k >= n_sec
+        piece = int(rng.integers(30, min(70, read_len) + 1)) if supp else read_len
+        s = int(rng.integers(0, len(hap0) - piece + 1))
+        m = hap0.hap2ref[s : s + piece]
+        if (m < 0).all() or "N" in hap0.seq[s : s + piece]:
+            continue
+        pos, cigar = _cigar_from_map(m, 0, 0)
+        if supp:
+            head = int(rng.integers(0, read_len - piece + 1))
+            if head:
+                cigar.insert(0, (HARD, head))
+            if read_len - piece - head:
+                cigar.append((HARD, read_len - piece - head))
+        flag = (prim.flag & (PAIRED | READ1 | READ2 | MREVERSE | MUNMAP | PROPER)) | (
+            SUPPLEMENTARY if supp else SECONDARY
+        )
+        if rng.random() < 0.5:
+            flag |= REVERSE
+        reads.append(
+            SimRead(
+                name=prim.name,
+                flag=flag,
+                pos=pos,
+                mapq=int(rng.integers(0, 61)) if supp else 0,
+                cigar=cigar,
+                seq=hap0.seq[s : s + piece],
+                qual=_qualities(rng, 1, piece)[0],
+                mate_pos=prim.mate_pos,
+                tlen=0,
+                rg=prim.rg,
+                hap=0,
+                hap_start=s,
+                errors=np.zeros(piece, dtype=bool),
+                mate_cigar=prim.mate_cigar,
+            )
+        )
+    return reads
+
+
+# --------------------------------------------------------------------------------------------
+# writers
+
+
+def _ref_parts(ref: Reference | str, contig: str | None) -> tuple[str, str]:
+    if isinstance(ref, Reference):
+        return contig or ref.contig, ref.seq
+    if contig is None:
+        raise ValueError("contig is required when ref is a plain string")
+    return contig, ref
+
+
+def write_fasta(path: PathLike, ref: Reference | str, contig: str | None = None, width: int = 60) -> Path:
+    """FASTA with one contig, plus its .fai (pysam.faidx)."""
+    name, seq = _ref_parts(ref, contig)
+    path = Path(path)
+    with open(path, "w") as fh:
+        fh.write(f">{name}\n")
+        fh.writelines(seq[i : i + width] + "\n" for i in range(0, len(seq), width))
+    pysam.faidx(str(path))
+    return path
+
+
+def write_bam(
+    path: PathLike,
+    reads: Sequence[SimRead],
+    ref: Reference | str,
+    contig: str | None = None,
+    sample: str = "SYNTH",
+    read_groups: Sequence[str] = ("L1", "L2"),
+) -> Path:
+    """Coordinate-sorted, indexed BAM.  Reads with equal start are written READ1 first."""
+    name, seq = _ref_parts(ref, contig)
+    path = Path(path)
+    header = pysam.AlignmentHeader.from_dict(
+        {
+            "HD": {"VN": "1.6", "SO": "coordinate"},
+            "SQ": [{"SN": name, "LN": len(seq)}],
+            "RG": [{"ID": rg, "SM": sample, "LB": f"{sample}-lib", "PL": "ILLUMINA"} for rg in read_groups],
+            "PG": [{"ID": "synth", "PN": "gmscall-tests-synth"}],
+        }
+    )
+    order = sorted(
+        range(len(reads)),
+        key=lambda i: (reads[i].pos, 0 if reads[i].flag & READ1 else 1, reads[i].name, reads[i].flag),
+    )
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for i in order:
+            rd = reads[i]
+            a = pysam.AlignedSegment(header)
+            a.query_name = rd.name
+            a.flag = rd.flag
+            a.reference_id = 0
+            a.reference_start = rd.pos
+            a.mapping_quality = rd.mapq
+            if rd.cigar:
+                a.cigartuples = rd.cigar
+            a.query_sequence = rd.seq
+            a.query_qualities = array.array("B", rd.qual.tobytes())
+            if rd.flag & PAIRED:
+                a.next_reference_id = 0
+                a.next_reference_start = rd.mate_pos
+                a.template_length = rd.tlen
+            tags: list[tuple[str, object]] = [("RG", rd.rg)]
+            if rd.mate_cigar:
+                tags.append(("MC", rd.mate_cigar))
+            a.set_tags(tags)
+            out.write(a)
+    pysam.index(str(path))
+    return path
+
+
+def write_truth_vcf(
+    path: PathLike,
+    truth: Sequence[Variant],
+    ref: Reference | None = None,
+    sample: str = "SYNTH",
+) -> Path:
+    """Truth VCF (phased GT), bgzipped and tabix-indexed when ``path`` ends in .gz."""
+    path = Path(path)
+    lines = ["##fileformat=VCFv4.2", "##source=gmscall-tests-synth"]
+    if ref is not None:
+        lines.append(f"##contig=<ID={ref.contig},length={len(ref)}>")
+    else:
+        for c in dict.fromkeys(v.contig for v in truth):
+            lines.append(f"##contig=<ID={c}>")
+    lines.append('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
+    lines.append(f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}")
+    contig_order = {c: i for i, c in enumerate(dict.fromkeys(v.contig for v in truth))}
+    for v in sorted(truth, key=lambda v: (contig_order[v.contig], v.pos)):
+        lines.append(f"{v.contig}\t{v.pos + 1}\t.\t{v.ref}\t{v.alt}\t.\tPASS\t.\tGT\t{v.gt}")
+    text = "\n".join(lines) + "\n"
+    if path.suffix == ".gz":
+        plain = path.with_suffix("")
+        plain.write_text(text)
+        pysam.tabix_compress(str(plain), str(path), force=True)
+        plain.unlink()
+        pysam.tabix_index(str(path), preset="vcf", force=True)
+    else:
+        path.write_text(text)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# all in one
+
+
+@dataclass(frozen=True)
+class Dataset:
+    root: Path
+    fasta: Path
+    bam: Path
+    truth_vcf: Path
+    reference: Reference
+    truth: list[Variant]
+    haplotypes: tuple[Haplotype, Haplotype]
+    reads: list[SimRead]
+    sample: str
+
+    @property
+    def contig(self) -> str:
+        return self.reference.contig
+
+    @property
+    def length(self) -> int:
+        return len(self.reference)
+
+    @property
+    def region(self) -> str:
+        """The whole contig as a samtools-style region."""
+        return f"{self.contig}:1-{self.length}"
+
+    @property
+    def zero_coverage(self) -> tuple[int, int] | None:
+        """A [start, end) interval inside the N run that no read covers, if there is one."""
+        for s, e in self.reference.n_runs:
+            covered = np.zeros(e - s, dtype=bool)
+            for rd in self.reads:
+                if rd.cigar and rd.pos < e and rd.end > s:
+                    covered[max(rd.pos, s) - s : min(rd.end, e) - s] = True
+            free = np.flatnonzero(~covered)
+            if free.size:
+                # the longest run of uncovered positions
+                breaks = np.flatnonzero(np.diff(free) > 1)
+                starts = np.concatenate(([0], breaks + 1))
+                ends = np.concatenate((breaks, [free.size - 1]))
+                k = int(np.argmax(ends - starts))
+                return s + int(free[starts[k]]), s + int(free[ends[k]]) + 1
+        return None
+
+
+def make_dataset(
+    tmpdir: PathLike,
+    *,
+    length: int = 20_000,
+    depth: float = 30,
+    seed: int = 1,
+    contig: str = "chrS",
+    sample: str = "SYNTH",
+    n_snv: int | None = None,
+    n_indel: int | None = None,
+    het_fraction: float = 0.6,
+    n_run: int | None = None,
+    softmask: bool = True,
+    read_len: int = 150,
+    frag_mean: float = 350,
+    frag_sd: float = 50,
+    **sim_options: object,
+) -> Dataset:
+    """Reference + truth + reads written to ``tmpdir`` as ref.fa(.fai), reads.bam(.bai) and
+    truth.vcf.gz(.tbi).  Defaults: one SNV per 500 bp, one indel per 1.5 kb, a 400-bp N run
+    (when length >= 4 kb) and soft-masked stretches.  ``sim_options`` go to simulate_reads."""
+    root = Path(tmpdir)
+    root.mkdir(parents=True, exist_ok=True)
+    if n_run is None:
+        n_run = 400 if length >= 4000 else 0
+    ref = make_reference(length, seed, contig=contig, n_run=n_run, softmask=softmask)
+    planted = plant_variants(
+        ref,
+        seed,
+        n_snv=max(1, length // 500) if n_snv is None else n_snv,
+        n_indel=max(1, length // 1500) if n_indel is None else n_indel,
+        het_fraction=het_fraction,
+    )
+    reads = simulate_reads(
+        planted.haplotypes,
+        seed,
+        depth,
+        read_len,
+        frag_mean,
+        frag_sd,
+        **sim_options,  # type: ignore[arg-type]
+    )
+    fasta = write_fasta(root / "ref.fa", ref)
+    bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
+    vcf = write_truth_vcf(root / "truth.vcf.gz", planted.truth, ref, sample=sample)
+    return Dataset(root, fasta, bam, vcf, ref, planted.truth, planted.haplotypes, reads, sample)
