@@ -10,7 +10,7 @@ import sys
 # gmscall does no linear algebra: keep numpy's BLAS from spinning up idle threads that compete
 # with the C++ workers on small nodes.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .errors import GmsError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import IO
+
 import numpy as np
 
 from . import _core

@@ -7,8 +7,9 @@ thread count. The first failing shard fails the whole run with its own error.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, TypeVar
 
 from . import _core
 from .regions import Region
@@ -52,7 +53,7 @@ def map_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], th
         if progress:
             for f, s in zip(futures, shards):
                 f.add_done_callback(lambda _f, s=s: progress(s))
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for f in futures:
             if f.done() and f.exception() is not None:
                 for p in pending:

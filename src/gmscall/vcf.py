@@ -6,9 +6,10 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO
 
 import pysam
 
@@ -33,15 +34,15 @@ def header_lines(contigs: Sequence[tuple[str, int]], sample: str, reference: str
     lines += [
         '##INFO=<ID=DP,Number=1,Type=Integer,Description="Read depth at the site after filters">',
         '##INFO=<ID=MQ,Number=1,Type=Float,Description="RMS mapping quality of the reads at the site">',
-        '##INFO=<ID=SOR,Number=1,Type=Float,Description="Strand odds ratio of reference vs alternate '
-        'supporting reads (GATK definition)">',
+        ('##INFO=<ID=SOR,Number=1,Type=Float,Description="Strand odds ratio of reference vs alternate '
+         'supporting reads (GATK definition)">'),
         '##INFO=<ID=HAP,Number=0,Type=Flag,Description="Genotyped with the haplotype (pair-HMM) model">',
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality (Phred, capped at 99)">',
         '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth">',
         '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads supporting each allele">',
-        '##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods, '
-        'normalised to 0">',
+        ('##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods, '
+         'normalised to 0">'),
         f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}",
     ]
     return lines
