@@ -13,6 +13,7 @@
 #include "gmscall/errors.hpp"
 #include "gmscall/pileup.hpp"
 #include "io/bam_reader.hpp"
+#include "io/header.hpp"
 #include "io/pileup_tsv.hpp"
 #include "io/reference.hpp"
 
@@ -245,4 +246,6 @@ PYBIND11_MODULE(_core, m) {
            py::arg("params"), py::arg("backend"));
 
   m.def("info", &build_info);
+  m.def("read_header_text", &read_header_text, py::arg("path"), py::arg("ref") = std::string(),
+        py::call_guard<py::gil_scoped_release>());
 }

@@ -21,19 +21,20 @@ log = logging.getLogger("gmscall")
 DEFAULT_SHARD = 1_000_000
 
 
-def _sample_name(samples: Sequence[str], bam: str) -> str:
+def _sample_name(samples: Sequence[str], bam: str, override: str | None) -> str:
+    if override:
+        return override
     if len(samples) > 1:
         raise InputError(f"{bam}: read groups name {len(samples)} samples ({', '.join(samples[:4])}); "
                          "gmscall calls one sample per BAM: split it with 'samtools split'")
     if not samples:
-        name = Path(bam).name.split(".")[0]
-        log.warning("%s has no @RG SM tag; naming the sample '%s'", bam, name)
-        return name
+        raise InputError(f"{bam}: no read group with a sample name (@RG SM); add one with "
+                         "'samtools addreplacerg -r ID:1 -r SM:NAME' or name the sample with --sample")
     return samples[0]
 
 
 def plan_regions(bam: str, ref: str, regions: str | Sequence[str] | None = None,
-                 bed: str | None = None) -> tuple[list[Region], dict[str, int], str]:
+                 bed: str | None = None, sample: str | None = None) -> tuple[list[Region], dict[str, int], str]:
     """Validated regions (every contig in both files when none given), contigs, sample name."""
     s = session_for(bam, ref)
     contigs = shared_contigs(s.bam_contigs(), s.ref_contigs(), bam, ref)
@@ -48,21 +49,24 @@ def plan_regions(bam: str, ref: str, regions: str | Sequence[str] | None = None,
         todo = merge_regions([parse_region(t, contigs) for t in texts], {c: k for k, c in enumerate(contigs)})
     else:
         todo = [Region(c, 0, n) for c, n in contigs.items()]
-    return todo, contigs, _sample_name(s.samples(), bam)
+    return todo, contigs, _sample_name(s.samples(), bam, sample)
 
 
 def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None = None, *,
          bed: str | Path | None = None, output: str | Path | None = None, threads: int = 1,
          backend: str = "auto", options: CallOptions | None = None, shard_size: int = DEFAULT_SHARD,
-         client: Any = None, command: str | None = None) -> list[dict] | Path:
+         client: Any = None, command: str | None = None, sample: str | None = None) -> list[dict] | Path:
     """Call SNVs and indels. Without `output`, returns the records as dicts; with it, writes the VCF
-    (bgzipped + tabix-indexed when the name ends in .gz; '-' is stdout) and returns its path."""
+    (bgzipped + tabix-indexed when the name ends in .gz; '-' is stdout) and returns its path.
+    `sample` names the VCF sample (default: the BAM's @RG SM)."""
     from . import __version__
+    from .preflight import check_inputs
 
     bam, ref = str(bam), str(ref)
     opts = options or CallOptions()
     be = resolve_backend(backend)
-    todo, contigs, sample = plan_regions(bam, ref, regions, str(bed) if bed else None)
+    check_inputs(bam, ref, output)
+    todo, contigs, sample = plan_regions(bam, ref, regions, str(bed) if bed else None, sample)
     shards = make_shards(todo, shard_size)
     params = opts.to_core()
     t0 = time.perf_counter()

@@ -73,7 +73,7 @@ def _cmd_call(args: argparse.Namespace) -> int:
                        min_qual=args.min_qual, low_qual=args.low_qual)
     call(args.bam, args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
          threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
-         command=" ".join(["gmscall", *sys.argv[1:]]))
+         command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample)
     return 0
 
 
@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
     p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
     p.add_argument("--shard-size", type=int, default=1_000_000, help="bases per shard [1000000]")
+    p.add_argument("--sample", help="sample name in the VCF [the BAM's @RG SM]")
     p.set_defaults(func=_cmd_call)
 
     p = sub.add_parser("demo", help="call a built-in synthetic example and score it against its truth")
@@ -155,6 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="gmscall: %(message)s")
+    if not args.verbose:
+        # gmscall reports every htslib failure itself, with the file and the fix; htslib's own
+        # "[E::...]" lines would only repeat it less clearly.
+        import pysam
+
+        pysam.set_verbosity(0)
     try:
         return int(args.func(args) or 0)
     except GmsError as e:

@@ -31,8 +31,9 @@ def parse_region(text: str, contigs: Mapping[str, int]) -> Region:
     if text in contigs:
         return Region(text, 0, contigs[text])
     m = _REGION_RE.match(text)
-    if not m:
-        raise InputError(f"region '{text}': expected CONTIG, CONTIG:START or CONTIG:START-END")
+    if not m or (m.group("contig") not in contigs and text.rpartition(":")[0] in contigs):
+        raise InputError(f"region '{text}': expected CONTIG, CONTIG:START or CONTIG:START-END "
+                         "(1-based, e.g. chr20:1000001-2000000)")
     contig = m.group("contig")
     if contig not in contigs:
         raise InputError(f"region '{text}': contig '{contig}' is not in both the BAM and the reference"
