@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -66,27 +67,29 @@ def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None =
     opts = options or CallOptions()
     be = resolve_backend(backend)
     check_inputs(bam, ref, output)
-    todo, contigs, sample = plan_regions(bam, ref, regions, str(bed) if bed else None, sample)
+    todo, _, sample = plan_regions(bam, ref, regions, str(bed) if bed else None, sample)
     shards = make_shards(todo, shard_size)
-    params = opts.to_core()
     t0 = time.perf_counter()
-
-    def task(session: _core.Session, shard: Region) -> tuple[str, dict]:
-        return shard.contig, session.call(shard.contig, shard.start, shard.end, params, be)
-
+    # A module-level function with picklable arguments, so that Dask workers can run it too.
+    task = functools.partial(_call_shard, opts, be)
     results = map_shards(task, bam, ref, shards, threads, client=client)
     log.info("called %d shards (%.1f Mb) in %.1f s on %s", len(shards),
              sum(len(s) for s in shards) / 1e6, time.perf_counter() - t0, be)
     if output is None:
         return [rec for contig, recs in results for rec in _as_dicts(contig, recs)]
     cmd = command if command is not None else "gmscall.call (Python API)"
+    ref_contigs = session_for(bam, ref).ref_contigs()
     with open_output(output) as out:
-        out.write("\n".join(header_lines(list(contigs.items()), sample, ref, __version__, cmd, be)) + "\n")
+        out.write("\n".join(header_lines(ref_contigs, sample, ref, __version__, cmd, be)) + "\n")
         for contig, recs in results:
             lines = format_records(contig, recs)
             if lines:
                 out.write("\n".join(lines) + "\n")
     return Path(output) if str(output) != "-" else Path("/dev/stdout")
+
+
+def _call_shard(opts: CallOptions, backend: str, session: _core.Session, shard: Region) -> tuple[str, dict]:
+    return shard.contig, session.call(shard.contig, shard.start, shard.end, opts.to_core(), backend)
 
 
 def _as_dicts(contig: str, recs: dict) -> list[dict]:
