@@ -402,10 +402,16 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work) {
   WindowWork w{&win, {0}, {}, jobs.jobs.size()};
-  // Reads overlapping the window (sorted by start, so a binary search bounds the scan).
-  const auto lo = std::lower_bound(batch.pos.begin(), batch.pos.end(), win.beg - max_span) - batch.pos.begin();
-  for (int64_t i = lo; i < batch.size() && batch.pos[i] < win.end; ++i)
-    if (batch.end[i] > win.beg) w.reads.push_back(static_cast<int32_t>(i));
+  // Reads overlapping the alleles' span (a read that only touches the window's padding cannot
+  // tell the haplotypes apart). Reads are sorted by start, so a binary search bounds the scan.
+  int64_t span_beg = win.end, span_end = win.beg;
+  for (const Candidate& a : win.alleles) {
+    span_beg = std::min(span_beg, a.pos);
+    span_end = std::max(span_end, std::max(a.tract_end, a.ref_end()) + 1);
+  }
+  const auto lo = std::lower_bound(batch.pos.begin(), batch.pos.end(), span_beg - max_span) - batch.pos.begin();
+  for (int64_t i = lo; i < batch.size() && batch.pos[i] < span_end; ++i)
+    if (batch.end[i] > span_beg) w.reads.push_back(static_cast<int32_t>(i));
   if (w.reads.empty()) return;
 
   // Candidate haplotypes: allele combinations seen on reads that cover every allele.
