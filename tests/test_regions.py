@@ -62,8 +62,10 @@ def test_contig_name_with_colon() -> None:
         ("chr1:9000-10001", CONTIGS, r"end 10001 is past the end of chr1 \(length 10000\)"),
         ("chrM:301", CONTIGS, r"past the end of chrM"),
         ("", CONTIGS, r"expected CONTIG, CONTIG:START or CONTIG:START-END"),
-        ("chr1:1-2-3", CONTIGS, r"region 'chr1:1-2-3'"),
-        ("chr1:abc", CONTIGS, r"region 'chr1:abc'"),
+        ("chr1:1-2-3", CONTIGS, r"region 'chr1:1-2-3': expected CONTIG, CONTIG:START or CONTIG:START-END"),
+        ("chr1:abc", CONTIGS, r"region 'chr1:abc': expected CONTIG"),
+        ("chr1:-5", CONTIGS, r"region 'chr1:-5': expected CONTIG"),
+        ("chr1:5..10", CONTIGS, r"region 'chr1:5..10': expected CONTIG"),
     ],
 )
 def test_parse_region_errors(text: str, contigs: dict, pattern: str) -> None:
