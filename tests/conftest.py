@@ -208,3 +208,21 @@ def weird_bam(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str
             out.write(a)
     pysam.index(str(bam))
     return bam, fasta, WEIRD_CONTIG, WEIRD_LENGTH
+
+
+# --------------------------------------------------------------------------------------------
+# caller tests (test_call.py, test_vcf_output.py, test_cli.py)
+
+
+@pytest.fixture(scope="session")
+def synth_100kb(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
+    """100-kb contig 'chrS' at 30x (seed 1): about 200 SNVs and 70 indels with known truth."""
+    return synth.make_dataset(tmp_path_factory.mktemp("synth100k"), length=100_000, depth=30, seed=1)
+
+
+def run_cli(*args: object, cwd: Path | None = None, timeout: float = 120):
+    """Run ``gmscall ARGS`` in a fresh interpreter; returns the CompletedProcess (text mode)."""
+    import subprocess
+
+    cmd = [sys.executable, "-c", "import sys; from gmscall.cli import main; sys.exit(main())", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
