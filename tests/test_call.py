@@ -274,8 +274,6 @@ def test_no_calls_where_reference_is_n(tmp_path: Path) -> None:
                                        expect(1011, seq[1010], (_ALT[seq[1010]],), (1, 1))]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an indel left-aligned up to a reference N is anchored on "
-                   "the N (REF 'NA', ALT 'N'): a record at an N position")
 @pytest.mark.parametrize("kind", ["del", "ins"])
 def test_indel_not_anchored_on_reference_n(tmp_path: Path, kind: str) -> None:
     """Reference ...N AAAAAA C... (the sample has G for the N) with a hom 1-bp DEL / INS of A in

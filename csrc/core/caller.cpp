@@ -51,16 +51,32 @@ struct Candidate {
   bool operator==(const Candidate& o) const { return pos == o.pos && len == o.len && seq == o.seq; }
 };
 
-// Shifts an indel to its leftmost equivalent position (VCF normal form).
+// Shifts an indel to its leftmost equivalent position (VCF normal form), never onto an N anchor.
 void left_align(const RefSeq& ref, int64_t min_pos, Candidate& a) {
   if (a.len < 0) {
     const int64_t l = -a.len;
-    while (a.pos > min_pos && ref.at(a.pos) != 'N' && ref.at(a.pos) == ref.at(a.pos + l)) --a.pos;
+    while (a.pos > min_pos && ref.at(a.pos - 1) != 'N' && ref.at(a.pos) == ref.at(a.pos + l)) --a.pos;
     a.seq = ref.sub(a.pos + 1, l);
   } else if (a.len > 0) {
-    while (a.pos > min_pos && ref.at(a.pos) != 'N' && ref.at(a.pos) == a.seq.back()) {
+    while (a.pos > min_pos && ref.at(a.pos - 1) != 'N' && ref.at(a.pos) == a.seq.back()) {
       a.seq = std::string(1, ref.at(a.pos)) + a.seq.substr(0, a.seq.size() - 1);
       --a.pos;
+    }
+  }
+}
+
+// Left-aligns; an indel whose anchor is then an N (an alignment anchored on an N) is moved right
+// to the first equivalent position with a real base, if there is one.
+void normalize_indel(const RefSeq& ref, int64_t min_pos, Candidate& a) {
+  left_align(ref, min_pos, a);
+  if (a.len < 0) {
+    const int64_t l = -a.len;
+    while (ref.at(a.pos) == 'N' && ref.at(a.pos + 1) != 'N' && ref.at(a.pos + 1) == ref.at(a.pos + 1 + l)) ++a.pos;
+    a.seq = ref.sub(a.pos + 1, l);
+  } else if (a.len > 0) {
+    while (ref.at(a.pos) == 'N' && ref.at(a.pos + 1) != 'N' && ref.at(a.pos + 1) == a.seq.front()) {
+      a.seq = a.seq.substr(1) + ref.at(a.pos + 1);
+      ++a.pos;
     }
   }
 }
@@ -109,7 +125,8 @@ std::vector<Candidate> find_candidates(const PileupResult& pu, const RefSeq& ref
     if (std::abs(e.length) > p.max_indel_len) continue;
     if (e.seq.find('N') != std::string::npos) continue;
     Candidate a{e.pos, e.length, e.seq, 0, 0};
-    left_align(ref, pu.beg, a);
+    normalize_indel(ref, pu.beg, a);
+    if (ref.at(a.pos) == 'N') continue;  // no reference base to anchor the record on
     indels[a] += e.fwd + e.rev;
   }
   for (auto& [a0, c] : indels) {
@@ -321,7 +338,7 @@ std::vector<Candidate> read_indels(const ReadView& r, int i, const RefSeq& ref, 
   walk_alignment(r, i, v);
   for (Candidate& a : v.out) {
     if (a.len < 0) a.seq = ref.sub(a.pos + 1, -a.len);
-    left_align(ref, min_pos, a);
+    normalize_indel(ref, min_pos, a);
   }
   return v.out;
 }
