@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,12 @@ def plan_regions(bam: str, ref: str, regions: str | Sequence[str] | None = None,
 def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None = None, *,
          bed: str | Path | None = None, output: str | Path | None = None, threads: int = 1,
          backend: str = "auto", options: CallOptions | None = None, shard_size: int = DEFAULT_SHARD,
-         client: Any = None, command: str | None = None, sample: str | None = None) -> list[dict] | Path:
+         client: Any = None, command: str | None = None, sample: str | None = None,
+         progress: Callable[[int, int, int], None] | None = None) -> list[dict] | Path:
     """Call SNVs and indels. Without `output`, returns the records as dicts; with it, writes the VCF
     (bgzipped + tabix-indexed when the name ends in .gz; '-' is stdout) and returns its path.
-    `sample` names the VCF sample (default: the BAM's @RG SM)."""
+    `sample` names the VCF sample (default: the BAM's @RG SM); `progress(done, total, bases_done)`
+    is called as shards finish (local threads only)."""
     from . import __version__
     from .preflight import check_inputs
 
@@ -72,7 +75,18 @@ def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None =
     t0 = time.perf_counter()
     # A module-level function with picklable arguments, so that Dask workers can run it too.
     task = functools.partial(_call_shard, opts, be)
-    results = map_shards(task, bam, ref, shards, threads, client=client)
+    on_shard = None
+    if progress is not None:
+        done = {"n": 0, "bases": 0}
+        lock = threading.Lock()
+
+        def on_shard(shard: Region) -> None:
+            with lock:
+                done["n"] += 1
+                done["bases"] += len(shard)
+                progress(done["n"], len(shards), done["bases"])
+
+    results = map_shards(task, bam, ref, shards, threads, client=client, progress=on_shard)
     log.info("called %d shards (%.1f Mb) in %.1f s on %s", len(shards),
              sum(len(s) for s in shards) / 1e6, time.perf_counter() - t0, be)
     if output is None:

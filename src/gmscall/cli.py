@@ -71,10 +71,29 @@ def _cmd_call(args: argparse.Namespace) -> int:
 
     opts = CallOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
                        min_qual=args.min_qual, low_qual=args.low_qual)
+    progress = _progress_bar() if sys.stderr.isatty() else None
     call(args.bam, args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
          threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
-         command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample)
+         command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample, progress=progress)
+    if progress is not None:
+        sys.stderr.write("\n")
     return 0
+
+
+def _progress_bar():
+    """Shards done and Mb/s on one terminal line (only when stderr is a terminal)."""
+    import time
+
+    t0 = time.perf_counter()
+
+    def show(done: int, total: int, bases: int) -> None:
+        rate = bases / 1e6 / max(time.perf_counter() - t0, 1e-9)
+        width = 30
+        fill = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} shards, {rate:.1f} Mb/s")
+        sys.stderr.flush()
+
+    return show
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
