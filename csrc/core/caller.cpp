@@ -403,6 +403,37 @@ std::string apply_alleles(const RefSeq& ref, int64_t hs, int64_t he, const std::
   return h;
 }
 
+constexpr int64_t kReadFlank = 40;
+
+// The query bases [qs, qe) of read i aligned inside reference [lo, hi) (and the insertions between
+// them); first_ref is the reference position of base qs.
+struct QueryClip {
+  uint32_t qs = 0, qe = 0;
+  int64_t first_ref = 0;
+};
+
+QueryClip clip_to_reference(const ReadView& r, int i, int64_t lo, int64_t hi) {
+  struct V {
+    int64_t lo, hi;
+    QueryClip c;
+    bool seen = false;
+    void base(int64_t rp, uint32_t qp) {
+      if (rp < lo || rp >= hi) return;
+      if (!seen) {
+        c.qs = qp;
+        c.first_ref = rp;
+        seen = true;
+      }
+      c.qe = qp + 1;
+    }
+    void deleted(int64_t, uint32_t) {}
+    void insertion(uint32_t, int64_t, uint32_t, uint32_t, uint32_t) {}
+    void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
+  } v{lo, hi, {}};
+  walk_alignment(r, i, v);
+  return v.c;
+}
+
 struct WindowWork {
   const Window* win;
   std::vector<uint64_t> haps;  // allele masks, haps[0] = reference
@@ -483,19 +514,30 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
     jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin(), go.end());
   }
 
-  // One job per read x haplotype; the read's aligned part (soft clips excluded).
+  // One job per read x haplotype, on the read's bases aligned within kReadFlank of the alleles:
+  // bases further away match every haplotype alike and only cost time.
   w.first_job = jobs.jobs.size();
+  std::vector<QueryClip> clips;
+  std::vector<int32_t> aligned_reads;
   for (int32_t i : w.reads) {
+    const QueryClip c = clip_to_reference(rv, i, span_beg - kReadFlank, span_end + kReadFlank);
+    if (c.qe > c.qs) {
+      clips.push_back(c);
+      aligned_reads.push_back(i);
+    }
+  }
+  w.reads = std::move(aligned_reads);
+  for (size_t r = 0; r < w.reads.size(); ++r) {
+    const int32_t i = w.reads[r];
+    const QueryClip& clip = clips[r];
     const uint32_t* ops = batch.cigar.data() + batch.cigar_off[i];
     const uint32_t n_ops = batch.n_cigar[i];
-    uint32_t qs = 0, qe = batch.len[i];
     int own_indel = 0;
     for (uint32_t k = 0; k < n_ops; ++k) {
       const uint32_t op = cigar_op(ops[k]);
       if (op == kCigI || op == kCigD) own_indel = std::max<int>(own_indel, cigar_len(ops[k]));
     }
-    if (n_ops && cigar_op(ops[0]) == kCigS) qs = cigar_len(ops[0]);
-    if (n_ops > 1 && cigar_op(ops[n_ops - 1]) == kCigS) qe -= cigar_len(ops[n_ops - 1]);
+    const uint32_t qs = clip.qs, qe = clip.qe;
     const uint32_t off = static_cast<uint32_t>(jobs.read_bases.size());
     const uint64_t so = batch.seq_off[i];
     for (uint32_t q = qs; q < qe; ++q) {
@@ -505,7 +547,7 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
     }
     const int band = std::min(kMaxBand, 8 + std::max(max_len, own_indel));
     for (size_t h = 0; h < w.haps.size(); ++h) {
-      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(batch.pos[i] - hs), band});
+      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(clip.first_ref - hs), band});
     }
   }
   work.push_back(std::move(w));
