@@ -620,7 +620,6 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     // The sequence each haplotype has over [pos, ref_end): its record allele.
     auto hap_allele_seq = [&](uint64_t mask) {
       std::string s = ref_str;
-      std::string tail;
       // Apply right to left within the REF span.
       for (auto it = here.rbegin(); it != here.rend(); ++it) {
         if (!((mask >> *it) & 1)) continue;
