@@ -61,12 +61,13 @@ class Session {
   py::bytes pileup_tsv(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
                        const std::string& backend_name) {
     const Backend backend = parse_backend(backend_name);
-    std::string text;
+    thread_local TextBuffer text;  // reused shard after shard by this worker thread
+    text.clear();
     {
       py::gil_scoped_release release;
-      text = format_pileup_tsv(compute_pileup(reader_, ref_, contig, beg, end, params, backend));
+      write_pileup_tsv(reader_, ref_, contig, beg, end, params, backend, text);
     }
-    return py::bytes(text);
+    return py::bytes(text.data(), static_cast<py::ssize_t>(text.size()));
   }
 
   py::dict call(const std::string& contig, int64_t beg, int64_t end, const CallParams& params,

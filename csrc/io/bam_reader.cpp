@@ -13,6 +13,24 @@ namespace {
 
 // htslib's 4-bit base codes -> allele codes; every ambiguity code reads as N.
 constexpr uint8_t kNt16ToAllele[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
+
+// One packed byte (two 4-bit codes, first base in the high nibble) -> its two allele codes.
+struct PairTable {
+  uint8_t v[256][2];
+  constexpr PairTable() : v() {
+    for (int x = 0; x < 256; ++x) {
+      v[x][0] = kNt16ToAllele[x >> 4];
+      v[x][1] = kNt16ToAllele[x & 15];
+    }
+  }
+};
+constexpr PairTable kPairToAllele{};
+
+void decode_seq(const uint8_t* packed, int32_t n, uint8_t* out) {
+  const int32_t half = n / 2;
+  for (int32_t k = 0; k < half; ++k) std::memcpy(out + 2 * k, kPairToAllele.v[packed[k]], 2);
+  if (n & 1) out[n - 1] = kNt16ToAllele[packed[half] >> 4];
+}
 // Reads stored without qualities ('*') are given this quality.
 constexpr uint8_t kMissingQual = 30;
 // Qualities above the printable Phred+33 range are clamped, which keeps 0xFF free as a mask.
@@ -164,12 +182,15 @@ int64_t BamReader::fetch(int tid, int64_t beg, int64_t end, const ReadFilter& fi
     const uint8_t* s = bam_get_seq(b);
     const uint8_t* q = bam_get_qual(b);
     const size_t at = out.seq.size();
-    out.seq.resize(at + c.l_qseq);
-    out.qual.resize(at + c.l_qseq);
-    const bool no_qual = c.l_qseq > 0 && q[0] == 0xFF;
-    for (int32_t j = 0; j < c.l_qseq; ++j) {
-      out.seq[at + j] = kNt16ToAllele[bam_seqi(s, j)];
-      out.qual[at + j] = no_qual ? kMissingQual : std::min<uint8_t>(q[j], kMaxRawQual);
+    const int32_t lq = c.l_qseq;
+    out.seq.resize(at + lq);
+    out.qual.resize(at + lq);
+    decode_seq(s, lq, out.seq.data() + at);
+    uint8_t* oq = out.qual.data() + at;
+    if (lq > 0 && q[0] == 0xFF) {
+      std::memset(oq, kMissingQual, static_cast<size_t>(lq));
+    } else {
+      for (int32_t j = 0; j < lq; ++j) oq[j] = q[j] < kMaxRawQual ? q[j] : kMaxRawQual;
     }
     out.name_hash.push_back(fnv1a64(bam_get_qname(b)));
     const bool mate_here = (c.flag & BAM_FPAIRED) && !(c.flag & BAM_FMUNMAP) && c.mtid == tid;

@@ -1,21 +1,103 @@
 #include "io/pileup_tsv.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
-namespace gms {
+#include "io/bam_reader.hpp"
+#include "io/reference.hpp"
 
-std::string format_pileup_tsv(const PileupResult& r) {
-  const int64_t n = r.end - r.beg;
-  // Worst case per line: contig + 10 numbers of up to 10 digits + separators.
-  const size_t max_line = r.contig.size() + 10 * 11 + 4;
-  std::string s(static_cast<size_t>(n) * max_line, '\0');
-  char* p = s.data();
-  auto put = [&p](uint64_t v) {
-    p = std::to_chars(p, p + 20, v).ptr;
-  };
+namespace gms {
+namespace {
+
+// "00".."99", for writing small numbers two digits at a time.
+struct Digits2 {
+  char d[200];
+  constexpr Digits2() : d() {
+    for (int v = 0; v < 100; ++v) {
+      d[2 * v] = static_cast<char>('0' + v / 10);
+      d[2 * v + 1] = static_cast<char>('0' + v % 10);
+    }
+  }
+};
+constexpr Digits2 kDigits2{};
+
+inline char* put_u64(char* p, uint64_t v) {
+  if (v < 10) {
+    *p = static_cast<char>('0' + v);
+    return p + 1;
+  }
+  if (v < 100) {
+    std::memcpy(p, kDigits2.d + 2 * v, 2);
+    return p + 2;
+  }
+  return std::to_chars(p, p + 20, v).ptr;
+}
+
+// The line prefix "contig\t<pos>\t" for consecutive positions: the decimal position is incremented
+// in place instead of being converted on every line.
+class LinePrefix {
+ public:
+  LinePrefix(const std::string& contig, uint64_t pos1) {
+    std::memcpy(buf_, contig.data(), contig.size());
+    head_ = contig.size();
+    buf_[head_] = '\t';
+    char digits[24];
+    char* e = std::to_chars(digits, digits + sizeof(digits), pos1).ptr;
+    ndig_ = static_cast<size_t>(e - digits);
+    std::memcpy(buf_ + head_ + 1, digits, ndig_);
+    buf_[head_ + 1 + ndig_] = '\t';
+  }
+  size_t size() const { return head_ + ndig_ + 2; }
+  const char* data() const { return buf_; }
+  void increment() {
+    char* first = buf_ + head_ + 1;
+    for (char* d = first + ndig_ - 1; d >= first; --d) {
+      if (*d != '9') {
+        ++*d;
+        return;
+      }
+      *d = '0';
+    }
+    // 99..9 -> 100..0: one digit more
+    first[0] = '1';
+    first[ndig_] = '0';
+    ++ndig_;
+    first[ndig_] = '\t';
+  }
+
+ private:
+  static constexpr size_t kMaxContig = 4096;
+  char buf_[kMaxContig + 24];
+  size_t head_ = 0, ndig_ = 0;
+
+ public:
+  static bool fits(const std::string& contig) { return contig.size() <= kMaxContig; }
+};
+
+}  // namespace
+
+char* TextBuffer::reserve_tail(size_t n) {
+  if (cap_ - size_ < n) {
+    const size_t cap = std::max(size_ + n, cap_ + cap_ / 2);
+    std::unique_ptr<char[]> b(new char[cap]);  // default-initialised: not zero-filled
+    if (size_) std::memcpy(b.get(), buf_.get(), size_);
+    buf_ = std::move(b);
+    cap_ = cap;
+  }
+  return buf_.get() + size_;
+}
+
+void append_pileup_tsv(const std::string& contig, const PileupCountsWindow& w, TextBuffer& out) {
+  const int64_t n = w.end - w.beg;
+  if (n <= 0) return;
+  // Worst case per line: contig + 10 numbers of up to 20 digits + separators.
+  const size_t max_line = contig.size() + 10 * 21 + 4;
+  char* p = out.reserve_tail(static_cast<size_t>(n) * max_line);
+  const bool fast_prefix = LinePrefix::fits(contig);
+  LinePrefix prefix(fast_prefix ? contig : std::string(), static_cast<uint64_t>(w.beg + 1));
   for (int64_t x = 0; x < n; ++x) {
-    const uint32_t* fwd = &r.counts[x * 12];
+    const uint32_t* fwd = &w.counts[x * 12];
     const uint32_t* rev = fwd + 6;
     uint32_t c[6];
     uint64_t depth = 0;
@@ -23,24 +105,41 @@ std::string format_pileup_tsv(const PileupResult& r) {
       c[a] = fwd[a] + rev[a];
       depth += c[a];
     }
-    std::memcpy(p, r.contig.data(), r.contig.size());
-    p += r.contig.size();
+    if (fast_prefix) {
+      std::memcpy(p, prefix.data(), prefix.size());
+      p += prefix.size();
+      prefix.increment();
+    } else {
+      std::memcpy(p, contig.data(), contig.size());
+      p += contig.size();
+      *p++ = '\t';
+      p = std::to_chars(p, p + 20, static_cast<uint64_t>(w.beg + x + 1)).ptr;
+      *p++ = '\t';
+    }
+    *p++ = w.ref[x];
     *p++ = '\t';
-    put(static_cast<uint64_t>(r.beg + x + 1));
-    *p++ = '\t';
-    *p++ = r.ref[x];
-    *p++ = '\t';
-    put(depth);
+    p = put_u64(p, depth);
     for (int a = 0; a < 6; ++a) {
       *p++ = '\t';
-      put(c[a]);
+      p = put_u64(p, c[a]);
     }
     *p++ = '\t';
-    put(r.ins[x * 2] + r.ins[x * 2 + 1]);
+    p = put_u64(p, static_cast<uint32_t>(w.ins[x * 2] + w.ins[x * 2 + 1]));
     *p++ = '\n';
   }
-  s.resize(static_cast<size_t>(p - s.data()));
-  return s;
+  out.commit(p);
+}
+
+std::string format_pileup_tsv(const PileupResult& r) {
+  TextBuffer buf;
+  append_pileup_tsv(r.contig, {r.beg, r.end, r.counts.data(), r.ins.data(), r.ref.data()}, buf);
+  return std::string(buf.data(), buf.size());
+}
+
+void write_pileup_tsv(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg, int64_t end,
+                      const PileupParams& params, Backend backend, TextBuffer& out) {
+  compute_pileup_counts(bam, ref, contig, beg, end, params, backend,
+                        [&](const PileupCountsWindow& w) { append_pileup_tsv(contig, w, out); });
 }
 
 }  // namespace gms
