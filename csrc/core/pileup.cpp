@@ -131,7 +131,7 @@ void check_region(const BamReader& bam, const Reference& ref, const std::string&
 
 // Positions per window of compute_pileup_counts: counts and ins of a window (56 bytes a position)
 // stay in a core's L2 cache while the reads stream through.
-constexpr int64_t kCountsWindow = 16384;
+constexpr int64_t kCountsWindow = 8192;
 
 struct CountsScratch {
   PreparedReads reads;

@@ -10,27 +10,34 @@
 namespace gms {
 namespace {
 
-// "00".."99", for writing small numbers two digits at a time.
-struct Digits2 {
-  char d[200];
-  constexpr Digits2() : d() {
-    for (int v = 0; v < 100; ++v) {
-      d[2 * v] = static_cast<char>('0' + v / 10);
-      d[2 * v + 1] = static_cast<char>('0' + v % 10);
+// "\t<v>" for v < 1000, padded to 8 bytes so that a number is one fixed-size copy; kTabNum.len[v]
+// says how many of the bytes count.
+struct TabNumbers {
+  char s[1000][8];
+  uint8_t len[1000];
+  constexpr TabNumbers() : s(), len() {
+    for (int v = 0; v < 1000; ++v) {
+      char d[3] = {};
+      int n = 0;
+      for (int x = v;; x /= 10) {
+        d[n++] = static_cast<char>('0' + x % 10);
+        if (x < 10) break;
+      }
+      s[v][0] = '\t';
+      for (int k = 0; k < n; ++k) s[v][1 + k] = d[n - 1 - k];
+      len[v] = static_cast<uint8_t>(1 + n);
     }
   }
 };
-constexpr Digits2 kDigits2{};
+constexpr TabNumbers kTabNum{};
 
-inline char* put_u64(char* p, uint64_t v) {
-  if (v < 10) {
-    *p = static_cast<char>('0' + v);
-    return p + 1;
+// Writes '\t' and v; may write up to 8 bytes even when fewer count (the caller leaves slack).
+inline char* put_tab_u64(char* p, uint64_t v) {
+  if (v < 1000) {
+    std::memcpy(p, kTabNum.s[v], 8);
+    return p + kTabNum.len[v];
   }
-  if (v < 100) {
-    std::memcpy(p, kDigits2.d + 2 * v, 2);
-    return p + 2;
-  }
+  *p++ = '\t';
   return std::to_chars(p, p + 20, v).ptr;
 }
 
@@ -68,7 +75,7 @@ class LinePrefix {
 
  private:
   static constexpr size_t kMaxContig = 4096;
-  char buf_[kMaxContig + 24];
+  char buf_[kMaxContig + 40] = {};  // >= 32 bytes beyond any short prefix, for fixed-size copies
   size_t head_ = 0, ndig_ = 0;
 
  public:
@@ -91,9 +98,11 @@ char* TextBuffer::reserve_tail(size_t n) {
 void append_pileup_tsv(const std::string& contig, const PileupCountsWindow& w, TextBuffer& out) {
   const int64_t n = w.end - w.beg;
   if (n <= 0) return;
-  // Worst case per line: contig + 10 numbers of up to 20 digits + separators.
+  // Worst case per line: contig + 10 numbers of up to 20 digits + separators; plus slack for the
+  // fixed-size copies that may write past the last line.
+  constexpr size_t kSlack = 64;
   const size_t max_line = contig.size() + 10 * 21 + 4;
-  char* p = out.reserve_tail(static_cast<size_t>(n) * max_line);
+  char* p = out.reserve_tail(static_cast<size_t>(n) * max_line + kSlack);
   const bool fast_prefix = LinePrefix::fits(contig);
   LinePrefix prefix(fast_prefix ? contig : std::string(), static_cast<uint64_t>(w.beg + 1));
   for (int64_t x = 0; x < n; ++x) {
@@ -106,8 +115,13 @@ void append_pileup_tsv(const std::string& contig, const PileupCountsWindow& w, T
       depth += c[a];
     }
     if (fast_prefix) {
-      std::memcpy(p, prefix.data(), prefix.size());
-      p += prefix.size();
+      const size_t len = prefix.size();
+      if (len <= 32) {
+        std::memcpy(p, prefix.data(), 32);
+      } else {
+        std::memcpy(p, prefix.data(), len);
+      }
+      p += len;
       prefix.increment();
     } else {
       std::memcpy(p, contig.data(), contig.size());
@@ -117,14 +131,9 @@ void append_pileup_tsv(const std::string& contig, const PileupCountsWindow& w, T
       *p++ = '\t';
     }
     *p++ = w.ref[x];
-    *p++ = '\t';
-    p = put_u64(p, depth);
-    for (int a = 0; a < 6; ++a) {
-      *p++ = '\t';
-      p = put_u64(p, c[a]);
-    }
-    *p++ = '\t';
-    p = put_u64(p, static_cast<uint32_t>(w.ins[x * 2] + w.ins[x * 2 + 1]));
+    p = put_tab_u64(p, depth);
+    for (int a = 0; a < 6; ++a) p = put_tab_u64(p, c[a]);
+    p = put_tab_u64(p, static_cast<uint32_t>(w.ins[x * 2] + w.ins[x * 2 + 1]));
     *p++ = '\n';
   }
   out.commit(p);

@@ -151,7 +151,8 @@ template <class Add>
 GMS_HD void pileup_read(const ReadView& r, int i, const uint8_t* eff_qual, int min_bq, PileupView& out,
                         IndelEvent* events, Add add) {
   const unsigned long long mq = r.mapq[i];
-  PileupReadVisitor<Add> v{r, eff_qual, out, events, i, min_bq, r.seq_off[i],
+  PileupView o = out;  // a local copy: stores to the counters cannot alias its fields (host speed)
+  PileupReadVisitor<Add> v{r, eff_qual, o, events, i, min_bq, r.seq_off[i],
                            is_reverse(r.flag[i]) ? 1u : 0u, mq * mq, static_cast<int>(mq), add};
   walk_alignment(r, i, v);
 }
