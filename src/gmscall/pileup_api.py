@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 ALLELES = ("A", "C", "G", "T", "N", "DEL")
 DEFAULT_SHARD = 1_000_000
 # The text path keeps no arrays, so its shards can be small: many shards keep every thread busy
-# to the end of a short region, and a shard's text (~35 bytes a position) stays small.
-TSV_SHARD = 100_000
+# to the end of a short region, and a shard's text (~35 bytes a position) stays small. With a depth
+# cap the text keeps the shards of DEFAULT_SHARD: the cap's estimate for the depth bin at a shard's
+# right end depends on where the shard ends, so other shards could change the counts there.
+TSV_SHARD = 250_000
 
 
 def __getattr__(name: str) -> Any:
@@ -107,8 +109,10 @@ def pileup(bam: str, ref: str, region: str, *, min_bq: int = 13, min_mq: int = 0
 
 
 def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupOptions, backend: str = "auto",
-               threads: int = 1, shard_size: int = TSV_SHARD) -> None:
+               threads: int = 1, shard_size: int | None = None) -> None:
     """Writes the TSV of `gmscall pileup` (formatted in C++; shards written in genome order)."""
+    if shard_size is None:
+        shard_size = TSV_SHARD if opts.max_depth <= 0 else DEFAULT_SHARD
     shards, be = _plan(bam, ref, region, backend, shard_size)
     params = opts.to_core()
     bam, ref = str(bam), str(ref)
