@@ -147,6 +147,8 @@ std::string format_pileup_tsv(const PileupResult& r) {
 
 void write_pileup_tsv(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg, int64_t end,
                       const PileupParams& params, Backend backend, TextBuffer& out) {
+  // Room for typical lines up front (a buffer grown step by step touches ~3x its final size).
+  if (end > beg) out.reserve_tail(static_cast<size_t>(end - beg) * (contig.size() + 48));
   compute_pileup_counts(bam, ref, contig, beg, end, params, backend,
                         [&](const PileupCountsWindow& w) { append_pileup_tsv(contig, w, out); });
 }

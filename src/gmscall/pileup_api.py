@@ -117,7 +117,7 @@ def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupO
     params = opts.to_core()
     bam, ref = str(bam), str(ref)
 
-    def text(shard: Region) -> bytes:
+    def text(shard: Region) -> _core.TextChunk:  # bytes-like, written without a copy
         return session_for(bam, ref).pileup_tsv(shard.contig, shard.start, shard.end, params, be)
 
     if threads <= 1 or len(shards) <= 1:
@@ -128,7 +128,7 @@ def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupO
     # is written as soon as it and all shards before it are done, so no thread waits for a batch.
     ahead = threads * 4
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmscall") as pool:
-        pending: deque[Future[bytes]] = deque()
+        pending: deque[Future[_core.TextChunk]] = deque()
         try:
             for shard in shards:
                 if len(pending) >= ahead:
