@@ -29,6 +29,43 @@ py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
   return py::array_t<T>(shape, heap->data(), owner);
 }
 
+// A shard's text handed to Python without a copy (buffer protocol: out.write(chunk), bytes(chunk)).
+// Its storage goes back to a small pool when Python frees it, so the next shards reuse warm pages.
+class TextChunk {
+ public:
+  TextChunk() : buf_(take()) {
+    buf_->clear();
+    buf_->reserve_tail(1);  // data() is never null, even for an empty text
+  }
+  ~TextChunk() { give(std::move(buf_)); }
+  TextChunk(const TextChunk&) = delete;
+  TextChunk& operator=(const TextChunk&) = delete;
+  TextBuffer& buf() { return *buf_; }
+
+ private:
+  static constexpr size_t kMaxPooled = 16;
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<std::unique_ptr<TextBuffer>>& pool() {
+    static auto* p = new std::vector<std::unique_ptr<TextBuffer>>();  // never destroyed: safe at exit
+    return *p;
+  }
+  static std::unique_ptr<TextBuffer> take() {
+    std::lock_guard<std::mutex> lock(mu());
+    if (pool().empty()) return std::make_unique<TextBuffer>();
+    std::unique_ptr<TextBuffer> b = std::move(pool().back());
+    pool().pop_back();
+    return b;
+  }
+  static void give(std::unique_ptr<TextBuffer> b) {
+    std::lock_guard<std::mutex> lock(mu());
+    if (pool().size() < kMaxPooled) pool().push_back(std::move(b));
+  }
+  std::unique_ptr<TextBuffer> buf_;
+};
+
 Backend parse_backend(const std::string& name) {
   if (name == "cpu") return Backend::kCpu;
   if (name == "cuda") {
@@ -59,15 +96,15 @@ class Session {
   }
   std::vector<std::string> samples() const { return reader_.samples(); }
 
-  py::bytes pileup_tsv(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
-                       const std::string& backend_name) {
+  std::unique_ptr<TextChunk> pileup_tsv(const std::string& contig, int64_t beg, int64_t end,
+                                        const PileupParams& params, const std::string& backend_name) {
     const Backend backend = parse_backend(backend_name);
-    std::string text;
+    auto chunk = std::make_unique<TextChunk>();
     {
       py::gil_scoped_release release;
-      text = format_pileup_tsv(compute_pileup(reader_, ref_, contig, beg, end, params, backend));
+      write_pileup_tsv(reader_, ref_, contig, beg, end, params, backend, chunk->buf());
     }
-    return py::bytes(text);
+    return chunk;
   }
 
   py::dict call(const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
@@ -232,6 +269,14 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)
       .def_readwrite("read_pad", &CallParams::read_pad);
 
+  py::class_<TextChunk>(m, "TextChunk", py::buffer_protocol(),
+                        "Text of one shard (bytes-like: write it to a binary file, or bytes(chunk))")
+      .def_buffer([](TextChunk& c) {
+        TextBuffer& b = c.buf();
+        return py::buffer_info(const_cast<char*>(b.data()), 1, py::format_descriptor<uint8_t>::format(), 1,
+                               {static_cast<py::ssize_t>(b.size())}, {1}, true);
+      })
+      .def("__len__", [](TextChunk& c) { return c.buf().size(); });
   py::class_<Session>(m, "Session")
       .def(py::init<const std::string&, const std::string&, int>(), py::arg("bam"), py::arg("ref"),
            py::arg("hts_threads") = 1)

@@ -46,18 +46,27 @@ std::vector<IndelAllele> gather_indels(const ReadBatch& reads, const std::vector
 
 }  // namespace
 
-PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, const PileupParams& params) {
-  PreparedReads out;
+void prepare_reads_into(PreparedReads& out, BamReader& bam, int tid, int64_t beg, int64_t end,
+                        const PileupParams& params) {
+  out.batch.clear();
+  out.pairs.clear();
   const int64_t fetch_beg = params.max_depth > 0 ? std::max<int64_t>(0, beg - kDepthCapFetchPad) : beg;
   bam.fetch(tid, fetch_beg, end, params.filter, out.batch);
-  std::vector<uint8_t> keep = depth_cap_keep(out.batch, params.max_depth);
-  bool drop = false;
-  for (int32_t i = 0; i < out.batch.size(); ++i) {
-    if (out.batch.end[i] <= beg) keep[i] = 0;  // fetched only to complete a depth bin
-    drop |= !keep[i];
+  if (params.max_depth > 0 || fetch_beg < beg) {
+    std::vector<uint8_t> keep = depth_cap_keep(out.batch, params.max_depth);
+    bool drop = false;
+    for (int32_t i = 0; i < out.batch.size(); ++i) {
+      if (out.batch.end[i] <= beg) keep[i] = 0;  // fetched only to complete a depth bin
+      drop |= !keep[i];
+    }
+    if (drop) out.batch.compact(keep);
   }
-  if (drop) out.batch.compact(keep);
   if (params.overlaps) out.pairs = overlapping_mate_pairs(out.batch);
+}
+
+PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, const PileupParams& params) {
+  PreparedReads out;
+  prepare_reads_into(out, bam, tid, beg, end, params);
   return out;
 }
 
@@ -108,9 +117,9 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
   return res;
 }
 
-PileupResult compute_pileup(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg,
-                            int64_t end, const PileupParams& params, Backend backend) {
-  const int tid = bam.tid(contig);
+namespace {
+void check_region(const BamReader& bam, const Reference& ref, const std::string& contig, int tid, int64_t beg,
+                  int64_t end) {
   if (tid < 0) throw InputError(bam.path() + ": contig '" + contig + "' is not in the BAM header");
   const int64_t len = ref.length(contig);
   if (len < 0) throw InputError(ref.path() + ": contig '" + contig + "' is not in the reference");
@@ -118,11 +127,118 @@ PileupResult compute_pileup(BamReader& bam, const Reference& ref, const std::str
     throw InputError("region " + contig + ":" + std::to_string(beg + 1) + "-" + std::to_string(end) +
                      " is outside the contig (length " + std::to_string(len) + ")");
   }
+}
+
+// Positions per window of compute_pileup_counts: counts and ins of a window (56 bytes a position)
+// stay in a core's L2 cache while the reads stream through.
+constexpr int64_t kCountsWindow = 8192;
+// Positions per piece: reads are fetched, paired and counted piece by piece (one index query per
+// shard), so that a piece's decoded reads are still in cache when they are counted.
+constexpr int64_t kCountsPiece = 25000;
+
+struct CountsScratch {
+  PreparedReads reads;
+  std::vector<uint8_t> eff_qual, keep;
+  std::vector<uint32_t> counts, ins;
+  std::vector<int32_t> list, carry;
+};
+
+struct StreamGuard {
+  BamReader& bam;
+  ~StreamGuard() { bam.stream_end(); }
+};
+}  // namespace
+
+PileupResult compute_pileup(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg,
+                            int64_t end, const PileupParams& params, Backend backend) {
+  const int tid = bam.tid(contig);
+  check_region(bam, ref, contig, tid, beg, end);
   PreparedReads reads = prepare_reads(bam, tid, beg, end, params);
   int64_t ref_end = end;
   for (int64_t e : reads.batch.end) ref_end = std::max(ref_end, e);
   const std::string ref_seq = ref.fetch(contig, beg, ref_end + 1);
   return pileup_reads(reads, contig, beg, end, ref_seq, beg, params, backend);
+}
+
+void compute_pileup_counts(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg,
+                           int64_t end, const PileupParams& params, Backend backend,
+                           const std::function<void(const PileupCountsWindow&)>& emit) {
+  if (backend != Backend::kCpu) {  // one device pass over the shard, then the same text
+    const PileupResult r = compute_pileup(bam, ref, contig, beg, end, params, backend);
+    emit({r.beg, r.end, r.counts.data(), r.ins.data(), r.ref.data()});
+    return;
+  }
+  const int tid = bam.tid(contig);
+  check_region(bam, ref, contig, tid, beg, end);
+  thread_local CountsScratch sc;
+  std::string ref_seq = ref.fetch(contig, beg, end);
+  ref_seq.resize(static_cast<size_t>(end - beg), 'N');
+  ReadBatch& b = sc.reads.batch;
+  // Without a depth cap, a piece's reads are the last piece's reads that reach into it plus the
+  // next ones from the same index query: the reads fetch() would give for the piece, in the same
+  // order, so the counts do not depend on where pieces end. With a depth cap they would (the bin
+  // at a fetch's right end sees only the reads fetched), so the shard is fetched in one piece, as
+  // compute_pileup does.
+  const bool stream = params.max_depth <= 0;
+  const int64_t piece = stream ? kCountsPiece : end - beg;
+  StreamGuard guard{bam};
+  if (stream) bam.stream_begin(tid, beg, end);
+  const int64_t w_max = std::min<int64_t>(kCountsWindow, end - beg);
+  sc.counts.resize(static_cast<size_t>(w_max) * 12);
+  sc.ins.resize(static_cast<size_t>(w_max) * 2);
+  for (int64_t p0 = beg; p0 < end; p0 += piece) {
+    const int64_t p1 = std::min(end, p0 + piece);
+    if (!stream) {
+      prepare_reads_into(sc.reads, bam, tid, p0, p1, params);
+    } else {
+      if (p0 == beg) {
+        b.clear();
+      } else {
+        sc.keep.resize(static_cast<size_t>(b.size()));
+        for (int32_t i = 0; i < b.size(); ++i) sc.keep[i] = b.end[i] > p0 ? 1 : 0;
+        b.compact(sc.keep);
+      }
+      bam.stream_next(p1, params.filter, b);
+      sc.reads.pairs.clear();
+      if (params.overlaps) sc.reads.pairs = overlapping_mate_pairs(b);
+    }
+    sc.eff_qual.assign(b.qual.begin(), b.qual.end());
+
+    PileupJob job;
+    job.reads = b.view();
+    job.pairs = sc.reads.pairs.data();
+    job.n_pairs = static_cast<int32_t>(sc.reads.pairs.size() / 2);
+    job.min_bq = params.min_bq;
+    job.eff_qual = sc.eff_qual.data();
+    job.n_bases = sc.eff_qual.size();
+    job.n_cigar_ops = b.cigar.size();
+    job.events = nullptr;
+    resolve_overlaps_cpu(job);
+
+    sc.carry.clear();
+    const int32_t n = b.size();
+    int32_t next = 0;
+    for (int64_t w0 = p0; w0 < p1; w0 += kCountsWindow) {
+      const int64_t w1 = std::min(p1, w0 + kCountsWindow);
+      const size_t m = static_cast<size_t>(w1 - w0);
+      std::fill_n(sc.counts.data(), m * 12, 0u);
+      std::fill_n(sc.ins.data(), m * 2, 0u);
+      // Reads touching [w0, w1): those carried over from the last window (end > w0), then the
+      // coordinate-sorted batch's reads starting before w1. A read adds only inside [pos, end).
+      sc.list.swap(sc.carry);
+      sc.carry.clear();
+      for (; next < n && b.pos[next] < w1; ++next) {
+        if (b.end[next] > w0) sc.list.push_back(next);
+      }
+      PileupView view{w0, w1, sc.counts.data(), nullptr, sc.ins.data(), nullptr, nullptr};
+      pileup_read_list_cpu(job, sc.list.data(), static_cast<int32_t>(sc.list.size()), view);
+      for (int32_t i : sc.list) {
+        if (b.end[i] > w1) sc.carry.push_back(i);
+      }
+      sc.list.clear();
+      emit({w0, w1, sc.counts.data(), sc.ins.data(), ref_seq.data() + (w0 - beg)});
+    }
+  }
 }
 
 }  // namespace gms

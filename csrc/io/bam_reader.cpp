@@ -13,6 +13,24 @@ namespace {
 
 // htslib's 4-bit base codes -> allele codes; every ambiguity code reads as N.
 constexpr uint8_t kNt16ToAllele[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
+
+// One packed byte (two 4-bit codes, first base in the high nibble) -> its two allele codes.
+struct PairTable {
+  uint8_t v[256][2];
+  constexpr PairTable() : v() {
+    for (int x = 0; x < 256; ++x) {
+      v[x][0] = kNt16ToAllele[x >> 4];
+      v[x][1] = kNt16ToAllele[x & 15];
+    }
+  }
+};
+constexpr PairTable kPairToAllele{};
+
+void decode_seq(const uint8_t* packed, int32_t n, uint8_t* out) {
+  const int32_t half = n / 2;
+  for (int32_t k = 0; k < half; ++k) std::memcpy(out + 2 * k, kPairToAllele.v[packed[k]], 2);
+  if (n & 1) out[n - 1] = kNt16ToAllele[packed[half] >> 4];
+}
 // Reads stored without qualities ('*') are given this quality.
 constexpr uint8_t kMissingQual = 30;
 // Qualities above the printable Phred+33 range are clamped, which keeps 0xFF free as a mask.
@@ -98,6 +116,8 @@ BamReader::BamReader(const std::string& path, const std::string& ref_path, int t
 }
 
 BamReader::~BamReader() {
+  stream_end();
+  if (s_rec_) bam_destroy1(s_rec_);
   if (idx_) hts_idx_destroy(idx_);
   if (hdr_) sam_hdr_destroy(hdr_);
   if (fp_) sam_close(fp_);
@@ -127,6 +147,47 @@ std::vector<std::string> BamReader::samples() const {
   return out;
 }
 
+void BamReader::take(const bam1_t* b, int tid, int64_t beg, int64_t end, const ReadFilter& filter,
+                     int64_t& last_pos, ReadBatch& out) {
+  const bam1_core_t& c = b->core;
+  if (c.pos < last_pos) {
+    throw InputError(describe(path_, hdr_, b) + ": file is not coordinate-sorted; run 'samtools sort'");
+  }
+  last_pos = c.pos;
+  if ((c.flag & filter.skip_flags) || c.tid != tid || c.n_cigar == 0) return;
+  if (c.qual < filter.min_mq) return;
+  validate_record(path_, hdr_, b);
+  const int64_t rend = bam_endpos(b);
+  if (rend <= beg || c.pos >= end) return;
+
+  out.pos.push_back(c.pos);
+  out.end.push_back(rend);
+  out.flag.push_back(c.flag);
+  out.mapq.push_back(c.qual);
+  out.cigar_off.push_back(static_cast<uint32_t>(out.cigar.size()));
+  out.n_cigar.push_back(c.n_cigar);
+  const uint32_t* cig = bam_get_cigar(b);
+  out.cigar.insert(out.cigar.end(), cig, cig + c.n_cigar);
+  out.seq_off.push_back(out.seq.size());
+  out.len.push_back(static_cast<uint32_t>(c.l_qseq));
+  const uint8_t* s = bam_get_seq(b);
+  const uint8_t* q = bam_get_qual(b);
+  const size_t at = out.seq.size();
+  const int32_t lq = c.l_qseq;
+  out.seq.resize(at + lq);
+  out.qual.resize(at + lq);
+  decode_seq(s, lq, out.seq.data() + at);
+  uint8_t* oq = out.qual.data() + at;
+  if (lq > 0 && q[0] == 0xFF) {
+    std::memset(oq, kMissingQual, static_cast<size_t>(lq));
+  } else {
+    for (int32_t j = 0; j < lq; ++j) oq[j] = q[j] < kMaxRawQual ? q[j] : kMaxRawQual;
+  }
+  out.name_hash.push_back(fnv1a64(bam_get_qname(b)));
+  const bool mate_here = (c.flag & BAM_FPAIRED) && !(c.flag & BAM_FMUNMAP) && c.mtid == tid;
+  out.mate_pos.push_back(mate_here ? c.mpos : -1);
+}
+
 int64_t BamReader::fetch(int tid, int64_t beg, int64_t end, const ReadFilter& filter, ReadBatch& out) {
   if (tid < 0 || tid >= sam_hdr_nref(hdr_)) throw InputError(path_ + ": contig index out of range");
   out.tid = tid;
@@ -134,46 +195,12 @@ int64_t BamReader::fetch(int tid, int64_t beg, int64_t end, const ReadFilter& fi
   it.itr = sam_itr_queryi(idx_, tid, beg, end);
   if (!it.itr) throw InputError(path_ + ": index query failed for " + sam_hdr_tid2name(hdr_, tid));
   BamRecord rec;
-  bam1_t* b = rec.b;
   int64_t n_records = 0;
   int64_t last_pos = -1;
   int ret;
-  while ((ret = sam_itr_next(fp_, it.itr, b)) >= 0) {
+  while ((ret = sam_itr_next(fp_, it.itr, rec.b)) >= 0) {
     ++n_records;
-    const bam1_core_t& c = b->core;
-    if (c.pos < last_pos) {
-      throw InputError(describe(path_, hdr_, b) + ": file is not coordinate-sorted; run 'samtools sort'");
-    }
-    last_pos = c.pos;
-    if ((c.flag & filter.skip_flags) || c.tid != tid || c.n_cigar == 0) continue;
-    if (c.qual < filter.min_mq) continue;
-    validate_record(path_, hdr_, b);
-    const int64_t rend = bam_endpos(b);
-    if (rend <= beg || c.pos >= end) continue;
-
-    out.pos.push_back(c.pos);
-    out.end.push_back(rend);
-    out.flag.push_back(c.flag);
-    out.mapq.push_back(c.qual);
-    out.cigar_off.push_back(static_cast<uint32_t>(out.cigar.size()));
-    out.n_cigar.push_back(c.n_cigar);
-    const uint32_t* cig = bam_get_cigar(b);
-    out.cigar.insert(out.cigar.end(), cig, cig + c.n_cigar);
-    out.seq_off.push_back(out.seq.size());
-    out.len.push_back(static_cast<uint32_t>(c.l_qseq));
-    const uint8_t* s = bam_get_seq(b);
-    const uint8_t* q = bam_get_qual(b);
-    const size_t at = out.seq.size();
-    out.seq.resize(at + c.l_qseq);
-    out.qual.resize(at + c.l_qseq);
-    const bool no_qual = c.l_qseq > 0 && q[0] == 0xFF;
-    for (int32_t j = 0; j < c.l_qseq; ++j) {
-      out.seq[at + j] = kNt16ToAllele[bam_seqi(s, j)];
-      out.qual[at + j] = no_qual ? kMissingQual : std::min<uint8_t>(q[j], kMaxRawQual);
-    }
-    out.name_hash.push_back(fnv1a64(bam_get_qname(b)));
-    const bool mate_here = (c.flag & BAM_FPAIRED) && !(c.flag & BAM_FMUNMAP) && c.mtid == tid;
-    out.mate_pos.push_back(mate_here ? c.mpos : -1);
+    take(rec.b, tid, beg, end, filter, last_pos, out);
   }
   if (ret < -1) {
     throw InputError(path_ + ": damaged data while reading " + sam_hdr_tid2name(hdr_, tid) + ":" +
@@ -181,6 +208,50 @@ int64_t BamReader::fetch(int tid, int64_t beg, int64_t end, const ReadFilter& fi
                      " (truncated file or corrupted BGZF block)");
   }
   return n_records;
+}
+
+void BamReader::stream_begin(int tid, int64_t beg, int64_t end) {
+  stream_end();
+  if (tid < 0 || tid >= sam_hdr_nref(hdr_)) throw InputError(path_ + ": contig index out of range");
+  s_itr_ = sam_itr_queryi(idx_, tid, beg, end);
+  if (!s_itr_) throw InputError(path_ + ": index query failed for " + sam_hdr_tid2name(hdr_, tid));
+  if (!s_rec_) s_rec_ = bam_init1();
+  s_pending_ = false;
+  s_tid_ = tid;
+  s_beg_ = beg;
+  s_end_ = end;
+  s_last_pos_ = -1;
+}
+
+int64_t BamReader::stream_next(int64_t upto, const ReadFilter& filter, ReadBatch& out) {
+  if (!s_itr_) throw GmsError("BamReader::stream_next without stream_begin");
+  out.tid = s_tid_;
+  int64_t n_records = 0;
+  for (;;) {
+    if (!s_pending_) {
+      const int ret = sam_itr_next(fp_, s_itr_, s_rec_);
+      if (ret < -1) {
+        throw InputError(path_ + ": damaged data while reading " + sam_hdr_tid2name(hdr_, s_tid_) + ":" +
+                         std::to_string(s_beg_ + 1) + "-" + std::to_string(s_end_) +
+                         " (truncated file or corrupted BGZF block)");
+      }
+      if (ret < 0) break;
+      ++n_records;
+      s_pending_ = true;
+    }
+    // Records are in file (coordinate) order, so the first one at or past `upto` ends this piece;
+    // an unsorted file is still caught by take() when the record is taken.
+    if (s_rec_->core.pos >= upto && s_rec_->core.pos >= s_last_pos_) break;
+    s_pending_ = false;
+    take(s_rec_, s_tid_, s_beg_, s_end_, filter, s_last_pos_, out);
+  }
+  return n_records;
+}
+
+void BamReader::stream_end() {
+  if (s_itr_) hts_itr_destroy(s_itr_);
+  s_itr_ = nullptr;
+  s_pending_ = false;
 }
 
 }  // namespace gms

@@ -12,6 +12,8 @@
 struct htsFile;
 struct sam_hdr_t;
 struct hts_idx_t;
+struct hts_itr_t;
+struct bam1_t;
 
 namespace gms {
 
@@ -38,11 +40,29 @@ class BamReader {
   // Returns the number of records read (before filters).
   int64_t fetch(int tid, int64_t beg, int64_t end, const ReadFilter& filter, ReadBatch& out);
 
+  // Sequential fetch of [beg, end) in consecutive pieces from one index query: after
+  // stream_begin(tid, beg, end), each stream_next(upto, ...) appends the reads that fetch(tid, beg,
+  // end, ...) would give whose start lies before `upto` and after the last call's `upto`, in file
+  // order (a record read past `upto` is held for the next call). Returns the records read.
+  void stream_begin(int tid, int64_t beg, int64_t end);
+  int64_t stream_next(int64_t upto, const ReadFilter& filter, ReadBatch& out);
+  void stream_end();
+
  private:
+  // Filters, checks and decodes `b` into `out` (the body of fetch). `last_pos` enforces sorting.
+  void take(const bam1_t* b, int tid, int64_t beg, int64_t end, const ReadFilter& filter, int64_t& last_pos,
+            ReadBatch& out);
+
   std::string path_;
   htsFile* fp_ = nullptr;
   sam_hdr_t* hdr_ = nullptr;
   hts_idx_t* idx_ = nullptr;
+  // stream state
+  hts_itr_t* s_itr_ = nullptr;
+  bam1_t* s_rec_ = nullptr;
+  bool s_pending_ = false;
+  int s_tid_ = -1;
+  int64_t s_beg_ = 0, s_end_ = 0, s_last_pos_ = -1;
 };
 
 }  // namespace gms

@@ -1,5 +1,7 @@
 #include "gmscall/reads.hpp"
 
+#include <cstring>
+
 namespace gms {
 
 void ReadBatch::clear() {
@@ -19,23 +21,36 @@ ReadView ReadBatch::view() const {
 }
 
 void ReadBatch::compact(const std::vector<uint8_t>& keep) {
-  ReadBatch out;
-  out.tid = tid;
+  // In place and stable: every kept read moves left (or stays), so no data is overwritten before
+  // it is read, and the vectors keep their capacity.
+  int32_t w = 0;
+  size_t cw = 0, sw = 0;
   for (int32_t i = 0; i < size(); ++i) {
     if (!keep[i]) continue;
-    out.pos.push_back(pos[i]); out.end.push_back(end[i]);
-    out.flag.push_back(flag[i]); out.mapq.push_back(mapq[i]);
-    out.cigar_off.push_back(static_cast<uint32_t>(out.cigar.size()));
-    out.n_cigar.push_back(n_cigar[i]);
-    out.cigar.insert(out.cigar.end(), cigar.begin() + cigar_off[i], cigar.begin() + cigar_off[i] + n_cigar[i]);
-    out.seq_off.push_back(out.seq.size());
-    out.len.push_back(len[i]);
-    out.seq.insert(out.seq.end(), seq.begin() + seq_off[i], seq.begin() + seq_off[i] + len[i]);
-    out.qual.insert(out.qual.end(), qual.begin() + seq_off[i], qual.begin() + seq_off[i] + len[i]);
-    out.name_hash.push_back(name_hash[i]);
-    out.mate_pos.push_back(mate_pos[i]);
+    const uint32_t nc = n_cigar[i];
+    const uint32_t co = cigar_off[i];
+    const uint64_t so = seq_off[i];
+    const uint32_t l = len[i];
+    pos[w] = pos[i]; end[w] = end[i];
+    flag[w] = flag[i]; mapq[w] = mapq[i];
+    cigar_off[w] = static_cast<uint32_t>(cw);
+    n_cigar[w] = nc;
+    std::memmove(cigar.data() + cw, cigar.data() + co, nc * sizeof(uint32_t));
+    cw += nc;
+    seq_off[w] = sw;
+    len[w] = l;
+    std::memmove(seq.data() + sw, seq.data() + so, l);
+    std::memmove(qual.data() + sw, qual.data() + so, l);
+    sw += l;
+    name_hash[w] = name_hash[i];
+    mate_pos[w] = mate_pos[i];
+    ++w;
   }
-  *this = std::move(out);
+  const size_t n = static_cast<size_t>(w);
+  pos.resize(n); end.resize(n); flag.resize(n); mapq.resize(n);
+  cigar_off.resize(n); n_cigar.resize(n); cigar.resize(cw);
+  seq_off.resize(n); len.resize(n); seq.resize(sw); qual.resize(sw);
+  name_hash.resize(n); mate_pos.resize(n);
 }
 
 }  // namespace gms

@@ -10,6 +10,10 @@ GMS_HD uint32_t cigar_len(uint32_t c) { return c >> 4; }
 GMS_HD bool is_aligned_op(uint32_t op) { return op == kCigM || op == kCigEq || op == kCigX; }
 GMS_HD bool is_reverse(uint16_t flag) { return (flag & 0x10) != 0; }
 
+// Always inlined into the caller's per-read body: GCC otherwise keeps the walk out of line, the
+// visitor then lives in memory and its fields are reloaded after every counter store.
+#define GMS_WALK_INLINE __attribute__((always_inline))
+
 // Calls, in reference order:
 //   v.base(ref_pos, query_pos)                       every aligned base (M, =, X)
 //   v.deleted(ref_pos, query_pos)                    every deleted reference base (D); query_pos is
@@ -21,7 +25,7 @@ GMS_HD bool is_reverse(uint16_t flag) { return (flag & 0x10) != 0; }
 // right after a deletion, the last deleted position, whose quality is that of the read base
 // after the deletion. Indels at the read start, after a soft clip or a ref skip have none.
 template <class Visitor>
-GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v) {
+GMS_WALK_INLINE GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v) {
   int64_t rp = r.pos[i];
   uint32_t qp = 0;
   int64_t anchor_ref = -1;

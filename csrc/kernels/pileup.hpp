@@ -11,6 +11,7 @@ namespace gms {
 //   ins       [n][2]  reads with an insertion after the position (anchor)
 //   del_start [n][2]  reads with a deletion starting after the position (anchor)
 //   mq2       [n]     sum of MAPQ^2 over counted bases and deletions (RMS mapping quality)
+// qual_sum, del_start, mq2 and snv_ll may be null: that output is then not computed.
 struct PileupView {
   int64_t beg = 0, end = 0;
   uint32_t* counts = nullptr;
@@ -100,7 +101,7 @@ struct PileupReadVisitor {
     const int64_t x = rp - out.beg;
     const uint8_t b = r.seq[off + qp];
     add(&out.counts[x * 12 + strand * 6 + b], 1u);
-    add(&out.qual_sum[x * 6 + b], static_cast<uint32_t>(q));
+    if (out.qual_sum) add(&out.qual_sum[x * 6 + b], static_cast<uint32_t>(q));
     if (out.mq2) add(&out.mq2[x], mq2);
     if (out.snv_ll && b < 4) {
       int qe = q < mapq ? q : mapq;
@@ -141,7 +142,7 @@ struct PileupReadVisitor {
   }
   GMS_HD void deletion(uint32_t k, int64_t anchor_ref, uint32_t anchor_q, uint32_t len) {
     if (!anchor_counts(anchor_ref, anchor_q)) return;
-    add(&out.del_start[(anchor_ref - out.beg) * 2 + strand], 1u);
+    if (out.del_start) add(&out.del_start[(anchor_ref - out.beg) * 2 + strand], 1u);
     record(k, anchor_ref, anchor_q, anchor_q, -static_cast<int32_t>(len));
   }
 };
@@ -150,7 +151,8 @@ template <class Add>
 GMS_HD void pileup_read(const ReadView& r, int i, const uint8_t* eff_qual, int min_bq, PileupView& out,
                         IndelEvent* events, Add add) {
   const unsigned long long mq = r.mapq[i];
-  PileupReadVisitor<Add> v{r, eff_qual, out, events, i, min_bq, r.seq_off[i],
+  PileupView o = out;  // a local copy: stores to the counters cannot alias its fields (host speed)
+  PileupReadVisitor<Add> v{r, eff_qual, o, events, i, min_bq, r.seq_off[i],
                            is_reverse(r.flag[i]) ? 1u : 0u, mq * mq, static_cast<int>(mq), add};
   walk_alignment(r, i, v);
 }

@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO
-
-import numpy as np
+from typing import IO, TYPE_CHECKING, Any
 
 from . import _core
 from .backend import resolve_backend
 from .options import PileupOptions
 from .regions import Region, make_shards, parse_region, shared_contigs
-from .scheduler import map_shards
+from .scheduler import map_shards, session_for
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ALLELES = ("A", "C", "G", "T", "N", "DEL")
-INDEL_DTYPE = np.dtype([("pos", np.int64), ("length", np.int32), ("seq", object),
-                        ("fwd", np.uint32), ("rev", np.uint32)])
 DEFAULT_SHARD = 1_000_000
+# The text path keeps no arrays, so its shards can be small: many shards keep every thread busy
+# to the end of a short region, and a shard's text (~35 bytes a position) stays small. With a depth
+# cap the text keeps the shards of DEFAULT_SHARD: the cap's estimate for the depth bin at a shard's
+# right end depends on where the shard ends, so other shards could change the counts there.
+TSV_SHARD = 250_000
+
+
+def __getattr__(name: str) -> Any:
+    # numpy loads on first use: `gmscall pileup` (text) never needs it.
+    if name == "INDEL_DTYPE":
+        return _indel_dtype()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _indel_dtype() -> np.dtype:
+    import numpy as np
+
+    return np.dtype([("pos", np.int64), ("length", np.int32), ("seq", object),
+                     ("fwd", np.uint32), ("rev", np.uint32)])
 
 
 @dataclass
@@ -49,8 +69,10 @@ class Pileup:
 
 
 def _from_core(d: dict) -> Pileup:
+    import numpy as np
+
     n = d["end"] - d["start"]
-    indels = np.empty(len(d["indel_pos"]), dtype=INDEL_DTYPE)
+    indels = np.empty(len(d["indel_pos"]), dtype=_indel_dtype())
     indels["pos"] = d["indel_pos"]
     indels["length"] = d["indel_length"]
     indels["seq"] = d["indel_seq"]
@@ -64,6 +86,8 @@ def _from_core(d: dict) -> Pileup:
 def _concat(parts: list[Pileup]) -> Pileup:
     if len(parts) == 1:
         return parts[0]
+    import numpy as np
+
     first = parts[0]
     return Pileup(first.contig, first.start, parts[-1].end,
                   *(np.concatenate([getattr(p, f) for p in parts])
@@ -85,16 +109,36 @@ def pileup(bam: str, ref: str, region: str, *, min_bq: int = 13, min_mq: int = 0
 
 
 def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupOptions, backend: str = "auto",
-               threads: int = 1, shard_size: int = DEFAULT_SHARD) -> None:
+               threads: int = 1, shard_size: int | None = None) -> None:
     """Writes the TSV of `gmscall pileup` (formatted in C++; shards written in genome order)."""
+    if shard_size is None:
+        shard_size = TSV_SHARD if opts.max_depth <= 0 else DEFAULT_SHARD
     shards, be = _plan(bam, ref, region, backend, shard_size)
     params = opts.to_core()
-    # Bounded batches keep memory flat on whole genomes while threads stay busy.
-    batch = max(1, threads) * 4
-    for k in range(0, len(shards), batch):
-        for text in map_shards(lambda s, r: s.pileup_tsv(r.contig, r.start, r.end, params, be),
-                               str(bam), str(ref), shards[k:k + batch], threads):
-            out.write(text)
+    bam, ref = str(bam), str(ref)
+
+    def text(shard: Region) -> _core.TextChunk:  # bytes-like, written without a copy
+        return session_for(bam, ref).pileup_tsv(shard.contig, shard.start, shard.end, params, be)
+
+    if threads <= 1 or len(shards) <= 1:
+        for shard in shards:
+            out.write(text(shard))
+        return
+    # A bounded window of shards in flight (memory stays flat on whole genomes); each shard's text
+    # is written as soon as it and all shards before it are done, so no thread waits for a batch.
+    ahead = threads * 4
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmscall") as pool:
+        pending: deque[Future[_core.TextChunk]] = deque()
+        try:
+            for shard in shards:
+                if len(pending) >= ahead:
+                    out.write(pending.popleft().result())
+                pending.append(pool.submit(text, shard))
+            while pending:
+                out.write(pending.popleft().result())
+        finally:
+            for f in pending:
+                f.cancel()
 
 
 def _plan(bam: str, ref: str, region: str, backend: str, shard_size: int) -> tuple[list[Region], str]:

@@ -1,6 +1,7 @@
 // Entry point of the pileup stage: reads of a region -> per-position allele evidence.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct PreparedReads {
 };
 
 PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, const PileupParams& params);
+// The same into `out`, whose vectors keep their capacity (no page faults when reused).
+void prepare_reads_into(PreparedReads& out, BamReader& bam, int tid, int64_t beg, int64_t end,
+                        const PileupParams& params);
 
 // Runs the pileup kernels over `reads` for [beg, end). `ref_seq` holds the reference from
 // `ref_beg` far enough right to cover the reads' deletions. `eff_qual` (out) receives the
@@ -45,6 +49,28 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
                           const std::string& ref_seq, int64_t ref_beg, const PileupParams& params,
                           Backend backend, std::vector<uint8_t>* eff_qual = nullptr,
                           const long long* ll_table = nullptr, int q_cap = 60);
+
+// What the text pileup prints for positions [beg, end): counts [n][2][6] and ins [n][2] in the
+// layouts of kernels/pileup.hpp, and the upper-case reference bases.
+struct PileupCountsWindow {
+  int64_t beg = 0, end = 0;
+  const uint32_t* counts = nullptr;
+  const uint32_t* ins = nullptr;
+  const char* ref = nullptr;
+};
+
+// Counts-only pileup of [beg, end) of `contig` for text output: the same kernels with the outputs
+// the text does not print left null (qual_sum, del_start, mq2, indel events). On the CPU it runs
+// window by window through buffers the calling thread reuses; `emit` sees the windows in order
+// (valid only during the call). Equal to compute_pileup's counts and ins for any window size.
+void compute_pileup_counts(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg,
+                           int64_t end, const PileupParams& params, Backend backend,
+                           const std::function<void(const PileupCountsWindow&)>& emit);
+
+// CPU schedule pieces (cpu/pileup.cpp): the mate overlaps of all of job's pairs, then the reads
+// listed in `reads` into `out` (run_pileup_cpu is both over all reads).
+void resolve_overlaps_cpu(const PileupJob& job);
+void pileup_read_list_cpu(const PileupJob& job, const int32_t* reads, int32_t n, PileupView& out);
 
 PileupResult compute_pileup(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg,
                             int64_t end, const PileupParams& params, Backend backend);
