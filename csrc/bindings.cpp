@@ -225,6 +225,7 @@ void raise_as(const char* cls, const std::exception& e) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "gmscall C++ core: htslib reader, pileup and calling kernels (CPU and CUDA)";
+  m.attr("__version__") = GMSCALL_VERSION;
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
@@ -291,6 +292,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("params"), py::arg("backend"));
 
   m.def("info", &build_info);
+  m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },
+        py::arg("quiet") = true, "Silence htslib's own [E::...] messages (gmscall reports errors itself).");
   m.def("read_header_text", &read_header_text, py::arg("path"), py::arg("ref") = std::string(),
         py::call_guard<py::gil_scoped_release>());
 }

@@ -211,3 +211,17 @@ def test_weird_cigars_expected_values(weird_bam) -> None:
     # without the overlap rule both mates count
     p2 = run(bam, fasta, contig, min_bq=13, overlaps=False)
     assert oracle.as_numpy(p2.counts)[200:205].sum(axis=(1, 2)).tolist() == [3] * 5
+
+
+def test_depth_cap_is_deterministic_and_shard_invariant(synth_dataset) -> None:
+    """The cap is decided per 64-bp bin from a hash of the read name: the same reads are kept
+    whatever the shard boundaries, and depth stays near the cap."""
+    ds = synth_dataset
+    whole = gmscall.pileup(str(ds.bam), str(ds.fasta), ds.region, max_depth=12)
+    assert whole.depth.max() <= 12 * 2
+    assert whole.depth.max() < gmscall.pileup(str(ds.bam), str(ds.fasta), ds.region).depth.max()
+    for shard_size in (997, 5000):
+        parts = gmscall.pileup(str(ds.bam), str(ds.fasta), ds.region, max_depth=12, shard_size=shard_size,
+                               threads=2)
+        np.testing.assert_array_equal(parts.counts, whole.counts)
+        np.testing.assert_array_equal(parts.ins, whole.ins)

@@ -50,13 +50,18 @@ void prepare_reads_into(PreparedReads& out, BamReader& bam, int tid, int64_t beg
                         const PileupParams& params) {
   out.batch.clear();
   out.pairs.clear();
-  const int64_t fetch_beg = params.max_depth > 0 ? std::max<int64_t>(0, beg - kDepthCapFetchPad) : beg;
-  bam.fetch(tid, fetch_beg, end, params.filter, out.batch);
-  if (params.max_depth > 0 || fetch_beg < beg) {
+  // With a depth cap, every depth bin touching [beg, end) must see all of its reads, whatever the
+  // shard: fetch from kDepthCapFetchPad before and up to the end of the last bin.
+  const bool cap = params.max_depth > 0;
+  const int64_t fetch_beg = cap ? std::max<int64_t>(0, beg - kDepthCapFetchPad) : beg;
+  const int64_t fetch_end = cap ? (end + kDepthBin - 1) / kDepthBin * kDepthBin : end;
+  bam.fetch(tid, fetch_beg, fetch_end, params.filter, out.batch);
+  if (cap) {
     std::vector<uint8_t> keep = depth_cap_keep(out.batch, params.max_depth);
     bool drop = false;
     for (int32_t i = 0; i < out.batch.size(); ++i) {
-      if (out.batch.end[i] <= beg) keep[i] = 0;  // fetched only to complete a depth bin
+      // reads fetched only to complete a depth bin
+      if (out.batch.end[i] <= beg || out.batch.pos[i] >= end) keep[i] = 0;
       drop |= !keep[i];
     }
     if (drop) out.batch.compact(keep);

@@ -7,7 +7,6 @@ Public API:
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .errors import BackendError, GmsError, InputError, OutputError
@@ -19,24 +18,24 @@ _LAZY = {"pileup": "pileup_api", "Pileup": "pileup_api", "call": "caller", "Call
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # compiled into the core from pyproject's version
+        from ._core import __version__
+
+        return __version__
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'gmscall' has no attribute '{name}'")
 
-try:
-    __version__ = version("gmscall")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+unknown"
-
 
 def info() -> dict[str, Any]:
     """Version, htslib version, whether CUDA was compiled in, and the CUDA devices found."""
+    from ._core import __version__ as version
     from .backend import core_info
 
     d = dict(core_info())
-    d["version"] = __version__
+    d["version"] = version
     return d
 
 

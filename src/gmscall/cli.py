@@ -178,9 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # gmscall reports every htslib failure itself, with the file and the fix; htslib's own
         # "[E::...]" lines would only repeat it less clearly.
-        import pysam
+        from . import _core
 
-        pysam.set_verbosity(0)
+        _core.set_htslib_quiet(True)
     try:
         return int(args.func(args) or 0)
     except GmsError as e:

@@ -45,9 +45,11 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pysam
+if TYPE_CHECKING:
+    import pysam
+
 
 __all__ = [
     "Counts",
@@ -204,6 +206,8 @@ class _Reference:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        import pysam
+
         self._fa = pysam.FastaFile(path)
         self._lengths = dict(zip(self._fa.references, self._fa.lengths))
         self._blocks: dict[tuple[str, int], str] = {}
@@ -394,6 +398,8 @@ def load_variants(
         st.setdefault(k, 0)
     out: dict[tuple[str, int, str, str], Variant] = {}
     r_chrom, r_start, r_end = parse_region(region) if region else (None, None, None)
+    import pysam
+
     verbosity = pysam.set_verbosity(0)  # htslib notes on open (no index, header sanity) are noise here
     try:
         vf = pysam.VariantFile(vcf)

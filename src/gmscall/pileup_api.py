@@ -19,9 +19,7 @@ if TYPE_CHECKING:
 ALLELES = ("A", "C", "G", "T", "N", "DEL")
 DEFAULT_SHARD = 1_000_000
 # The text path keeps no arrays, so its shards can be small: many shards keep every thread busy
-# to the end of a short region, and a shard's text (~35 bytes a position) stays small. With a depth
-# cap the text keeps the shards of DEFAULT_SHARD: the cap's estimate for the depth bin at a shard's
-# right end depends on where the shard ends, so other shards could change the counts there.
+# to the end of a short region, and a shard's text (~35 bytes a position) stays small.
 TSV_SHARD = 250_000
 
 
@@ -112,7 +110,7 @@ def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupO
                threads: int = 1, shard_size: int | None = None) -> None:
     """Writes the TSV of `gmscall pileup` (formatted in C++; shards written in genome order)."""
     if shard_size is None:
-        shard_size = TSV_SHARD if opts.max_depth <= 0 else DEFAULT_SHARD
+        shard_size = TSV_SHARD
     shards, be = _plan(bam, ref, region, backend, shard_size)
     params = opts.to_core()
     bam, ref = str(bam), str(ref)
@@ -142,9 +140,10 @@ def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupO
 
 
 def _plan(bam: str, ref: str, region: str, backend: str, shard_size: int) -> tuple[list[Region], str]:
-    from .scheduler import session_for
+    from .preflight import check_inputs
 
     be = resolve_backend(backend)
+    check_inputs(str(bam), str(ref))
     s = session_for(str(bam), str(ref))
     contigs = shared_contigs(s.bam_contigs(), s.ref_contigs(), str(bam), str(ref))
     return make_shards([parse_region(region, contigs)], shard_size), be

@@ -11,8 +11,7 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
-
-import pysam
+from typing import Any
 
 from . import _core
 from .errors import InputError, OutputError
@@ -77,6 +76,8 @@ def ensure_fasta_index(path: str) -> None:
         raise InputError(f"{path}: no FASTA index (.fai) and its folder is not writable; "
                          f"create it with 'samtools faidx {path}'")
     log.info("indexing %s (no .fai found)", path)
+    import pysam
+
     try:
         pysam.faidx(path)
     except pysam.SamtoolsError as e:
@@ -91,12 +92,14 @@ def check_sorted(path: str, header: dict) -> None:
                          f"'samtools sort -o sorted.bam {path}' and index it")
 
 
-def _md5_of(fasta: pysam.FastaFile, contig: str) -> str:
+def _md5_of(fasta: Any, contig: str) -> str:
     return hashlib.md5(fasta.fetch(contig).upper().encode()).hexdigest()
 
 
 def check_cram_reference(path: str, ref: str, header: dict, contigs: Iterable[str]) -> None:
     """CRAM decodes bases against the reference: M5 tags must match it."""
+    import pysam
+
     wanted = set(contigs)
     with pysam.FastaFile(ref) as fasta:
         for sq in header.get("SQ", []):
