@@ -274,6 +274,10 @@ def test_odd_but_valid_records(ds: synth.Dataset, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     p = gmscall.pileup(str(bam), str(ds.fasta), f"{ds.contig}:301-320", min_bq=0)
     assert p.depth.max() > 0  # reads without qualities are counted (given Q30)
+    assert (p.qual_sum.sum(axis=1) == 30 * p.depth).all()
+    p = gmscall.pileup(str(bam), str(ds.fasta), f"{ds.contig}:621-640", min_mq=30)
+    assert p.depth.min() > 0  # MAPQ 255 passes MAPQ filters as 255 (samtools) ...
+    assert (p.mq2 == 20 * 20 * p.depth).all()  # ... and weighs as MAPQ 20 (bcftools)
 
 
 def test_iupac_and_lower_case_reference(ds: synth.Dataset, tmp_path: Path) -> None:

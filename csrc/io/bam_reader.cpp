@@ -31,6 +31,7 @@ void decode_seq(const uint8_t* packed, int32_t n, uint8_t* out) {
   for (int32_t k = 0; k < half; ++k) std::memcpy(out + 2 * k, kPairToAllele.v[packed[k]], 2);
   if (n & 1) out[n - 1] = kNt16ToAllele[packed[half] >> 4];
 }
+constexpr uint8_t kUnknownMapq = 20;
 // Reads stored without qualities ('*') are given this quality.
 constexpr uint8_t kMissingQual = 30;
 // Qualities above the printable Phred+33 range are clamped, which keeps 0xFF free as a mask.
@@ -163,7 +164,9 @@ void BamReader::take(const bam1_t* b, int tid, int64_t beg, int64_t end, const R
   out.pos.push_back(c.pos);
   out.end.push_back(rend);
   out.flag.push_back(c.flag);
-  out.mapq.push_back(c.qual);
+  // MAPQ 255 means "unavailable" (SAM spec): filters see it as is (as samtools does), while the
+  // models weigh such a read as MAPQ 20, as bcftools does.
+  out.mapq.push_back(c.qual == 255 ? kUnknownMapq : c.qual);
   out.cigar_off.push_back(static_cast<uint32_t>(out.cigar.size()));
   out.n_cigar.push_back(c.n_cigar);
   const uint32_t* cig = bam_get_cigar(b);

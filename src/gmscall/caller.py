@@ -20,7 +20,7 @@ from .scheduler import map_shards, session_for
 from .vcf import format_records, header_lines, open_output
 
 log = logging.getLogger("gmscall")
-DEFAULT_SHARD = 1_000_000
+DEFAULT_SHARD = 250_000  # fastest on the benchmark set: per-shard arrays stay in reused heap memory
 
 
 def _sample_name(samples: Sequence[str], bam: str, override: str | None) -> str:

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-d", "--max-depth", type=int, default=2000, help="deterministic depth cap [2000]")
     p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
     p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
-    p.add_argument("--shard-size", type=int, default=1_000_000, help="bases per shard [1000000]")
+    p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
     p.add_argument("--sample", help="sample name in the VCF [the BAM's @RG SM]")
     p.set_defaults(func=_cmd_call)
 
