@@ -13,7 +13,7 @@ from typing import IO
 
 import pysam
 
-from .errors import OutputError
+from .preflight import check_output
 
 FILTERS = {1: "LowQual"}
 
@@ -80,12 +80,9 @@ def open_output(path: str | Path | None) -> Iterator[IO[str]]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    check_output(path)
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"{path}: folder '{folder}' does not exist")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"{path}: folder '{folder}' is not writable")
     fd, tmp_txt = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     tmp_gz = tmp_txt + ".gz"
     tmp_tbi = tmp_gz + ".tbi"
