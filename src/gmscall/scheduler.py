@@ -7,6 +7,7 @@ thread count. The first failing shard fails the whole run with its own error.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, TypeVar
@@ -20,18 +21,28 @@ ShardTask = Callable[["_core.Session", Region], T]
 _local = threading.local()
 
 
-def session_for(bam: str, ref: str) -> _core.Session:
+# Open sessions kept per thread: enough for a BAM/reference pair in use, few enough that a
+# pipeline calling thousands of samples in one process does not run out of file handles.
+SESSIONS_PER_THREAD = 4
+
+
+def session_for(bam: str, ref: str, hts_threads: int = 1) -> _core.Session:
     """The calling thread's own open BAM + reference (htslib handles are not shared across threads)."""
-    cache: dict[tuple[str, str], _core.Session] = getattr(_local, "sessions", None) or {}
-    _local.sessions = cache
-    key = (bam, ref)
-    if key not in cache:
-        cache[key] = _core.Session(bam, ref, 1)
+    cache: OrderedDict[tuple[str, str, int], _core.Session] | None = getattr(_local, "sessions", None)
+    if cache is None:
+        cache = _local.sessions = OrderedDict()
+    key = (bam, ref, hts_threads)
+    if key in cache:
+        cache.move_to_end(key)
+    else:
+        cache[key] = _core.Session(bam, ref, hts_threads)
+        while len(cache) > SESSIONS_PER_THREAD:
+            cache.popitem(last=False)
     return cache[key]
 
 
-def _run_one(task: ShardTask, bam: str, ref: str, shard: Region) -> Any:
-    return task(session_for(bam, ref), shard)
+def _run_one(task: ShardTask, bam: str, ref: str, shard: Region, hts_threads: int = 1) -> Any:
+    return task(session_for(bam, ref, hts_threads), shard)
 
 
 def map_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], threads: int = 1,
@@ -42,9 +53,11 @@ def map_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], th
                              list(shards), pure=False)
         return client.gather(futures)
     if threads <= 1 or len(shards) <= 1:
+        # One shard cannot use worker threads; htslib's BGZF decompression threads can.
+        hts_threads = threads if len(shards) == 1 else 1
         out = []
         for s in shards:
-            out.append(_run_one(task, bam, ref, s))
+            out.append(_run_one(task, bam, ref, s, hts_threads))
             if progress:
                 progress(s)
         return out
