@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole GPU check as one command for a lent GPU machine (no network there; see DESIGN.md):
+# installs a carried pysam wheel, builds with CUDA required, runs the CUDA parity tests and, when a
+# data slice was carried, the GPU benchmarks. Everything it reports lands in $OUT.
+#
+# Prepare here (the device tool's README): a cp312 pysam wheel in .whl/ and, optionally, a slice of
+# the simulated set small enough to travel, e.g.
+#   samtools view -b -o .gpudata/reads.bam ../shared/data/sim-hg002-chr20-2x150/reads.bam chr20:1000001-2000000
+#   samtools index .gpudata/reads.bam; cp ../shared/data/sim-hg002-chr20-2x150/ref.fa* .gpudata/
+# then run: bash benchmarks/gpu_check.sh   (carry: .whl .gpudata)
+set -euo pipefail
+OUT=${OUT:-/tmp/gmscall-gpu}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps .whl/pysam-*.whl
+GMSCALL_CUDA=ON python3 -m pip install -q --no-build-isolation --no-deps . 2>&1 | tail -5
+gmscall info | tee "$OUT/info.txt"
+python3 -m pytest -m cuda -ra tests 2>&1 | tee "$OUT/pytest-cuda.txt"
+if [ -f .gpudata/reads.bam ]; then
+  region=chr20:1000001-2000000
+  for backend in cpu cuda; do
+    /usr/bin/time -f "$backend call %e s %M KB" gmscall call -f .gpudata/ref.fa -r $region --threads 16 \
+      --backend $backend -o "$OUT/calls.$backend.vcf.gz" .gpudata/reads.bam 2>&1 | tee -a "$OUT/timing.txt"
+    /usr/bin/time -f "$backend pileup %e s %M KB" gmscall pileup -f .gpudata/ref.fa -r $region --threads 16 \
+      --backend $backend .gpudata/reads.bam > "$OUT/pileup.$backend.tsv" 2>> "$OUT/timing.txt"
+  done
+  # Same records on both backends (only the command/backend header lines may differ).
+  diff <(zcat "$OUT/calls.cpu.vcf.gz" | grep -v '^##gmscall') <(zcat "$OUT/calls.cuda.vcf.gz" | grep -v '^##gmscall') \
+    && echo "CPU/GPU records identical" | tee -a "$OUT/timing.txt"
+  cmp "$OUT/pileup.cpu.tsv" "$OUT/pileup.cuda.tsv" && echo "CPU/GPU pileup identical" | tee -a "$OUT/timing.txt"
+  rm -f "$OUT"/pileup.*.tsv
+fi
