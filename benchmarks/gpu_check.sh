@@ -17,12 +17,16 @@ gmscall info | tee "$OUT/info.txt"
 python3 -m pytest -m cuda -ra tests 2>&1 | tee "$OUT/pytest-cuda.txt"
 if [ -f .gpudata/reads.bam ]; then
   region=chr20:1000001-2000000
+  TIMEFORMAT="%R s"
   for backend in cpu cuda; do
-    /usr/bin/time -f "$backend call %e s %M KB" gmscall call -f .gpudata/ref.fa -r $region --threads 16 \
-      --backend $backend -o "$OUT/calls.$backend.vcf.gz" .gpudata/reads.bam 2>&1 | tee -a "$OUT/timing.txt"
-    /usr/bin/time -f "$backend pileup %e s %M KB" gmscall pileup -f .gpudata/ref.fa -r $region --threads 16 \
-      --backend $backend .gpudata/reads.bam > "$OUT/pileup.$backend.tsv" 2>> "$OUT/timing.txt"
+    echo -n "$backend call: " >> "$OUT/timing.txt"
+    { time gmscall call -f .gpudata/ref.fa -r $region --threads 16 --backend $backend \
+        -o "$OUT/calls.$backend.vcf.gz" .gpudata/reads.bam; } 2>> "$OUT/timing.txt"
+    echo -n "$backend pileup: " >> "$OUT/timing.txt"
+    { time gmscall pileup -f .gpudata/ref.fa -r $region --threads 16 --backend $backend \
+        .gpudata/reads.bam > "$OUT/pileup.$backend.tsv"; } 2>> "$OUT/timing.txt"
   done
+  cat "$OUT/timing.txt"
   # Same records on both backends (only the command/backend header lines may differ).
   diff <(zcat "$OUT/calls.cpu.vcf.gz" | grep -v '^##gmscall') <(zcat "$OUT/calls.cuda.vcf.gz" | grep -v '^##gmscall') \
     && echo "CPU/GPU records identical" | tee -a "$OUT/timing.txt"
