@@ -1,0 +1,143 @@
+// Candidate alleles from the pileup, indel normalisation, and the split into per-site SNVs and
+// haplotype windows.
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+#include "core/calling.hpp"
+#include "io/reference.hpp"
+
+namespace gms::calling {
+
+constexpr int kWindowPad = 10;       // bases around an indel's repeat tract that join its window
+constexpr int kMaxWindowAlleles = 12;
+
+// Shifts an indel to its leftmost equivalent position (VCF normal form), never onto an N anchor.
+void left_align(const RefSeq& ref, int64_t min_pos, Candidate& a) {
+  if (a.len < 0) {
+    const int64_t l = -a.len;
+    while (a.pos > min_pos && ref.at(a.pos - 1) != 'N' && ref.at(a.pos) == ref.at(a.pos + l)) --a.pos;
+    a.seq = ref.sub(a.pos + 1, l);
+  } else if (a.len > 0) {
+    while (a.pos > min_pos && ref.at(a.pos - 1) != 'N' && ref.at(a.pos) == a.seq.back()) {
+      a.seq = std::string(1, ref.at(a.pos)) + a.seq.substr(0, a.seq.size() - 1);
+      --a.pos;
+    }
+  }
+}
+
+// Left-aligns; an indel whose anchor is then an N (an alignment anchored on an N) is moved right
+// to the first equivalent position with a real base, if there is one.
+void normalize_indel(const RefSeq& ref, int64_t min_pos, Candidate& a) {
+  left_align(ref, min_pos, a);
+  if (a.len < 0) {
+    const int64_t l = -a.len;
+    while (ref.at(a.pos) == 'N' && ref.at(a.pos + 1) != 'N' && ref.at(a.pos + 1) == ref.at(a.pos + 1 + l)) ++a.pos;
+    a.seq = ref.sub(a.pos + 1, l);
+  } else if (a.len > 0) {
+    while (ref.at(a.pos) == 'N' && ref.at(a.pos + 1) != 'N' && ref.at(a.pos + 1) == a.seq.front()) {
+      a.seq = a.seq.substr(1) + ref.at(a.pos + 1);
+      ++a.pos;
+    }
+  }
+}
+
+// Last reference position an (left-aligned) indel could slide to: the end of its repeat tract.
+int64_t tract_end(const RefSeq& ref, const Candidate& a) {
+  if (a.len < 0) {
+    const int64_t l = -a.len;
+    int64_t j = a.pos + 1;
+    while (ref.at(j) != 'N' && ref.at(j) == ref.at(j + l)) ++j;
+    return j + l;
+  }
+  const size_t l = a.seq.size();
+  int64_t k = 0;
+  while (ref.at(a.pos + 1 + k) != 'N' && ref.at(a.pos + 1 + k) == a.seq[static_cast<size_t>(k) % l]) ++k;
+  return a.pos + 1 + k;
+}
+
+uint32_t sum_counts(const PileupResult& pu, int64_t x, int allele) {
+  return pu.counts[x * 12 + allele] + pu.counts[x * 12 + 6 + allele];
+}
+uint32_t depth_at(const PileupResult& pu, int64_t x) {
+  uint32_t d = 0;
+  for (int a = 0; a < 6; ++a) d += sum_counts(pu, x, a);
+  return d;
+}
+
+std::vector<Candidate> find_candidates(const PileupResult& pu, const RefSeq& ref, const CallParams& p) {
+  std::vector<Candidate> out;
+  const int64_t n = pu.end - pu.beg;
+  for (int64_t x = 0; x < n; ++x) {
+    const char r = pu.ref[x];
+    if (r == 'N') continue;
+    const uint32_t d = depth_at(pu, x);
+    for (int b = 0; b < 4; ++b) {
+      if (kBaseChar[b] == r) continue;
+      const uint32_t c = sum_counts(pu, x, b);
+      if (c >= static_cast<uint32_t>(p.min_alt_count) && c >= p.min_snv_frac * d) {
+        Candidate a{pu.beg + x, 0, std::string(1, kBaseChar[b]), c, pu.beg + x};
+        out.push_back(a);
+      }
+    }
+  }
+  std::map<Candidate, uint32_t> indels;
+  for (const IndelAllele& e : pu.indels) {
+    if (std::abs(e.length) > p.max_indel_len) continue;
+    if (e.seq.find('N') != std::string::npos) continue;
+    Candidate a{e.pos, e.length, e.seq, 0, 0};
+    normalize_indel(ref, pu.beg, a);
+    if (ref.at(a.pos) == 'N') continue;  // no reference base to anchor the record on
+    indels[a] += e.fwd + e.rev;
+  }
+  for (auto& [a0, c] : indels) {
+    if (a0.pos < pu.beg || a0.pos >= pu.end) continue;
+    const uint32_t d = std::max<uint32_t>(1, depth_at(pu, a0.pos - pu.beg));
+    if (c >= static_cast<uint32_t>(p.min_alt_count) && c >= p.min_indel_frac * d) {
+      Candidate a = a0;
+      a.support = c;
+      a.tract_end = tract_end(ref, a);
+      out.push_back(a);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Indels (with their repeat tracts) and nearby alleles form windows; SNVs elsewhere stay per-site.
+void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& windows,
+                   std::vector<Candidate>& site_snvs) {
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (const Candidate& a : alleles) {
+    if (a.is_indel()) spans.emplace_back(a.pos - kWindowPad, std::max(a.tract_end, a.ref_end()) + kWindowPad);
+  }
+  std::sort(spans.begin(), spans.end());
+  std::vector<std::pair<int64_t, int64_t>> merged;
+  for (const auto& s : spans) {
+    if (!merged.empty() && s.first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, s.second);
+    } else {
+      merged.push_back(s);
+    }
+  }
+  for (const auto& m : merged) windows.push_back({m.first, m.second, {}});
+  size_t w = 0;
+  for (const Candidate& a : alleles) {
+    while (w < windows.size() && windows[w].end <= a.pos) ++w;
+    if (w < windows.size() && a.pos >= windows[w].beg) {
+      windows[w].alleles.push_back(a);
+    } else if (!a.is_indel()) {
+      site_snvs.push_back(a);
+    }
+  }
+  for (Window& win : windows) {
+    if (static_cast<int>(win.alleles.size()) > kMaxWindowAlleles) {
+      std::stable_sort(win.alleles.begin(), win.alleles.end(),
+                       [](const Candidate& x, const Candidate& y) { return x.support > y.support; });
+      win.alleles.resize(kMaxWindowAlleles);
+      std::sort(win.alleles.begin(), win.alleles.end());
+    }
+  }
+}
+
+}  // namespace gms::calling

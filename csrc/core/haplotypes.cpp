@@ -1,0 +1,274 @@
+// Read-backed candidate haplotypes of a window and the read x haplotype pair-HMM jobs.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+#include "core/calling.hpp"
+#include "io/reference.hpp"
+#include "kernels/alignment_walk.hpp"
+
+namespace gms::calling {
+
+namespace {
+
+// Base of read i at reference position p: allele code, -1 deleted, -2 not covered.
+int read_base_at(const ReadView& r, int i, int64_t p) {
+  struct V {
+    int64_t p;
+    const ReadView& r;
+    uint64_t off;
+    int out = -2;
+    void base(int64_t rp, uint32_t qp) {
+      if (rp == p) out = r.seq[off + qp];
+    }
+    void deleted(int64_t rp, uint32_t) {
+      if (rp == p) out = -1;
+    }
+    void insertion(uint32_t, int64_t, uint32_t, uint32_t, uint32_t) {}
+    void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
+  } v{p, r, r.seq_off[i]};
+  if (p < r.pos[i] || p >= r.end[i]) return -2;
+  walk_alignment(r, i, v);
+  return v.out;
+}
+
+std::vector<Candidate> read_indels(const ReadView& r, int i, const RefSeq& ref, int64_t min_pos) {
+  struct V {
+    const ReadView& r;
+    uint64_t off;
+    std::vector<Candidate> out;
+    void base(int64_t, uint32_t) {}
+    void deleted(int64_t, uint32_t) {}
+    void insertion(uint32_t, int64_t anchor, uint32_t, uint32_t qp, uint32_t len) {
+      std::string s;
+      for (uint32_t j = 0; j < len; ++j) s.push_back(kBaseChar[r.seq[off + qp + j]]);
+      out.push_back({anchor, static_cast<int32_t>(len), s, 0, 0});
+    }
+    void deletion(uint32_t, int64_t anchor, uint32_t, uint32_t len) {
+      out.push_back({anchor, -static_cast<int32_t>(len), std::string(), 0, 0});
+    }
+  } v{r, r.seq_off[i], {}};
+  walk_alignment(r, i, v);
+  for (Candidate& a : v.out) {
+    if (a.len < 0) a.seq = ref.sub(a.pos + 1, -a.len);
+    normalize_indel(ref, min_pos, a);
+  }
+  return v.out;
+}
+
+// Does read i carry allele a (1), carry another allele there (0), or not cover it (-1)?
+int read_carries(const ReadView& r, int i, const Candidate& a, const std::vector<Candidate>& indels) {
+  if (!a.is_indel()) {
+    const int b = read_base_at(r, i, a.pos);
+    if (b == -2) return -1;
+    return b == base_to_allele(a.seq[0]) ? 1 : 0;
+  }
+  if (r.pos[i] > a.pos || r.end[i] < std::max(a.tract_end, a.ref_end()) + 1) return -1;
+  for (const Candidate& x : indels)
+    if (x == a) return 1;
+  return 0;
+}
+
+// Phred gap-open penalty, falling with the number of repeat units the position sits in
+// (indel errors of the sequencer, and of PCR, grow with homopolymer and STR length).
+uint8_t gap_open_code(int units, const CallParams& p) {
+  const int q = static_cast<int>(std::lround(p.gap_open_max - p.gap_open_slope * (units - 1)));
+  return static_cast<uint8_t>(std::clamp(q, p.gap_open_min, p.gap_open_max));
+}
+
+// Gap-open code per haplotype position from the longest tandem repeat (period 1-4) covering it.
+std::vector<uint8_t> gap_open_codes(const std::string& h, const CallParams& p) {
+  const int m = static_cast<int>(h.size());
+  std::vector<int> units(m, 1);
+  for (int period = 1; period <= 4; ++period) {
+    int j = 0;
+    while (j + period < m) {
+      int run = 0;
+      while (j + period + run < m && h[j + run] == h[j + period + run]) ++run;
+      if (run >= period) {
+        const int tract = run + period;
+        const int u = tract / period;
+        for (int t = j; t < j + tract; ++t) units[t] = std::max(units[t], u);
+        j += run + 1;
+      } else {
+        ++j;
+      }
+    }
+  }
+  std::vector<uint8_t> out(m);
+  for (int j = 0; j < m; ++j) out[j] = gap_open_code(units[j], p);
+  return out;
+}
+
+std::string apply_alleles(const RefSeq& ref, int64_t hs, int64_t he, const std::vector<const Candidate*>& alleles) {
+  std::string h = ref.sub(hs, he - hs);
+  for (auto it = alleles.rbegin(); it != alleles.rend(); ++it) {
+    const Candidate& a = **it;
+    const size_t x = static_cast<size_t>(a.pos - hs);
+    if (a.len == 0) {
+      h[x] = a.seq[0];
+    } else if (a.len > 0) {
+      h.insert(x + 1, a.seq);
+    } else {
+      h.erase(x + 1, static_cast<size_t>(-a.len));
+    }
+  }
+  return h;
+}
+
+constexpr int64_t kReadFlank = 40;
+
+// The query bases [qs, qe) of read i aligned inside reference [lo, hi) (and the insertions between
+// them); first_ref is the reference position of base qs.
+struct QueryClip {
+  uint32_t qs = 0, qe = 0;
+  int64_t first_ref = 0;
+};
+
+QueryClip clip_to_reference(const ReadView& r, int i, int64_t lo, int64_t hi) {
+  struct V {
+    int64_t lo, hi;
+    QueryClip c;
+    bool seen = false;
+    void base(int64_t rp, uint32_t qp) {
+      if (rp < lo || rp >= hi) return;
+      if (!seen) {
+        c.qs = qp;
+        c.first_ref = rp;
+        seen = true;
+      }
+      c.qe = qp + 1;
+    }
+    void deleted(int64_t, uint32_t) {}
+    void insertion(uint32_t, int64_t, uint32_t, uint32_t, uint32_t) {}
+    void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
+  } v{lo, hi, {}};
+  walk_alignment(r, i, v);
+  return v.c;
+}
+
+}  // namespace
+
+void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<uint8_t>& eff_qual,
+                 const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
+                 PairHmmBatch& jobs, std::vector<WindowWork>& work) {
+  WindowWork w{&win, {0}, {}, jobs.jobs.size()};
+  // Reads overlapping the alleles' span (a read that only touches the window's padding cannot
+  // tell the haplotypes apart). Reads are sorted by start, so a binary search bounds the scan.
+  int64_t span_beg = win.end, span_end = win.beg;
+  for (const Candidate& a : win.alleles) {
+    span_beg = std::min(span_beg, a.pos);
+    span_end = std::max(span_end, std::max(a.tract_end, a.ref_end()) + 1);
+  }
+  const auto lo = std::lower_bound(batch.pos.begin(), batch.pos.end(), span_beg - max_span) - batch.pos.begin();
+  for (int64_t i = lo; i < batch.size() && batch.pos[i] < span_end; ++i)
+    if (batch.end[i] > span_beg) w.reads.push_back(static_cast<int32_t>(i));
+  if (w.reads.empty()) return;
+
+  // Candidate haplotypes: allele combinations seen on reads that cover every allele.
+  std::map<uint64_t, int> mask_count;
+  int max_len = 0;
+  for (const Candidate& a : win.alleles) max_len = std::max(max_len, std::abs(a.len));
+  for (int32_t i : w.reads) {
+    const auto indels = read_indels(rv, i, ref, ref.beg + 1);
+    uint64_t mask = 0;
+    bool complete = true;
+    for (size_t k = 0; k < win.alleles.size() && complete; ++k) {
+      const int c = read_carries(rv, i, win.alleles[k], indels);
+      if (c < 0) complete = false;
+      if (c == 1) mask |= 1ULL << k;
+    }
+    if (complete && mask) ++mask_count[mask];
+  }
+  std::vector<std::pair<int, uint64_t>> ranked;
+  for (const auto& [mask, c] : mask_count)
+    if (c >= p.min_alt_count) ranked.emplace_back(-c, mask);
+  std::sort(ranked.begin(), ranked.end());
+  for (const auto& [negc, mask] : ranked) {
+    if (static_cast<int>(w.haps.size()) >= p.max_haplotypes) break;
+    w.haps.push_back(mask);
+  }
+  for (size_t k = 0; k < win.alleles.size(); ++k) {  // alleles seen only on partial reads
+    bool seen = false;
+    for (uint64_t m : w.haps) seen |= (m >> k) & 1;
+    if (!seen && static_cast<int>(w.haps.size()) < p.max_haplotypes) w.haps.push_back(1ULL << k);
+  }
+  if (w.haps.size() < 2) return;
+
+  // Haplotype sequences over the span of the window's reads.
+  int64_t hs = win.beg, he = win.end;
+  for (int32_t i : w.reads) {
+    hs = std::min(hs, batch.pos[i]);
+    he = std::max(he, batch.end[i]);
+  }
+  hs = std::max(ref.beg, hs - kMaxBand - 2);
+  he = std::min(ref.beg + static_cast<int64_t>(ref.s.size()), he + kMaxBand + 2);
+  std::vector<uint32_t> hap_off;
+  std::vector<uint32_t> hap_len;
+  for (uint64_t mask : w.haps) {
+    std::vector<const Candidate*> chosen;
+    for (size_t k = 0; k < win.alleles.size(); ++k)
+      if ((mask >> k) & 1) chosen.push_back(&win.alleles[k]);
+    const std::string h = apply_alleles(ref, hs, he, chosen);
+    hap_off.push_back(static_cast<uint32_t>(jobs.hap_bases.size()));
+    hap_len.push_back(static_cast<uint32_t>(h.size()));
+    for (char c : h) jobs.hap_bases.push_back(base_to_allele(c));
+    const auto go = gap_open_codes(h, p);
+    jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin(), go.end());
+  }
+
+  // One job per read x haplotype, on the read's bases aligned within kReadFlank of the alleles:
+  // bases further away match every haplotype alike and only cost time.
+  w.first_job = jobs.jobs.size();
+  std::vector<QueryClip> clips;
+  std::vector<int32_t> aligned_reads;
+  for (int32_t i : w.reads) {
+    const QueryClip c = clip_to_reference(rv, i, span_beg - kReadFlank, span_end + kReadFlank);
+    if (c.qe > c.qs) {
+      clips.push_back(c);
+      aligned_reads.push_back(i);
+    }
+  }
+  w.reads = std::move(aligned_reads);
+  for (size_t r = 0; r < w.reads.size(); ++r) {
+    const int32_t i = w.reads[r];
+    const QueryClip& clip = clips[r];
+    const uint32_t* ops = batch.cigar.data() + batch.cigar_off[i];
+    const uint32_t n_ops = batch.n_cigar[i];
+    int own_indel = 0;
+    for (uint32_t k = 0; k < n_ops; ++k) {
+      const uint32_t op = cigar_op(ops[k]);
+      if (op == kCigI || op == kCigD) own_indel = std::max<int>(own_indel, cigar_len(ops[k]));
+    }
+    const uint32_t qs = clip.qs, qe = clip.qe;
+    const uint32_t off = static_cast<uint32_t>(jobs.read_bases.size());
+    const uint64_t so = batch.seq_off[i];
+    for (uint32_t q = qs; q < qe; ++q) {
+      jobs.read_bases.push_back(batch.seq[so + q]);
+      const uint8_t e = eff_qual[so + q];
+      jobs.read_quals.push_back(e == kMaskedQual ? 0 : static_cast<uint8_t>(std::min<int>(e, kMaxQual)));
+    }
+    const int band = std::min(kMaxBand, 8 + std::max(max_len, own_indel));
+    for (size_t h = 0; h < w.haps.size(); ++h) {
+      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(clip.first_ref - hs), band});
+    }
+  }
+  work.push_back(std::move(w));
+}
+
+PairHmmTables make_pairhmm_tables() {
+  PairHmmTables t;
+  for (int q = 0; q < 128; ++q) {
+    double e = std::pow(10.0, -q / 10.0);
+    if (e > 0.75) e = 0.75;
+    t.match[q] = 1.0 - e;
+    t.mismatch[q] = e / 3.0;
+  }
+  for (int g = 0; g < 64; ++g) t.gap_open[g] = std::pow(10.0, -g / 10.0);
+  t.gap_ext = 0.1;
+  t.init = kInit;
+  return t;
+}
+
+}  // namespace gms::calling
