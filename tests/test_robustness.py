@@ -389,3 +389,21 @@ def test_fuzz_flipped_bytes_never_crash(ds: synth.Dataset, tmp_path: Path) -> No
     assert 2 in outcomes  # the damage was noticed at least once
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert usage.ru_maxrss > 0
+
+
+def test_sigint_mid_run_stops_cleanly(shared_data: Path, tmp_path: Path) -> None:
+    """A real Ctrl-C during a multi-shard run: exit 130, no output, no temporary files."""
+    import signal
+    import time
+
+    d = shared_data / "sim-hg002-chr20-2x150"
+    out = tmp_path / "x.vcf.gz"
+    proc = subprocess.Popen([*CLI, "call", "-f", str(d / "ref.fa"), "-r", "chr20:1000001-6000000", "--threads", "2",
+                             "--shard-size", "100000", "-o", str(out), str(d / "reads.bam")],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

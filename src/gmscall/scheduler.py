@@ -61,15 +61,18 @@ def map_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], th
             if progress:
                 progress(s)
         return out
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmscall") as pool:
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmscall")
+    try:
         futures: list[Future[Any]] = [pool.submit(_run_one, task, bam, ref, s) for s in shards]
         if progress:
             for f, s in zip(futures, shards):
                 f.add_done_callback(lambda _f, s=s: progress(s))
-        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        wait(futures, return_when=FIRST_EXCEPTION)
         for f in futures:
             if f.done() and f.exception() is not None:
-                for p in pending:
-                    p.cancel()
                 raise f.exception()  # type: ignore[misc]
         return [f.result() for f in futures]
+    finally:
+        # On an error or Ctrl-C, shards not yet started are dropped; running ones finish (C++
+        # cannot be interrupted mid-shard), so the run stops within one shard's time.
+        pool.shutdown(wait=True, cancel_futures=True)
