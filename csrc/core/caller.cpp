@@ -28,7 +28,11 @@ std::vector<CallRecord> call_region(BamReader& bam, const Reference& ref, const 
 
   const int64_t pb = std::max<int64_t>(0, beg - params.read_pad);
   const int64_t pe = std::min<int64_t>(len, end + params.read_pad);
-  PreparedReads reads = prepare_reads(bam, tid, pb, pe, params.pileup);
+  // Per-thread buffers reused shard after shard: their pages are faulted in and zeroed once.
+  thread_local PreparedReads reads;
+  thread_local PileupResult pu;
+  thread_local std::vector<uint8_t> eff_qual;
+  prepare_reads_into(reads, bam, tid, pb, pe, params.pileup);
   int64_t max_end = pe, max_span = 1;
   for (int32_t i = 0; i < reads.batch.size(); ++i) {
     max_end = std::max(max_end, reads.batch.end[i]);
@@ -43,9 +47,8 @@ std::vector<CallRecord> call_region(BamReader& bam, const Reference& ref, const 
     build_snv_ll_table(t.data());
     return t;
   }();
-  std::vector<uint8_t> eff_qual;
-  const PileupResult pu = pileup_reads(reads, contig, pb, pe, rs.s, rs.beg, params.pileup, backend, &eff_qual,
-                                       ll_table.data(), kMaxQual);
+  pileup_reads_into(pu, eff_qual, reads, contig, pb, pe, rs.s, rs.beg, params.pileup, backend, ll_table.data(),
+                    kMaxQual);
 
   const std::vector<Candidate> alleles = find_candidates(pu, rs, params);
   std::vector<Window> windows;

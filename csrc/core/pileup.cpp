@@ -80,6 +80,16 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
                           Backend backend, std::vector<uint8_t>* eff_qual_out, const long long* ll_table,
                           int q_cap) {
   PileupResult res;
+  std::vector<uint8_t> eff_qual;
+  pileup_reads_into(res, eff_qual, reads, contig, beg, end, ref_seq, ref_beg, params, backend, ll_table, q_cap);
+  if (eff_qual_out) *eff_qual_out = std::move(eff_qual);
+  return res;
+}
+
+void pileup_reads_into(PileupResult& res, std::vector<uint8_t>& eff_qual, const PreparedReads& reads,
+                       const std::string& contig, int64_t beg, int64_t end, const std::string& ref_seq,
+                       int64_t ref_beg, const PileupParams& params, Backend backend, const long long* ll_table,
+                       int q_cap) {
   res.contig = contig;
   res.beg = beg;
   res.end = end;
@@ -93,7 +103,7 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
   res.mq2.assign(n, 0);
 
   const ReadBatch& b = reads.batch;
-  std::vector<uint8_t> eff_qual(b.qual);
+  eff_qual.assign(b.qual.begin(), b.qual.end());
   std::vector<IndelEvent> events(b.cigar.size(), IndelEvent{0, 0, 0, 0, 0, 0, {0, 0}});
   PileupJob job;
   job.reads = b.view();
@@ -106,6 +116,7 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
   job.events = events.data();
   PileupView view{beg, end, res.counts.data(), res.qual_sum.data(), res.ins.data(), res.del_start.data(),
                   res.mq2.data()};
+  res.snv_ll.clear();
   if (ll_table) {
     res.snv_ll.assign(n * 12, 0);
     view.snv_ll = res.snv_ll.data();
@@ -118,8 +129,6 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
     run_pileup_cpu(job, view);
   }
   res.indels = gather_indels(b, events, ref_seq, ref_beg);
-  if (eff_qual_out) *eff_qual_out = std::move(eff_qual);
-  return res;
 }
 
 namespace {

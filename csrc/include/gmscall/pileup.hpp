@@ -49,6 +49,12 @@ PileupResult pileup_reads(const PreparedReads& reads, const std::string& contig,
                           const std::string& ref_seq, int64_t ref_beg, const PileupParams& params,
                           Backend backend, std::vector<uint8_t>* eff_qual = nullptr,
                           const long long* ll_table = nullptr, int q_cap = 60);
+// The same, filling `res` and `eff_qual` in place: a caller that reuses them across shards keeps
+// their memory (no fresh pages to fault in and zero for every shard).
+void pileup_reads_into(PileupResult& res, std::vector<uint8_t>& eff_qual, const PreparedReads& reads,
+                       const std::string& contig, int64_t beg, int64_t end, const std::string& ref_seq,
+                       int64_t ref_beg, const PileupParams& params, Backend backend,
+                       const long long* ll_table = nullptr, int q_cap = 60);
 
 // What the text pileup prints for positions [beg, end): counts [n][2][6] and ins [n][2] in the
 // layouts of kernels/pileup.hpp, and the upper-case reference bases.
