@@ -4,6 +4,7 @@
 #include <htslib/sam.h>
 
 #include <algorithm>
+#include <limits>
 #include <cstring>
 
 #include "gmscall/errors.hpp"
@@ -45,18 +46,6 @@ uint64_t fnv1a64(const char* s) {
   }
   return h;
 }
-
-struct BamRecord {
-  bam1_t* b = bam_init1();
-  ~BamRecord() { bam_destroy1(b); }
-};
-
-struct Iterator {
-  hts_itr_t* itr = nullptr;
-  ~Iterator() {
-    if (itr) hts_itr_destroy(itr);
-  }
-};
 
 std::string describe(const std::string& path, const sam_hdr_t* hdr, const bam1_t* b) {
   std::string where = path + ": read '" + bam_get_qname(b) + "'";
@@ -192,25 +181,13 @@ void BamReader::take(const bam1_t* b, int tid, int64_t beg, int64_t end, const R
 }
 
 int64_t BamReader::fetch(int tid, int64_t beg, int64_t end, const ReadFilter& filter, ReadBatch& out) {
-  if (tid < 0 || tid >= sam_hdr_nref(hdr_)) throw InputError(path_ + ": contig index out of range");
-  out.tid = tid;
-  Iterator it;
-  it.itr = sam_itr_queryi(idx_, tid, beg, end);
-  if (!it.itr) throw InputError(path_ + ": index query failed for " + sam_hdr_tid2name(hdr_, tid));
-  BamRecord rec;
-  int64_t n_records = 0;
-  int64_t last_pos = -1;
-  int ret;
-  while ((ret = sam_itr_next(fp_, it.itr, rec.b)) >= 0) {
-    ++n_records;
-    take(rec.b, tid, beg, end, filter, last_pos, out);
-  }
-  if (ret < -1) {
-    throw InputError(path_ + ": damaged data while reading " + sam_hdr_tid2name(hdr_, tid) + ":" +
-                     std::to_string(beg + 1) + "-" + std::to_string(end) +
-                     " (truncated file or corrupted BGZF block)");
-  }
-  return n_records;
+  // One pass of the streaming reader over the whole interval.
+  struct Close {
+    BamReader& r;
+    ~Close() { r.stream_end(); }
+  } close{*this};
+  stream_begin(tid, beg, end);
+  return stream_next(std::numeric_limits<int64_t>::max(), filter, out);
 }
 
 void BamReader::stream_begin(int tid, int64_t beg, int64_t end) {

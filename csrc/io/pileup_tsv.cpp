@@ -139,12 +139,6 @@ void append_pileup_tsv(const std::string& contig, const PileupCountsWindow& w, T
   out.commit(p);
 }
 
-std::string format_pileup_tsv(const PileupResult& r) {
-  TextBuffer buf;
-  append_pileup_tsv(r.contig, {r.beg, r.end, r.counts.data(), r.ins.data(), r.ref.data()}, buf);
-  return std::string(buf.data(), buf.size());
-}
-
 void write_pileup_tsv(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg, int64_t end,
                       const PileupParams& params, Backend backend, TextBuffer& out) {
   // Room for typical lines up front (a buffer grown step by step touches ~3x its final size).

@@ -29,14 +29,12 @@ class TextBuffer {
   size_t size_ = 0, cap_ = 0;
 };
 
-// `gmscall pileup` text: chrom, pos (1-based), ref, depth, A, C, G, T, N, del, ins (both strands).
-std::string format_pileup_tsv(const PileupResult& r);
-
-// Appends the text of `w` (positions of `contig`) to `out`.
+// `gmscall pileup` text of `w` (positions of `contig`) appended to `out`: one line a position,
+// chrom, pos (1-based), ref, depth, A, C, G, T, N, del, ins (both strands summed).
 void append_pileup_tsv(const std::string& contig, const PileupCountsWindow& w, TextBuffer& out);
 
 // Appends the text of [beg, end) of `contig` to `out`, computing only what it prints
-// (compute_pileup_counts); the same bytes as format_pileup_tsv(compute_pileup(...)).
+// (compute_pileup_counts).
 void write_pileup_tsv(BamReader& bam, const Reference& ref, const std::string& contig, int64_t beg, int64_t end,
                       const PileupParams& params, Backend backend, TextBuffer& out);
 

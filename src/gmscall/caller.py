@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -15,8 +14,9 @@ from . import _core
 from .backend import resolve_backend
 from .errors import InputError
 from .options import CallOptions
-from .regions import Region, make_shards, parse_region, read_bed, shared_contigs
-from .scheduler import map_shards, session_for
+from .preflight import open_checked
+from .regions import Region, make_shards, resolve_regions
+from .scheduler import map_shards
 from .vcf import format_records, header_lines, open_output
 
 log = logging.getLogger("gmscall")
@@ -35,25 +35,6 @@ def _sample_name(samples: Sequence[str], bam: str, override: str | None) -> str:
     return samples[0]
 
 
-def plan_regions(bam: str, ref: str, regions: str | Sequence[str] | None = None,
-                 bed: str | None = None, sample: str | None = None) -> tuple[list[Region], dict[str, int], str]:
-    """Validated regions (every contig in both files when none given), contigs, sample name."""
-    s = session_for(bam, ref)
-    contigs = shared_contigs(s.bam_contigs(), s.ref_contigs(), bam, ref)
-    if regions is not None and bed is not None:
-        raise InputError("give regions (-r) or a BED file (-R), not both")
-    if bed is not None:
-        todo = read_bed(bed, contigs)
-    elif regions is not None:
-        texts = [regions] if isinstance(regions, str) else list(regions)
-        from .regions import merge_regions
-
-        todo = merge_regions([parse_region(t, contigs) for t in texts], {c: k for k, c in enumerate(contigs)})
-    else:
-        todo = [Region(c, 0, n) for c, n in contigs.items()]
-    return todo, contigs, _sample_name(s.samples(), bam, sample)
-
-
 def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None = None, *,
          bed: str | Path | None = None, output: str | Path | None = None, threads: int = 1,
          backend: str = "auto", options: CallOptions | None = None, shard_size: int = DEFAULT_SHARD,
@@ -64,13 +45,13 @@ def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None =
     `sample` names the VCF sample (default: the BAM's @RG SM); `progress(done, total, bases_done)`
     is called as shards finish (local threads only)."""
     from . import __version__
-    from .preflight import check_inputs
 
     bam, ref = str(bam), str(ref)
     opts = options or CallOptions()
     be = resolve_backend(backend)
-    check_inputs(bam, ref, output)
-    todo, _, sample = plan_regions(bam, ref, regions, str(bed) if bed else None, sample)
+    session, contigs = open_checked(bam, ref, output)
+    todo = resolve_regions(contigs, regions, bed)
+    sample = _sample_name(session.samples(), bam, sample)
     shards = make_shards(todo, shard_size)
     t0 = time.perf_counter()
     # A module-level function with picklable arguments, so that Dask workers can run it too.
@@ -92,7 +73,7 @@ def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None =
     if output is None:
         return [rec for contig, recs in results for rec in _as_dicts(contig, recs)]
     cmd = command if command is not None else "gmscall.call (Python API)"
-    ref_contigs = session_for(bam, ref).ref_contigs()
+    ref_contigs = session.ref_contigs()
     with open_output(output) as out:
         out.write("\n".join(header_lines(ref_contigs, sample, ref, __version__, cmd, be)) + "\n")
         for contig, recs in results:
@@ -118,7 +99,3 @@ def _as_dicts(contig: str, recs: dict) -> list[dict]:
             "haplotype_model": bool(recs["haplotype_model"][k]),
         })
     return out
-
-
-def command_line() -> str:
-    return " ".join(sys.argv)

@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 from . import _core
 from .backend import resolve_backend
 from .options import PileupOptions
-from .regions import Region, make_shards, parse_region, shared_contigs
+from .regions import Region, make_shards, resolve_regions
 from .scheduler import map_shards, session_for
 
 if TYPE_CHECKING:
@@ -140,10 +140,8 @@ def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupO
 
 
 def _plan(bam: str, ref: str, region: str, backend: str, shard_size: int) -> tuple[list[Region], str]:
-    from .preflight import check_inputs
+    from .preflight import open_checked
 
     be = resolve_backend(backend)
-    check_inputs(str(bam), str(ref))
-    s = session_for(str(bam), str(ref))
-    contigs = shared_contigs(s.bam_contigs(), s.ref_contigs(), str(bam), str(ref))
-    return make_shards([parse_region(region, contigs)], shard_size), be
+    _, contigs = open_checked(str(bam), str(ref))
+    return make_shards(resolve_regions(contigs, region), shard_size), be

@@ -149,3 +149,15 @@ def check_inputs(bam: str, ref: str, output: str | os.PathLike | None = None) ->
     check_sorted(bam, header)
     if bam.endswith(".cram"):
         check_cram_reference(bam, ref, header, [sq["SN"] for sq in header.get("SQ", [])])
+
+
+def open_checked(bam: str, ref: str, output: str | os.PathLike | None = None) -> tuple[_core.Session, dict[str, int]]:
+    """Runs every check that needs no reads; returns this thread's session and the contigs that the
+    BAM and the FASTA share (a length disagreement is an error)."""
+    from .regions import shared_contigs
+    from .scheduler import session_for
+
+    check_inputs(bam, ref, output)
+    session = session_for(bam, ref)
+    return session, shared_contigs(session.bam_contigs(), session.ref_contigs(), bam, ref)
+

@@ -139,3 +139,17 @@ def make_shards(regions: Iterable[Region], shard_size: int) -> list[Region]:
             shards.append(Region(r.contig, pos, stop))
             pos = stop
     return shards
+
+
+def resolve_regions(contigs: Mapping[str, int], regions: str | Sequence[str] | None = None,
+                    bed: str | Path | None = None) -> list[Region]:
+    """What to work on: -r regions (merged), a -R BED file, or every shared contig when neither."""
+    if regions is not None and bed is not None:
+        raise InputError("give regions (-r) or a BED file (-R), not both")
+    if bed is not None:
+        return read_bed(bed, contigs)
+    if regions is not None:
+        texts = [regions] if isinstance(regions, str) else list(regions)
+        return merge_regions([parse_region(t, contigs) for t in texts], {c: k for k, c in enumerate(contigs)})
+    return [Region(c, 0, n) for c, n in contigs.items()]
+
