@@ -7,6 +7,7 @@
 #include "core/calling.hpp"
 #include "io/reference.hpp"
 #include "kernels/alignment_walk.hpp"
+#include "kernels/genotype.hpp"
 
 namespace gms::calling {
 
@@ -260,8 +261,7 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
 PairHmmTables make_pairhmm_tables() {
   PairHmmTables t;
   for (int q = 0; q < 128; ++q) {
-    double e = std::pow(10.0, -q / 10.0);
-    if (e > 0.75) e = 0.75;
+    const double e = base_error(q);
     t.match[q] = 1.0 - e;
     t.mismatch[q] = e / 3.0;
   }

@@ -10,12 +10,18 @@ namespace gms {
 constexpr double kLlScale = 1048576.0;  // 2^20 per ln unit
 
 
+// Host only: the error probability of a base of Phred quality q, capped at 0.75 (a base that says
+// nothing: every base equally likely). Both likelihood models build their tables from it.
+inline double base_error(int q) {
+  const double e = std::pow(10.0, -q / 10.0);
+  return e > 0.75 ? 0.75 : e;
+}
+
 // Host only: table[q] = {ln(1-e), ln((1-e)/2 + e/6), ln(e/3)} in fixed point, e = 10^(-q/10).
 // The three terms are a read base's likelihood under hom(base), het(base, other), hom(other).
 inline void build_snv_ll_table(long long* table) {
   for (int q = 0; q < 128; ++q) {
-    double e = std::pow(10.0, -q / 10.0);
-    if (e > 0.75) e = 0.75;
+    const double e = base_error(q);
     const double terms[3] = {std::log(1.0 - e), std::log((1.0 - e) / 2.0 + e / 6.0), std::log(e / 3.0)};
     for (int k = 0; k < 3; ++k) table[q * 3 + k] = std::llround(terms[k] * kLlScale);
   }

@@ -39,15 +39,23 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _add_pileup_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("bam", help="indexed BAM or CRAM")
-    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+    _add_inputs(p, "indexed BAM or CRAM")
     p.add_argument("-r", "--regions", required=True, help="region CONTIG[:START-END], 1-based inclusive")
     p.add_argument("-Q", "--min-BQ", type=int, default=13, dest="min_bq", help="min base quality [13]")
     p.add_argument("-q", "--min-MQ", type=int, default=0, dest="min_mq", help="min mapping quality [0]")
     p.add_argument("-d", "--max-depth", type=int, default=0, help="deterministic depth cap, 0 = none [0]")
     p.add_argument("-x", "--keep-overlaps", action="store_true",
                    help="count both mates where they overlap (default: the fragment counts once)")
-    p.add_argument("--threads", type=int, default=1, help="worker threads [1]")
+    _add_execution(p, threads=1)
+
+
+def _add_inputs(p: argparse.ArgumentParser, bam_help: str) -> None:
+    p.add_argument("bam", help=bam_help)
+    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+
+
+def _add_execution(p: argparse.ArgumentParser, threads: int) -> None:
+    p.add_argument("--threads", type=int, default=threads, help=f"worker threads [{threads}]")
     p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto", help="compute backend [auto]")
 
 
@@ -137,13 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_pileup)
 
     p = sub.add_parser("call", help="call SNVs and indels to VCF")
-    p.add_argument("bam", help="indexed BAM or CRAM of one sample")
-    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+    _add_inputs(p, "indexed BAM or CRAM of one sample")
     p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] (repeatable)")
     p.add_argument("-R", "--regions-file", help="BED file of regions")
     p.add_argument("-o", "--output", default="-", help="output VCF; .gz: bgzip + tabix index; - stdout [-]")
-    p.add_argument("--threads", type=int, default=1, help="worker threads [1]")
-    p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto", help="compute backend [auto]")
+    _add_execution(p, threads=1)
     p.add_argument("-Q", "--min-BQ", type=int, default=10, dest="min_bq", help="min base quality [10]")
     p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality [20]")
     p.add_argument("-d", "--max-depth", type=int, default=2000, help="deterministic depth cap [2000]")
@@ -157,8 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=int, default=200_000, help="genome length [200000]")
     p.add_argument("--depth", type=float, default=30, help="read depth [30]")
     p.add_argument("--seed", type=int, default=1, help="random seed [1]")
-    p.add_argument("--threads", type=int, default=2, help="worker threads [2]")
-    p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto", help="compute backend [auto]")
+    _add_execution(p, threads=2)
     p.add_argument("--out", help="keep the demo's files in this folder")
     p.set_defaults(func=_cmd_demo)
 
