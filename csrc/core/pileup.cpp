@@ -190,9 +190,9 @@ void compute_pileup_counts(BamReader& bam, const Reference& ref, const std::stri
   ReadBatch& b = sc.reads.batch;
   // Without a depth cap, a piece's reads are the last piece's reads that reach into it plus the
   // next ones from the same index query: the reads fetch() would give for the piece, in the same
-  // order, so the counts do not depend on where pieces end. With a depth cap they would (the bin
-  // at a fetch's right end sees only the reads fetched), so the shard is fetched in one piece, as
-  // compute_pileup does.
+  // order, so the counts do not depend on where pieces end. With a depth cap every fetch reads
+  // extra reads on both sides to complete its depth bins (prepare_reads_into), so the shard is
+  // fetched in one piece, reading that margin once.
   const bool stream = params.max_depth <= 0;
   const int64_t piece = stream ? kCountsPiece : end - beg;
   StreamGuard guard{bam};
