@@ -310,17 +310,17 @@ def test_failure_while_writing_leaves_nothing(ds: synth.Dataset, tmp_path: Path,
 def test_failing_shard_fails_the_run(ds: synth.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gmscall import caller
 
-    real = caller.map_shards
+    real = caller.iter_shards
 
-    def failing_map(task, bam, ref, shards, threads=1, client=None, progress=None):
+    def failing_map(task, bam, ref, shards, threads=1, client=None):
         def wrapped(session, shard):
             if shard.start >= 3000:
                 raise InputError(f"damaged data in shard {shard}")
             return task(session, shard)
 
-        return real(wrapped, bam, ref, shards, threads, client, progress)
+        return real(wrapped, bam, ref, shards, threads, client)
 
-    monkeypatch.setattr(caller, "map_shards", failing_map)
+    monkeypatch.setattr(caller, "iter_shards", failing_map)
     with pytest.raises(InputError, match="damaged data in shard"):
         gmscall.call(ds.bam, ds.fasta, output=tmp_path / "x.vcf", threads=2, shard_size=1000)
     assert list(tmp_path.iterdir()) == []

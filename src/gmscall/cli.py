@@ -80,9 +80,19 @@ def _cmd_call(args: argparse.Namespace) -> int:
     opts = CallOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
                        min_qual=args.min_qual, low_qual=args.low_qual)
     progress = _progress_bar() if sys.stderr.isatty() else None
-    call(args.bam, args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
-         threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
-         command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample, progress=progress)
+    client = None
+    if args.dask:
+        from .scheduler import connect_dask
+
+        client = connect_dask(args.dask)
+    try:
+        call(args.bam, args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
+             threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
+             client=client, command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample,
+             progress=progress, resume=args.resume)
+    finally:
+        if client is not None:
+            client.close()
     if progress is not None:
         sys.stderr.write("\n")
     return 0
@@ -157,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
     p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
     p.add_argument("--sample", help="sample name in the VCF [the BAM's @RG SM]")
+    p.add_argument("--resume", action="store_true",
+                   help="checkpoint finished shards next to the output (OUTPUT.gmscall-work/) and reuse "
+                        "those of an interrupted run with the same inputs and options")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the shards on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")
     p.set_defaults(func=_cmd_call)
 
     p = sub.add_parser("demo", help="call a built-in synthetic example and score it against its truth")

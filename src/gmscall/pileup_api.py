@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -11,7 +10,7 @@ from . import _core
 from .backend import resolve_backend
 from .options import PileupOptions
 from .regions import Region, make_shards, resolve_regions
-from .scheduler import map_shards, session_for
+from .scheduler import iter_shards, map_shards
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,28 +114,14 @@ def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupO
     params = opts.to_core()
     bam, ref = str(bam), str(ref)
 
-    def text(shard: Region) -> _core.TextChunk:  # bytes-like, written without a copy
-        return session_for(bam, ref).pileup_tsv(shard.contig, shard.start, shard.end, params, be)
+    def text(session: _core.Session, shard: Region) -> _core.TextChunk:  # bytes-like, written without a copy
+        return session.pileup_tsv(shard.contig, shard.start, shard.end, params, be)
 
-    if threads <= 1 or len(shards) <= 1:
-        for shard in shards:
-            out.write(text(shard))
-        return
-    # A bounded window of shards in flight (memory stays flat on whole genomes); each shard's text
-    # is written as soon as it and all shards before it are done, so no thread waits for a batch.
-    ahead = threads * 4
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmscall") as pool:
-        pending: deque[Future[_core.TextChunk]] = deque()
-        try:
-            for shard in shards:
-                if len(pending) >= ahead:
-                    out.write(pending.popleft().result())
-                pending.append(pool.submit(text, shard))
-            while pending:
-                out.write(pending.popleft().result())
-        finally:
-            for f in pending:
-                f.cancel()
+    # Each shard's text is written as soon as it and all shards before it are done, with a bounded
+    # window of shards in flight, so memory stays flat on whole genomes.
+    with closing(iter_shards(text, bam, ref, shards, threads)) as chunks:
+        for chunk in chunks:
+            out.write(chunk)
 
 
 def _plan(bam: str, ref: str, region: str, backend: str, shard_size: int) -> tuple[list[Region], str]:

@@ -1,18 +1,22 @@
 """Maps shards over an executor: local threads (the C++ core releases the GIL) or a Dask cluster.
 
 Results come back in shard order whatever order they finish in, so outputs are identical for any
-thread count. The first failing shard fails the whole run with its own error.
+thread count. At most `window` shards are in flight or finished-but-not-yet-consumed: a worker
+that runs ahead waits (it is simply not given a new shard) until the consumer has taken the
+oldest result, so memory depends on the thread count and the shard size, never on the genome.
+The first failing shard fails the whole run with its own error.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections import OrderedDict, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 from . import _core
+from .errors import InputError
 from .regions import Region
 
 T = TypeVar("T")
@@ -24,6 +28,8 @@ _local = threading.local()
 # Open sessions kept per thread: enough for a BAM/reference pair in use, few enough that a
 # pipeline calling thousands of samples in one process does not run out of file handles.
 SESSIONS_PER_THREAD = 4
+# Shards in flight per worker: enough to keep every worker busy while the consumer writes.
+WINDOW_PER_WORKER = 4
 
 
 def session_for(bam: str, ref: str, hts_threads: int = 1) -> _core.Session:
@@ -45,34 +51,74 @@ def _run_one(task: ShardTask, bam: str, ref: str, shard: Region, hts_threads: in
     return task(session_for(bam, ref, hts_threads), shard)
 
 
-def map_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], threads: int = 1,
-               client: Any = None, progress: Callable[[Region], None] | None = None) -> list[Any]:
-    """Run task(session, shard) for every shard; results in shard order."""
+def iter_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], threads: int = 1,
+                client: Any = None, window: int | None = None) -> Iterator[Any]:
+    """Yields task(session, shard) for every shard, in shard order, with a bounded window.
+
+    Closing the iterator early (an error, Ctrl-C, a consumer that stops) drops the shards not
+    yet started; running ones finish (C++ cannot be interrupted mid-shard), so a run stops
+    within one shard's time."""
     if client is not None:
-        futures = client.map(_run_one, [task] * len(shards), [bam] * len(shards), [ref] * len(shards),
-                             list(shards), pure=False)
-        return client.gather(futures)
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        yield from _iter_dask(task, bam, ref, shards, client, window or WINDOW_PER_WORKER * workers)
+        return
     if threads <= 1 or len(shards) <= 1:
         # One shard cannot use worker threads; htslib's BGZF decompression threads can.
         hts_threads = threads if len(shards) == 1 else 1
-        out = []
         for s in shards:
-            out.append(_run_one(task, bam, ref, s, hts_threads))
-            if progress:
-                progress(s)
-        return out
+            yield _run_one(task, bam, ref, s, hts_threads)
+        return
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmscall")
+    pending: deque[Future[Any]] = deque()
     try:
-        futures: list[Future[Any]] = [pool.submit(_run_one, task, bam, ref, s) for s in shards]
-        if progress:
-            for f, s in zip(futures, shards):
-                f.add_done_callback(lambda _f, s=s: progress(s))
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for f in futures:
-            if f.done() and f.exception() is not None:
-                raise f.exception()  # type: ignore[misc]
-        return [f.result() for f in futures]
+        yield from _ordered(pending, iter(shards), window or WINDOW_PER_WORKER * threads,
+                            lambda s: pool.submit(_run_one, task, bam, ref, s), Future.result)
     finally:
-        # On an error or Ctrl-C, shards not yet started are dropped; running ones finish (C++
-        # cannot be interrupted mid-shard), so the run stops within one shard's time.
+        for f in pending:
+            f.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ordered(pending: deque, todo: Iterator[Region], window: int, submit: Callable[[Region], Any],
+             result: Callable[[Any], Any]) -> Iterator[Any]:
+    """Keeps `window` shards submitted ahead of the consumer; yields their results in order."""
+    for shard in todo:
+        pending.append(submit(shard))
+        if len(pending) >= window:
+            yield result(pending.popleft())
+    while pending:
+        yield result(pending.popleft())
+
+
+def _iter_dask(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], client: Any,
+               window: int) -> Iterator[Any]:
+    # pure=False: a shard is recomputed if asked twice. Dask reruns the task of a lost worker on
+    # another one, so losing a worker costs its shards' time, not the run.
+    pending: deque = deque()
+    try:
+        yield from _ordered(pending, iter(shards), window,
+                            lambda s: client.submit(_run_one, task, bam, ref, s, pure=False),
+                            lambda f: f.result())
+    finally:
+        if pending:
+            client.cancel(list(pending))
+
+
+def map_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], threads: int = 1,
+               client: Any = None) -> list[Any]:
+    """Run task(session, shard) for every shard; results in shard order (all held in memory:
+    for results that are small or wanted together, such as pileup arrays of one region)."""
+    return list(iter_shards(task, bam, ref, shards, threads, client))
+
+
+def connect_dask(address: str) -> Any:
+    """A distributed.Client connected to a running scheduler (`dask scheduler`)."""
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--dask needs dask.distributed: pip install 'gmscall[dask]'") from None
+    try:
+        return distributed.Client(address, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError) as e:
+        raise InputError(f"--dask {address}: cannot connect to a Dask scheduler there ({e}); start one with "
+                         "'dask scheduler' and workers with 'dask worker ADDRESS'") from None

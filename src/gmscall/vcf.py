@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 import pysam
+from pysam.libcbgzf import BGZFile
 
 from .preflight import check_output
 
@@ -73,30 +74,30 @@ def format_records(contig: str, recs: dict) -> list[str]:
 
 
 @contextmanager
-def open_output(path: str | Path | None) -> Iterator[IO[str]]:
-    """Yields a text stream. Files are written under a temporary name in the same folder and
-    renamed (with their index) only when complete; on error nothing is left behind."""
+def open_output(path: str | Path | None, tmp_dir: str | Path | None = None) -> Iterator[IO[bytes]]:
+    """Yields a binary stream that the records are streamed into. A file is written under a
+    temporary name (in `tmp_dir`, default its own folder; same file system) and renamed, with its
+    index, only when complete; on error nothing is left behind. A .gz name is bgzipped while it is
+    written (the same bytes as bgzip of the whole text) and tabix-indexed at the end."""
     if path is None or str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
         return
     check_output(path)
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp_txt = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    tmp_gz = tmp_txt + ".gz"
-    tmp_tbi = tmp_gz + ".tbi"
+    folder = Path(tmp_dir) if tmp_dir is not None else (path.parent if str(path.parent) else Path("."))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    tmp_tbi = tmp + ".tbi"
+    bgzipped = path.name.endswith(".gz")
     try:
-        with os.fdopen(fd, "w") as f:
+        with (BGZFile(tmp, "wb") if bgzipped else open(tmp, "wb")) as f:
             yield f
-        if path.name.endswith(".gz"):
-            pysam.tabix_compress(tmp_txt, tmp_gz, force=True)
-            pysam.tabix_index(tmp_gz, preset="vcf", force=True)
+        if bgzipped:
+            pysam.tabix_index(tmp, preset="vcf", force=True, keep_original=True)
             os.replace(tmp_tbi, str(path) + ".tbi")
-            os.replace(tmp_gz, path)
-        else:
-            os.replace(tmp_txt, path)
+        os.replace(tmp, path)
     finally:
-        for t in (tmp_txt, tmp_gz, tmp_tbi):
+        for t in (tmp, tmp_tbi):
             if os.path.exists(t):
                 os.unlink(t)
