@@ -11,7 +11,7 @@ from conftest import WEIRD_GAP
 
 gmscall = pytest.importorskip("gmscall", reason="gmscall is not built/installed")
 
-FIELDS = ("pos", "ref", "counts", "qual_sum", "ins", "del_start")
+FIELDS = ("pos", "ref", "counts", "qual_sum", "ins", "del_start", "mq2")
 
 
 def run(bam: Path, ref: Path, region: str, **kw: object):

@@ -1,4 +1,5 @@
-"""Shards on threads and on a Dask cluster give the same records, in genome order."""
+"""Per-thread sessions: bounded in number, with htslib threads when a run has a single shard.
+(Threads vs Dask byte identity: tests/test_streaming.py.)"""
 
 from __future__ import annotations
 
@@ -15,20 +16,6 @@ def ds(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
     return synth.make_dataset(tmp_path_factory.mktemp("sched"), length=30_000, depth=20, seed=11)
 
 
-def test_dask_cluster_matches_local_threads(ds: synth.Dataset, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
-    local = gmscall.call(ds.bam, ds.fasta, threads=2, shard_size=7000)
-    assert local
-    with distributed.Client(processes=True, n_workers=2, threads_per_worker=1,
-                            dashboard_address=None) as client:
-        remote = gmscall.call(ds.bam, ds.fasta, shard_size=7000, client=client)
-        out = tmp_path / "dask.vcf"
-        gmscall.call(ds.bam, ds.fasta, shard_size=7000, client=client, output=out, command="x")
-    assert remote == local
-    body = [ln for ln in out.read_text().splitlines() if not ln.startswith("#")]
-    assert len(body) == len(local)
-
-
 def test_sessions_per_thread_are_bounded(ds: synth.Dataset, tmp_path: Path) -> None:
     """A pipeline calling many samples in one process must not keep every BAM open."""
     from gmscall import scheduler
@@ -42,5 +29,13 @@ def test_sessions_per_thread_are_bounded(ds: synth.Dataset, tmp_path: Path) -> N
 
 
 def test_single_shard_uses_htslib_threads(ds: synth.Dataset) -> None:
+    """A run of one shard cannot use worker threads: it opens its BAM with htslib's BGZF threads."""
+    from gmscall import scheduler
+
+    scheduler._local.sessions = None
     one = gmscall.call(ds.bam, ds.fasta, threads=3, shard_size=10_000_000)
-    assert one == gmscall.call(ds.bam, ds.fasta, threads=1)
+    assert (str(ds.bam), str(ds.fasta), 3) in scheduler._local.sessions
+    scheduler._local.sessions = None
+    several = gmscall.call(ds.bam, ds.fasta, threads=1, shard_size=7000)
+    assert [key[2] for key in scheduler._local.sessions] == [1]  # several shards: one thread each
+    assert one == several

@@ -85,7 +85,7 @@ class WorkFolder:
         self.manifest = {"format": FORMAT, **manifest}
         self._lock: int | None = None
 
-    def __enter__(self) -> WorkFolder:
+    def __enter__(self) -> WorkFolder:  # noqa: PYI034 - Self needs Python 3.11
         self._open()
         return self
 
@@ -113,6 +113,8 @@ class WorkFolder:
         if manifest_file.exists():
             self._check_manifest(manifest_file)
         else:
+            for orphan in self.path.glob("part-*.gz"):  # bound to no inputs: never reused
+                orphan.unlink()
             _write_synced(manifest_file, json.dumps(self.manifest, indent=1, sort_keys=True).encode())
 
     def _check_manifest(self, manifest_file: Path) -> None:

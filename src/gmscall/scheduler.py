@@ -118,7 +118,7 @@ def connect_dask(address: str) -> Any:
     except ImportError:
         raise InputError("--dask needs dask.distributed: pip install 'gmscall[dask]'") from None
     try:
-        return distributed.Client(address, timeout="20s", set_as_default=False)
+        return distributed.Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as e:
         raise InputError(f"--dask {address}: cannot connect to a Dask scheduler there ({e}); start one with "
                          "'dask scheduler' and workers with 'dask worker ADDRESS'") from None
