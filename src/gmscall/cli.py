@@ -190,7 +190,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fix_malloc_mmap_threshold(threshold: int = 1 << 20) -> None:
+    """glibc raises its mmap threshold each time a large block is freed, after which the per-shard
+    buffers that grow on a deeper shard are carved from the heap and their old space is kept:
+    peak memory then creeps up with the number of shards seen, not with their size. A fixed
+    threshold returns every large buffer to the system when it is replaced (no effect elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _fix_malloc_mmap_threshold()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
