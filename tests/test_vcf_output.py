@@ -312,3 +312,18 @@ def test_failure_while_indexing_leaves_nothing(synth_dataset, tmp_path: Path, mo
     with pytest.raises(OSError, match="disk full"):
         gmscall.call(synth_dataset.bam, synth_dataset.fasta, output=tmp_path / "c.vcf.gz")
     _assert_untouched(tmp_path, before)
+
+
+def test_output_files_get_the_usual_permissions(synth_dataset, tmp_path: Path) -> None:
+    """Written under a private temporary name, the files still end up with the umask's mode."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        for name in ("x.vcf", "x.vcf.gz"):
+            gmscall.call(synth_dataset.bam, synth_dataset.fasta, f"{synth_dataset.contig}:1-3000",
+                         output=tmp_path / name)
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+        assert (tmp_path / "x.vcf.gz.tbi").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(mask)

@@ -73,6 +73,12 @@ def format_records(contig: str, recs: dict) -> list[str]:
     return lines
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def open_output(path: str | Path | None, tmp_dir: str | Path | None = None) -> Iterator[IO[bytes]]:
     """Yields a binary stream that the records are streamed into. A file is written under a
@@ -88,6 +94,7 @@ def open_output(path: str | Path | None, tmp_dir: str | Path | None = None) -> I
     folder = Path(tmp_dir) if tmp_dir is not None else (path.parent if str(path.parent) else Path("."))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would be kept by the rename
     tmp_tbi = tmp + ".tbi"
     bgzipped = path.name.endswith(".gz")
     try:
