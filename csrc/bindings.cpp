@@ -3,6 +3,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
+#include <tuple>
+
 #include <htslib/hts.h>
 
 #include <memory>
@@ -78,15 +81,97 @@ Backend parse_backend(const std::string& name) {
   throw BackendError("unknown backend '" + name + "' (expected cpu or cuda)");
 }
 
-// One open BAM/CRAM plus reference; each worker thread owns its own Session.
+// Records as numpy columns: site fields (n), per-sample fields (n, samples); gt (n, samples, 2)
+// with -1 for an uncalled copy and -2 where the sample has fewer copies; ad and pl nested lists.
+py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) {
+  const py::ssize_t n = static_cast<py::ssize_t>(recs.size());
+  std::vector<int64_t> pos;
+  std::vector<double> qual, mq, sor;
+  std::vector<int32_t> filter, dp, gt, gq, sdp, dnq;
+  std::vector<uint8_t> hap;
+  py::list ref, alts, pl, ad;
+  for (const CallRecord& r : recs) {
+    pos.push_back(r.pos);
+    qual.push_back(r.qual);
+    mq.push_back(r.mq);
+    sor.push_back(r.sor);
+    filter.push_back(r.filter);
+    dp.push_back(r.dp);
+    hap.push_back(r.haplotype_model ? 1 : 0);
+    ref.append(py::str(r.ref));
+    alts.append(py::cast(r.alts));
+    py::list rpl, rad;
+    for (const SampleCall& c : r.samples) {
+      for (int k = 0; k < 2; ++k) {
+        gt.push_back(k < static_cast<int>(c.gt.size()) ? c.gt[k] : (k < c.ploidy ? -1 : -2));
+      }
+      gq.push_back(c.gq);
+      sdp.push_back(c.dp);
+      dnq.push_back(c.dnq);
+      rpl.append(py::cast(c.pl));
+      rad.append(py::cast(c.ad));
+    }
+    pl.append(rpl);
+    ad.append(rad);
+  }
+  py::dict d;
+  d["pos"] = to_numpy(std::move(pos), {n});
+  d["qual"] = to_numpy(std::move(qual), {n});
+  d["mq"] = to_numpy(std::move(mq), {n});
+  d["sor"] = to_numpy(std::move(sor), {n});
+  d["filter"] = to_numpy(std::move(filter), {n});
+  d["dp"] = to_numpy(std::move(dp), {n});
+  d["haplotype_model"] = to_numpy(std::move(hap), {n});
+  d["gt"] = to_numpy(std::move(gt), {n, ns, 2});
+  d["gq"] = to_numpy(std::move(gq), {n, ns});
+  d["sample_dp"] = to_numpy(std::move(sdp), {n, ns});
+  d["dnq"] = to_numpy(std::move(dnq), {n, ns});
+  d["ref"] = ref;
+  d["alts"] = alts;
+  d["pl"] = pl;
+  d["ad"] = ad;
+  return d;
+}
+
+Cohort make_cohort(int n_samples, const std::vector<std::vector<int>>& bam_columns,
+                   const std::vector<std::vector<std::tuple<int64_t, int64_t, int>>>& ploidy,
+                   const std::vector<std::array<int, 3>>& trios) {
+  if (n_samples < 1) throw InputError("a cohort needs at least one sample");
+  Cohort c;
+  c.n_samples = n_samples;
+  c.bam_columns = bam_columns;
+  for (const auto& columns : bam_columns)
+    for (int col : columns)
+      if (col < 0 || col >= n_samples) throw InputError("sample column out of range");
+  for (const auto& per_sample : ploidy) {
+    std::vector<PloidyInterval> iv;
+    for (const auto& [b, e, p] : per_sample) {
+      if (p < 0 || p > 2) throw InputError("ploidy must be 0, 1 or 2");
+      if (p != 2) iv.push_back({b, e, p});
+    }
+    c.ploidy.push_back(std::move(iv));
+  }
+  for (const auto& t : trios)
+    for (int col : t)
+      if (col < 0 || col >= n_samples) throw InputError("trio column out of range");
+  c.trios = trios;
+  return c;
+}
+
+// Open BAM/CRAM files plus the reference; each worker thread owns its own Session. Pileup and
+// pileup_tsv read the first file; call reads them all (one VCF column per sample, see Cohort).
 class Session {
  public:
+  Session(const std::vector<std::string>& bams, const std::string& ref, int hts_threads) : ref_(ref) {
+    if (bams.empty()) throw InputError("no BAM/CRAM file given");
+    for (const std::string& b : bams) readers_.push_back(std::make_unique<BamReader>(b, ref, hts_threads));
+  }
   Session(const std::string& bam, const std::string& ref, int hts_threads)
-      : reader_(bam, ref, hts_threads), ref_(ref) {}
+      : Session(std::vector<std::string>{bam}, ref, hts_threads) {}
 
-  std::vector<std::pair<std::string, int64_t>> bam_contigs() const {
+  std::vector<std::pair<std::string, int64_t>> bam_contigs(size_t k) const {
     std::vector<std::pair<std::string, int64_t>> out;
-    for (const auto& c : reader_.contigs()) out.emplace_back(c.name, c.length);
+    for (const auto& c : reader(k).contigs()) out.emplace_back(c.name, c.length);
     return out;
   }
   std::vector<std::pair<std::string, int64_t>> ref_contigs() const {
@@ -94,7 +179,8 @@ class Session {
     for (const auto& c : ref_.contigs()) out.emplace_back(c.name, c.length);
     return out;
   }
-  std::vector<std::string> samples() const { return reader_.samples(); }
+  std::vector<std::string> samples(size_t k) const { return reader(k).samples(); }
+  size_t n_bams() const { return readers_.size(); }
 
   std::unique_ptr<TextChunk> pileup_tsv(const std::string& contig, int64_t beg, int64_t end,
                                         const PileupParams& params, const std::string& backend_name) {
@@ -102,56 +188,22 @@ class Session {
     auto chunk = std::make_unique<TextChunk>();
     {
       py::gil_scoped_release release;
-      write_pileup_tsv(reader_, ref_, contig, beg, end, params, backend, chunk->buf());
+      write_pileup_tsv(*readers_[0], ref_, contig, beg, end, params, backend, chunk->buf());
     }
     return chunk;
   }
 
   py::dict call(const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
-               const std::string& backend_name) {
+                const std::string& backend_name, const Cohort& cohort) {
     const Backend backend = parse_backend(backend_name);
     std::vector<CallRecord> recs;
     {
       py::gil_scoped_release release;
-      recs = call_region(reader_, ref_, contig, beg, end, params, backend);
+      std::vector<BamReader*> bams;
+      for (auto& r : readers_) bams.push_back(r.get());
+      recs = call_region(bams, ref_, contig, beg, end, params, cohort, backend);
     }
-    const py::ssize_t n = static_cast<py::ssize_t>(recs.size());
-    std::vector<int64_t> pos;
-    std::vector<double> qual, mq, sor;
-    std::vector<int32_t> filter, gt, gq, dp;
-    std::vector<uint8_t> hap;
-    py::list ref, alts, pl, ad;
-    for (const CallRecord& r : recs) {
-      pos.push_back(r.pos);
-      qual.push_back(r.qual);
-      mq.push_back(r.mq);
-      sor.push_back(r.sor);
-      filter.push_back(r.filter);
-      gt.push_back(r.gt[0]);
-      gt.push_back(r.gt[1]);
-      gq.push_back(r.gq);
-      dp.push_back(r.dp);
-      hap.push_back(r.haplotype_model ? 1 : 0);
-      ref.append(py::str(r.ref));
-      alts.append(py::cast(r.alts));
-      pl.append(py::cast(r.pl));
-      ad.append(py::cast(r.ad));
-    }
-    py::dict d;
-    d["pos"] = to_numpy(std::move(pos), {n});
-    d["qual"] = to_numpy(std::move(qual), {n});
-    d["mq"] = to_numpy(std::move(mq), {n});
-    d["sor"] = to_numpy(std::move(sor), {n});
-    d["filter"] = to_numpy(std::move(filter), {n});
-    d["gt"] = to_numpy(std::move(gt), {n, 2});
-    d["gq"] = to_numpy(std::move(gq), {n});
-    d["dp"] = to_numpy(std::move(dp), {n});
-    d["haplotype_model"] = to_numpy(std::move(hap), {n});
-    d["ref"] = ref;
-    d["alts"] = alts;
-    d["pl"] = pl;
-    d["ad"] = ad;
-    return d;
+    return records_to_python(recs, static_cast<py::ssize_t>(cohort.n_samples));
   }
 
   py::dict pileup(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
@@ -160,7 +212,7 @@ class Session {
     PileupResult r;
     {
       py::gil_scoped_release release;
-      r = compute_pileup(reader_, ref_, contig, beg, end, params, backend);
+      r = compute_pileup(*readers_[0], ref_, contig, beg, end, params, backend);
     }
     const py::ssize_t n = static_cast<py::ssize_t>(end - beg);
     py::dict d;
@@ -194,7 +246,11 @@ class Session {
   }
 
  private:
-  BamReader reader_;
+  const BamReader& reader(size_t k) const {
+    if (k >= readers_.size()) throw py::index_error("no BAM number " + std::to_string(k));
+    return *readers_[k];
+  }
+  std::vector<std::unique_ptr<BamReader>> readers_;
   Reference ref_;
 };
 
@@ -268,7 +324,14 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("gap_open_max", &CallParams::gap_open_max)
       .def_readwrite("gap_open_min", &CallParams::gap_open_min)
       .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)
-      .def_readwrite("read_pad", &CallParams::read_pad);
+      .def_readwrite("read_pad", &CallParams::read_pad)
+      .def_readwrite("de_novo_prior", &CallParams::de_novo_prior);
+
+  py::class_<Cohort>(m, "Cohort", "VCF columns of the BAMs' samples, ploidy intervals, trios")
+      .def(py::init(&make_cohort), py::arg("n_samples") = 1, py::arg("bam_columns") = std::vector<std::vector<int>>{{0}},
+           py::arg("ploidy") = std::vector<std::vector<std::tuple<int64_t, int64_t, int>>>{},
+           py::arg("trios") = std::vector<std::array<int, 3>>{})
+      .def_readonly("n_samples", &Cohort::n_samples);
 
   py::class_<TextChunk>(m, "TextChunk", py::buffer_protocol(),
                         "Text of one shard (bytes-like: write it to a binary file, or bytes(chunk))")
@@ -281,13 +344,16 @@ PYBIND11_MODULE(_core, m) {
   py::class_<Session>(m, "Session")
       .def(py::init<const std::string&, const std::string&, int>(), py::arg("bam"), py::arg("ref"),
            py::arg("hts_threads") = 1)
-      .def("bam_contigs", &Session::bam_contigs)
+      .def(py::init<const std::vector<std::string>&, const std::string&, int>(), py::arg("bams"), py::arg("ref"),
+           py::arg("hts_threads") = 1)
+      .def("bam_contigs", &Session::bam_contigs, py::arg("k") = 0)
       .def("ref_contigs", &Session::ref_contigs)
-      .def("samples", &Session::samples)
+      .def("samples", &Session::samples, py::arg("k") = 0, "SM names of BAM k's read groups, in header order")
+      .def("n_bams", &Session::n_bams)
       .def("pileup", &Session::pileup, py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("params"),
            py::arg("backend"))
       .def("call", &Session::call, py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("params"),
-           py::arg("backend"))
+           py::arg("backend"), py::arg("cohort") = Cohort{})
       .def("pileup_tsv", &Session::pileup_tsv, py::arg("contig"), py::arg("beg"), py::arg("end"),
            py::arg("params"), py::arg("backend"));
 

@@ -208,7 +208,11 @@ def test_read_groups(ds: synth.Dataset, tmp_path: Path) -> None:
     assert "\tNAMED" in out.read_text()
     two = write_bam(tmp_path / "two.bam", ds.contig, ds.length, [{"pos": 100, "cigar": "50M", "seq": seq}],
                     samples=("A", "B"))
-    assert_clean_error(run_cli("call", "-f", ds.fasta, two), "2 samples")
+    # Several samples in one file: one column each (joint calling); --sample cannot name them.
+    proc = run_cli("call", "-f", ds.fasta, "-o", out, two)
+    assert proc.returncode == 0, proc.stderr
+    assert "FORMAT\tA\tB\n" in out.read_text()
+    assert_clean_error(run_cli("call", "-f", ds.fasta, "--sample", "X", two), "--sample")
 
 
 def test_output_folder_problems(ds: synth.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,7 +317,7 @@ def test_failure_while_writing_leaves_nothing(ds: synth.Dataset, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from gmscall import caller
 
-    def boom(contig: str, recs: dict) -> list[str]:
+    def boom(contig: str, recs: dict, layout: object) -> list[str]:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(caller, "format_records", boom)

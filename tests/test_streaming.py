@@ -60,8 +60,9 @@ def test_call_iter_and_batches_match_call(ds: synth.Dataset) -> None:
     assert [r for b in batches for r in b.to_dicts()] == records
     for b in batches:
         assert all(b.start < p <= b.end for p in b.pos)  # 1-based POS inside the shard
-        assert b.gt.shape == (len(b), 2) and b.qual.dtype == np.float64 and b.haplotype_model.dtype == bool
-        assert all(len(ad) == len(alts) + 1 for ad, alts in zip(b.ad, b.alts))
+        assert b.samples == ("SYNTH",) and b.gt.shape == (len(b), 1, 2) and b.gq.shape == (len(b), 1)
+        assert b.qual.dtype == np.float64 and b.haplotype_model.dtype == bool
+        assert all(len(ad) == len(alts) + 1 for ad, alts in zip(b.ad[:, 0], b.alts))
 
 
 def test_call_iter_is_lazy(ds: synth.Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,9 +73,9 @@ def test_call_iter_is_lazy(ds: synth.Dataset, monkeypatch: pytest.MonkeyPatch) -
     started: list[int] = []
     real = caller._call_shard
 
-    def counting(opts, backend, session, shard):
+    def counting(opts, backend, cohort, session, shard):
         started.append(shard.start)
-        return real(opts, backend, session, shard)
+        return real(opts, backend, cohort, session, shard)
 
     monkeypatch.setattr(caller, "_call_shard", counting)
     it = gmscall.call_iter(ds.bam, ds.fasta, shard_size=SHARD, threads=2)
@@ -143,10 +144,10 @@ def test_resume_reuses_finished_shards(ds: synth.Dataset, reference_vcf: bytes, 
     real = caller._call_shard
     computed: list[int] = []
 
-    def failing_at_20k(opts, backend, session, shard):
+    def failing_at_20k(opts, backend, cohort, session, shard):
         if shard.start >= 20_000:
             raise InputError("stop here")
-        return real(opts, backend, session, shard)
+        return real(opts, backend, cohort, session, shard)
 
     monkeypatch.setattr(caller, "_call_shard", failing_at_20k)
     with pytest.raises(InputError, match="stop here"):
@@ -155,9 +156,9 @@ def test_resume_reuses_finished_shards(ds: synth.Dataset, reference_vcf: bytes, 
     parts = sorted(p.name for p in work.glob("part-*.gz"))
     assert parts == [f"part-{k:07d}.gz" for k in range(10)]  # the 10 shards before 20 kb
 
-    def counting(opts, backend, session, shard):
+    def counting(opts, backend, cohort, session, shard):
         computed.append(shard.start)
-        return real(opts, backend, session, shard)
+        return real(opts, backend, cohort, session, shard)
 
     monkeypatch.setattr(caller, "_call_shard", counting)
     assert _call_file(ds, out, resume=True, threads=2) == reference_vcf
@@ -173,10 +174,10 @@ def test_damaged_checkpoint_is_recomputed(ds: synth.Dataset, reference_vcf: byte
     out = tmp_path / "calls.vcf.gz"
     real = caller._call_shard
 
-    def failing(opts, backend, session, shard):
+    def failing(opts, backend, cohort, session, shard):
         if shard.start >= 10_000:
             raise InputError("stop here")
-        return real(opts, backend, session, shard)
+        return real(opts, backend, cohort, session, shard)
 
     monkeypatch.setattr(caller, "_call_shard", failing)
     with pytest.raises(InputError):
@@ -203,8 +204,8 @@ def test_resume_manifest_mismatch_is_an_error(ds: synth.Dataset, tmp_path: Path,
     Path(str(bam) + ".bai").write_bytes(Path(str(ds.bam) + ".bai").read_bytes())
     out = tmp_path / "calls.vcf.gz"
     code = ("import sys, gmscall.caller as c\nreal = c._call_shard\n"
-            "def stop(o, b, s, shard):\n    if shard.start >= 10000: raise KeyboardInterrupt\n"
-            "    return real(o, b, s, shard)\nc._call_shard = stop\n"
+            "def stop(o, b, c, s, shard):\n    if shard.start >= 10000: raise KeyboardInterrupt\n"
+            "    return real(o, b, c, s, shard)\nc._call_shard = stop\n"
             "from gmscall.cli import main\nsys.exit(main())")
     args = ["call", "-f", str(ds.fasta), "-o", str(out), "--shard-size", str(SHARD), "--resume"]
     killed = subprocess.run([sys.executable, "-c", code, *args, str(bam)], capture_output=True, text=True,

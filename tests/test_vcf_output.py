@@ -165,13 +165,27 @@ def test_sample_option_overrides_read_groups(named_sample, tmp_path: Path) -> No
         assert list(vf.header.samples) == ["other"]
 
 
-def test_bam_with_two_samples_is_an_error(named_sample, tmp_path: Path) -> None:
+def test_bam_with_two_samples_gives_two_columns(named_sample, tmp_path: Path) -> None:
+    """Read groups of two samples in one file: a column each, reads split by their RG tag; a read
+    whose RG is not in the header is an error that names it, and nothing is written."""
     rgs = [{"ID": "a", "SM": "S1"}, {"ID": "b", "SM": "S2"}]
     bam = _rewrite_bam(named_sample.bam, tmp_path / "two.bam", rgs)
     out = tmp_path / "c.vcf"
-    with pytest.raises(InputError, match=r"2 samples \(S1, S2\).*samtools split"):
-        gmscall.call(bam, named_sample.fasta, output=out)
-    assert sorted(os.listdir(tmp_path)) == ["two.bam", "two.bam.bai"]
+    gmscall.call(bam, named_sample.fasta, output=out)
+    header = next(ln for ln in out.read_text().splitlines() if ln.startswith("#CHROM"))
+    assert header.split("\t")[9:] == ["S1", "S2"]
+    stray = _rewrite_bam(named_sample.bam, tmp_path / "stray.bam", rgs)
+    with pysam.AlignmentFile(str(stray)) as f:
+        hd = f.header.to_dict()
+        reads = [pysam.AlignedSegment.fromstring(r.to_string(), f.header) for r in f]
+    reads[5].set_tag("RG", "zz")
+    with pysam.AlignmentFile(str(stray), "wb", header=hd) as o:
+        for r in reads:
+            o.write(r)
+    pysam.index(str(stray))
+    with pytest.raises(InputError, match=r"read group 'zz' is not in the header"):
+        gmscall.call(stray, named_sample.fasta, output=tmp_path / "d.vcf")
+    assert not (tmp_path / "d.vcf").exists()
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,11 +303,11 @@ def test_failure_while_writing_leaves_nothing(synth_dataset, tmp_path: Path, mon
     real = gms_caller.format_records
     calls = []
 
-    def failing(contig: str, recs: dict) -> list[str]:
+    def failing(contig: str, recs: dict, layout: object) -> list[str]:
         calls.append(contig)
         if len(calls) == 3:
             raise RuntimeError("injected failure")
-        return real(contig, recs)
+        return real(contig, recs, layout)
 
     monkeypatch.setattr(gms_caller, "format_records", failing)
     with pytest.raises(RuntimeError, match="injected failure"):

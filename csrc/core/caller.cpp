@@ -18,10 +18,24 @@ namespace gms {
 
 using namespace calling;
 
-std::vector<CallRecord> call_region(BamReader& bam, const Reference& ref, const std::string& contig,
-                                    int64_t beg, int64_t end, const CallParams& params, Backend backend) {
-  const int tid = bam.tid(contig);
-  if (tid < 0) throw InputError(bam.path() + ": contig '" + contig + "' is not in the BAM header");
+int Cohort::ploidy_at(int column, int64_t pos) const {
+  if (column >= static_cast<int>(ploidy.size())) return 2;
+  for (const PloidyInterval& iv : ploidy[static_cast<size_t>(column)]) {
+    if (pos < iv.beg) break;
+    if (pos < iv.end) return iv.ploidy;
+  }
+  return 2;
+}
+
+std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
+                                    const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
+                                    const Cohort& cohort, Backend backend) {
+  if (bams.size() != cohort.bam_columns.size()) throw GmsError("call_region: one column map per BAM expected");
+  std::vector<int> tids;
+  for (BamReader* bam : bams) {
+    tids.push_back(bam->tid(contig));
+    if (tids.back() < 0) throw InputError(bam->path() + ": contig '" + contig + "' is not in the BAM header");
+  }
   const int64_t len = ref.length(contig);
   if (len < 0) throw InputError(ref.path() + ": contig '" + contig + "' is not in the reference");
   if (beg < 0 || end > len || beg >= end) throw InputError("shard outside contig " + contig);
@@ -29,14 +43,16 @@ std::vector<CallRecord> call_region(BamReader& bam, const Reference& ref, const 
   const int64_t pb = std::max<int64_t>(0, beg - params.read_pad);
   const int64_t pe = std::min<int64_t>(len, end + params.read_pad);
   // Per-thread buffers reused shard after shard: their pages are faulted in and zeroed once.
-  thread_local PreparedReads reads;
-  thread_local PileupResult pu;
-  thread_local std::vector<uint8_t> eff_qual;
-  prepare_reads_into(reads, bam, tid, pb, pe, params.pileup);
+  thread_local std::vector<SampleEvidence> samples;
+  thread_local CohortReads cohort_reads;
+  gather_sample_reads(bams, tids, cohort, pb, pe, params.pileup, samples);
   int64_t max_end = pe, max_span = 1;
-  for (int32_t i = 0; i < reads.batch.size(); ++i) {
-    max_end = std::max(max_end, reads.batch.end[i]);
-    max_span = std::max(max_span, reads.batch.end[i] - reads.batch.pos[i]);
+  for (const SampleEvidence& e : samples) {
+    const ReadBatch& b = e.reads.batch;
+    for (int32_t i = 0; i < b.size(); ++i) {
+      max_end = std::max(max_end, b.end[i]);
+      max_span = std::max(max_span, b.end[i] - b.pos[i]);
+    }
   }
   RefSeq rs;
   rs.beg = std::max<int64_t>(0, pb - 2 * kMaxBand - 200);
@@ -47,24 +63,28 @@ std::vector<CallRecord> call_region(BamReader& bam, const Reference& ref, const 
     build_snv_ll_table(t.data());
     return t;
   }();
-  pileup_reads_into(pu, eff_qual, reads, contig, pb, pe, rs.s, rs.beg, params.pileup, backend, ll_table.data(),
-                    kMaxQual);
+  for (SampleEvidence& e : samples) {
+    pileup_reads_into(e.pu, e.eff_qual, e.reads, contig, pb, pe, rs.s, rs.beg, params.pileup, backend,
+                      ll_table.data(), kMaxQual);
+  }
 
-  const std::vector<Candidate> alleles = find_candidates(pu, rs, params);
+  const std::vector<Candidate> alleles = find_candidates(samples, rs, params);
   std::vector<Window> windows;
   std::vector<Candidate> site_snvs;
   split_windows(alleles, windows, site_snvs);
 
   std::vector<CallRecord> out;
-  call_site_snvs(pu, site_snvs, params, beg, end, out);
+  call_site_snvs(samples, site_snvs, params, cohort, beg, end, out);
 
   // Windows whose calls could land in this shard; all their alignments go in one batch.
+  merge_cohort_reads(samples, cohort_reads);
+  const ReadBatch& batch = *cohort_reads.batch;
   PairHmmBatch jobs;
   std::vector<WindowWork> work;
-  const ReadView rv = reads.batch.view();
+  const ReadView rv = batch.view();
   for (const Window& w : windows) {
     if (w.end <= beg || w.beg >= end) continue;
-    plan_window(reads.batch, rv, eff_qual, rs, w, params, max_span, jobs, work);
+    plan_window(batch, rv, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, work);
   }
   std::vector<double> lik(jobs.jobs.size(), 0.0);
   static const PairHmmTables tables = make_pairhmm_tables();
@@ -73,7 +93,7 @@ std::vector<CallRecord> call_region(BamReader& bam, const Reference& ref, const 
   } else {
     run_pairhmm_cpu(jobs, tables, lik.data());
   }
-  for (const WindowWork& w : work) genotype_window(w, reads.batch, lik, rs, pu, params, beg, end, out);
+  for (const WindowWork& w : work) genotype_window(w, batch, lik, rs, samples, params, cohort, beg, end, out);
 
   std::sort(out.begin(), out.end(), [](const CallRecord& a, const CallRecord& b) {
     return std::tie(a.pos, a.ref, a.alts) < std::tie(b.pos, b.ref, b.alts);

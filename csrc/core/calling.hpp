@@ -11,6 +11,10 @@
 #include "gmscall/pileup.hpp"
 #include "gmscall/reads.hpp"
 
+namespace gms {
+class BamReader;
+}
+
 namespace gms::calling {
 
 inline constexpr char kBaseChar[5] = {'A', 'C', 'G', 'T', 'N'};
@@ -59,11 +63,60 @@ struct WindowWork {
   size_t first_job;
 };
 
+// One sample's reads of the shard and its pileup.
+struct SampleEvidence {
+  PreparedReads reads;
+  PileupResult pu;
+  std::vector<uint8_t> eff_qual;
+};
+
+// Every sample's reads in coordinate order (batch->sample: the column), for the haplotype stage.
+struct CohortReads {
+  const ReadBatch* batch = nullptr;
+  const std::vector<uint8_t>* eff_qual = nullptr;
+  ReadBatch merged;  // storage when there are several samples
+  std::vector<uint8_t> merged_qual;
+};
+
+// One sample's evidence at a record's site, from the per-site or the haplotype model, over the
+// genotypes genotype_list(ploidy, number of alleles).
+struct SampleSite {
+  int ploidy = 2;
+  bool covered = false;      // reads at the site, and ploidy > 0
+  int dp = 0;
+  std::vector<int> ad;
+  std::vector<int> pl;
+  std::vector<double> post;  // log10 posterior per genotype under the fixed priors (normalised over
+                             // every hypothesis of the model, so it may sum to less than 1 here)
+  std::vector<double> prior; // log10 fixed prior of each genotype, as `post` used it
+  double p_ref_only = 0.0;   // log10 posterior of carrying no ALT of the site
+  int called = 0;            // the model's own call (genotype index)
+};
+
+// ---- samples.cpp
+void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<int>& tids, const Cohort& cohort,
+                         int64_t beg, int64_t end, const PileupParams& params, std::vector<SampleEvidence>& out);
+void merge_cohort_reads(const std::vector<SampleEvidence>& samples, CohortReads& out);
+
+// ---- joint.cpp
+// Genotypes of a ploidy over n alleles in VCF order: diploid (0,0), (0,1), (1,1), (0,2), ...;
+// haploid (0), (1), ...; ploidy 0: none.
+std::vector<std::vector<int>> genotype_list(int ploidy, int n_alleles);
+// log10 fixed prior of a genotype whose ALT alleles are SNVs or indels (per allele: `indel`).
+double genotype_prior(const std::vector<int>& g, const std::vector<bool>& indel, const CallParams& p);
+// Per-sample genotypes, QUAL and de novo qualities of a site. With one sample and no pedigree,
+// each sample keeps its model's own call; otherwise the priors take the cohort's allele
+// frequencies (leave-one-out) and the trios' transmission into account. Returns false when no
+// sample carries an ALT or QUAL < min_qual.
+bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const Cohort& cohort, const CallParams& p,
+                     double qual_cap, CallRecord& rec);
+
 // ---- candidates.cpp
 uint32_t sum_counts(const PileupResult& pu, int64_t x, int allele);
 uint32_t depth_at(const PileupResult& pu, int64_t x);
 void normalize_indel(const RefSeq& ref, int64_t min_pos, Candidate& a);
-std::vector<Candidate> find_candidates(const PileupResult& pu, const RefSeq& ref, const CallParams& p);
+std::vector<Candidate> find_candidates(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
+                                      const CallParams& p);
 void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& windows,
                    std::vector<Candidate>& site_snvs);
 
@@ -74,10 +127,10 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
 PairHmmTables make_pairhmm_tables();
 
 // ---- genotyper.cpp
-void call_site_snvs(const PileupResult& pu, const std::vector<Candidate>& snvs, const CallParams& p,
-                    int64_t beg, int64_t end, std::vector<CallRecord>& out);
-void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik,
-                     const RefSeq& ref, const PileupResult& pu, const CallParams& p, int64_t beg, int64_t end,
-                     std::vector<CallRecord>& out);
+void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vector<Candidate>& snvs,
+                    const CallParams& p, const Cohort& cohort, int64_t beg, int64_t end, std::vector<CallRecord>& out);
+void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
+                     const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
+                     int64_t beg, int64_t end, std::vector<CallRecord>& out);
 
 }  // namespace gms::calling

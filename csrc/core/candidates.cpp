@@ -65,37 +65,64 @@ uint32_t depth_at(const PileupResult& pu, int64_t x) {
   return d;
 }
 
-std::vector<Candidate> find_candidates(const PileupResult& pu, const RefSeq& ref, const CallParams& p) {
+namespace {
+// An allele is a candidate when its reads, over all samples, reach min_alt_count and it makes up
+// at least `frac` of the depth in some sample that has it: an allele weak in each of several
+// samples is still considered, and one sample's fraction is judged against its own depth.
+bool enough_support(const std::vector<uint32_t>& count, const std::vector<uint32_t>& depth, int min_count,
+                    double frac) {
+  uint32_t total = 0;
+  bool fraction_met = false;
+  for (size_t s = 0; s < count.size(); ++s) {
+    total += count[s];
+    fraction_met |= count[s] > 0 && count[s] >= frac * depth[s];
+  }
+  return total >= static_cast<uint32_t>(min_count) && fraction_met;
+}
+}  // namespace
+
+std::vector<Candidate> find_candidates(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
+                                      const CallParams& p) {
   std::vector<Candidate> out;
-  const int64_t n = pu.end - pu.beg;
+  const PileupResult& pu0 = samples[0].pu;
+  const int64_t n = pu0.end - pu0.beg;
+  const size_t ns = samples.size();
+  std::vector<uint32_t> count(ns), depth(ns);
   for (int64_t x = 0; x < n; ++x) {
-    const char r = pu.ref[x];
+    const char r = pu0.ref[x];
     if (r == 'N') continue;
-    const uint32_t d = depth_at(pu, x);
+    for (size_t s = 0; s < ns; ++s) depth[s] = depth_at(samples[s].pu, x);
     for (int b = 0; b < 4; ++b) {
       if (kBaseChar[b] == r) continue;
-      const uint32_t c = sum_counts(pu, x, b);
-      if (c >= static_cast<uint32_t>(p.min_alt_count) && c >= p.min_snv_frac * d) {
-        Candidate a{pu.beg + x, 0, std::string(1, kBaseChar[b]), c, pu.beg + x};
-        out.push_back(a);
+      uint32_t c = 0;
+      for (size_t s = 0; s < ns; ++s) c += count[s] = sum_counts(samples[s].pu, x, b);
+      if (enough_support(count, depth, p.min_alt_count, p.min_snv_frac)) {
+        out.push_back(Candidate{pu0.beg + x, 0, std::string(1, kBaseChar[b]), c, pu0.beg + x});
       }
     }
   }
-  std::map<Candidate, uint32_t> indels;
-  for (const IndelAllele& e : pu.indels) {
-    if (std::abs(e.length) > p.max_indel_len) continue;
-    if (e.seq.find('N') != std::string::npos) continue;
-    Candidate a{e.pos, e.length, e.seq, 0, 0};
-    normalize_indel(ref, pu.beg, a);
-    if (ref.at(a.pos) == 'N') continue;  // no reference base to anchor the record on
-    indels[a] += e.fwd + e.rev;
+  std::map<Candidate, std::vector<uint32_t>> indels;
+  for (size_t s = 0; s < ns; ++s) {
+    for (const IndelAllele& e : samples[s].pu.indels) {
+      if (std::abs(e.length) > p.max_indel_len) continue;
+      if (e.seq.find('N') != std::string::npos) continue;
+      Candidate a{e.pos, e.length, e.seq, 0, 0};
+      normalize_indel(ref, pu0.beg, a);
+      if (ref.at(a.pos) == 'N') continue;  // no reference base to anchor the record on
+      auto& c = indels.try_emplace(a, ns, 0u).first->second;
+      c[s] += e.fwd + e.rev;
+    }
   }
   for (auto& [a0, c] : indels) {
-    if (a0.pos < pu.beg || a0.pos >= pu.end) continue;
-    const uint32_t d = std::max<uint32_t>(1, depth_at(pu, a0.pos - pu.beg));
-    if (c >= static_cast<uint32_t>(p.min_alt_count) && c >= p.min_indel_frac * d) {
+    if (a0.pos < pu0.beg || a0.pos >= pu0.end) continue;
+    uint32_t total = 0;
+    for (size_t s = 0; s < ns; ++s) {
+      depth[s] = std::max<uint32_t>(1, depth_at(samples[s].pu, a0.pos - pu0.beg));
+      total += c[s];
+    }
+    if (enough_support(c, depth, p.min_alt_count, p.min_indel_frac)) {
       Candidate a = a0;
-      a.support = c;
+      a.support = total;
       a.tract_end = tract_end(ref, a);
       out.push_back(a);
     }

@@ -21,11 +21,6 @@ double log10_sum(const std::vector<double>& v) {
   return m + std::log10(s);
 }
 
-int phred_int(double log10_p) {  // -10 log10 p, as an integer capped for VCF
-  const double q = -10.0 * log10_p;
-  return static_cast<int>(std::lround(std::min(q, 99.0)));
-}
-
 double strand_odds_ratio(double ref_f, double ref_r, double alt_f, double alt_r) {
   ref_f += 1; ref_r += 1; alt_f += 1; alt_r += 1;
   const double ratio = (ref_f * alt_r) / (ref_r * alt_f);
@@ -35,24 +30,63 @@ double strand_odds_ratio(double ref_f, double ref_r, double alt_f, double alt_r)
   return std::log(sym) + std::log(ref_ratio) - std::log(alt_ratio);
 }
 
-// Genotypes of n alleles in VCF order: (0,0), (0,1), (1,1), (0,2), (1,2), (2,2), ...
-std::vector<std::pair<int, int>> vcf_genotypes(int n) {
-  std::vector<std::pair<int, int>> g;
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i <= j; ++i) g.emplace_back(i, j);
-  return g;
+// RMS mapping quality of the reads at x, all samples together.
+double mapping_quality(const std::vector<SampleEvidence>& samples, int64_t x) {
+  unsigned long long mq2 = 0;
+  uint32_t d = 0;
+  for (const SampleEvidence& e : samples) {
+    mq2 += e.pu.mq2[x];
+    d += depth_at(e.pu, x);
+  }
+  return d ? std::sqrt(static_cast<double>(mq2) / d) : 0.0;
 }
 
-double mapping_quality(const PileupResult& pu, int64_t x) {
-  const uint32_t d = depth_at(pu, x);
-  return d ? std::sqrt(static_cast<double>(pu.mq2[x]) / d) : 0.0;
+size_t argmax(const std::vector<double>& v) {
+  size_t best = 0;
+  for (size_t k = 1; k < v.size(); ++k)
+    if (v[k] > v[best]) best = k;
+  return best;
+}
+
+// One sample's per-site model: GL of each genotype from the pileup's fixed-point base terms.
+SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>& base, int ploidy,
+                      const CallParams& p) {
+  const double ln_to_log10 = 1.0 / (kLlScale * std::log(10.0));
+  SampleSite site;
+  site.ploidy = ploidy;
+  site.dp = static_cast<int>(depth_at(pu, x));
+  if (ploidy == 0 || site.dp == 0) return site;
+  site.covered = true;
+  const long long* ll = &pu.snv_ll[x * 12];
+  auto term = [&](int b, int t) { return static_cast<double>(ll[b * 3 + t]) * ln_to_log10; };
+  const std::vector<bool> indel(base.size(), false);
+  std::vector<double> gl;
+  for (const std::vector<int>& g : genotype_list(ploidy, static_cast<int>(base.size()))) {
+    const int a = base[static_cast<size_t>(g.front())], c = base[static_cast<size_t>(g.back())];
+    double v = 0.0;
+    for (int b = 0; b < 4; ++b) {
+      if (a == c) v += b == a ? term(b, 0) : term(b, 2);
+      else v += (b == a || b == c) ? term(b, 1) : term(b, 2);
+    }
+    gl.push_back(v);
+    site.prior.push_back(genotype_prior(g, indel, p));
+    site.post.push_back(v + site.prior.back());
+  }
+  const double norm = log10_sum(site.post);
+  for (double& v : site.post) v -= norm;
+  site.called = static_cast<int>(argmax(site.post));
+  site.p_ref_only = site.post[0];
+  const double max_gl = *std::max_element(gl.begin(), gl.end());
+  for (double v : gl) site.pl.push_back(static_cast<int>(std::lround(-10.0 * (v - max_gl))));
+  for (int b : base) site.ad.push_back(static_cast<int>(sum_counts(pu, x, b)));
+  return site;
 }
 
 }  // namespace
 
-void call_site_snvs(const PileupResult& pu, const std::vector<Candidate>& snvs, const CallParams& p,
-                    int64_t beg, int64_t end, std::vector<CallRecord>& out) {
-  const double ln_to_log10 = 1.0 / (kLlScale * std::log(10.0));
+void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vector<Candidate>& snvs,
+                    const CallParams& p, const Cohort& cohort, int64_t beg, int64_t end, std::vector<CallRecord>& out) {
+  const PileupResult& pu0 = samples[0].pu;
   size_t k = 0;
   while (k < snvs.size()) {
     size_t e = k;
@@ -63,70 +97,144 @@ void call_site_snvs(const PileupResult& pu, const std::vector<Candidate>& snvs, 
     if (pos < beg || pos >= end) continue;
     std::stable_sort(alts.begin(), alts.end(), [](const Candidate& a, const Candidate& b) { return a.support > b.support; });
     if (alts.size() > 2) alts.resize(2);
-    const int64_t x = pos - pu.beg;
-    const char rc = pu.ref[x];
+    const int64_t x = pos - pu0.beg;
+    const char rc = pu0.ref[x];
     std::vector<int> base{static_cast<int>(base_to_allele(rc))};
     for (const Candidate& a : alts) base.push_back(base_to_allele(a.seq[0]));
-    const long long* ll = &pu.snv_ll[x * 12];
-    auto term = [&](int b, int t) { return static_cast<double>(ll[b * 3 + t]) * ln_to_log10; };
-    const auto gts = vcf_genotypes(static_cast<int>(base.size()));
-    std::vector<double> gl, post;
-    for (const auto& [i, j] : gts) {
-      const int a = base[i], c = base[j];
-      double v = 0.0;
-      for (int b = 0; b < 4; ++b) {
-        if (a == c) v += b == a ? term(b, 0) : term(b, 2);
-        else v += (b == a || b == c) ? term(b, 1) : term(b, 2);
-      }
-      gl.push_back(v);
-      double prior = 0.0;
-      if (i == 0 && j > 0) prior = std::log10(p.snv_het_prior);
-      else if (i > 0 && i == j) prior = std::log10(p.snv_hom_prior);
-      else if (i > 0) prior = std::log10(p.snv_het_prior * p.snv_hom_prior);
-      post.push_back(v + prior);
-    }
-    const double norm = log10_sum(post);
-    size_t best = 0;
-    for (size_t g = 1; g < post.size(); ++g)
-      if (post[g] > post[best]) best = g;
-    if (best == 0) continue;
-    const double qual = -10.0 * (post[0] - norm);
-    if (qual < p.min_qual) continue;
-    std::vector<double> others;
-    for (size_t g = 0; g < post.size(); ++g)
-      if (g != best) others.push_back(post[g] - norm);
-    double max_gl = *std::max_element(gl.begin(), gl.end());
+    std::vector<SampleSite> sites;
     CallRecord rec;
-    rec.pos = pos;
-    rec.ref = std::string(1, rc);
-    for (const Candidate& a : alts) rec.alts.push_back(a.seq);
-    rec.qual = qual;
-    rec.filter = qual < p.low_qual ? kFilterLowQual : 0;
-    rec.gt[0] = gts[best].first;
-    rec.gt[1] = gts[best].second;
-    rec.gq = phred_int(log10_sum(others));
-    for (double v : gl) rec.pl.push_back(static_cast<int>(std::lround(-10.0 * (v - max_gl))));
-    double alt_f = 0, alt_r = 0;
-    for (size_t a = 0; a < base.size(); ++a) {
-      rec.ad.push_back(static_cast<int>(sum_counts(pu, x, base[a])));
-      if (a > 0) {
+    rec.dp = 0;
+    double ref_f = 0, ref_r = 0, alt_f = 0, alt_r = 0;
+    for (size_t s = 0; s < samples.size(); ++s) {
+      const PileupResult& pu = samples[s].pu;
+      sites.push_back(site_model(pu, x, base, cohort.ploidy_at(static_cast<int>(s), pos), p));
+      rec.dp += sites.back().dp;
+      ref_f += pu.counts[x * 12 + base[0]];
+      ref_r += pu.counts[x * 12 + 6 + base[0]];
+      for (size_t a = 1; a < base.size(); ++a) {
         alt_f += pu.counts[x * 12 + base[a]];
         alt_r += pu.counts[x * 12 + 6 + base[a]];
       }
     }
-    rec.dp = static_cast<int>(depth_at(pu, x));
-    rec.mq = mapping_quality(pu, x);
-    rec.sor = strand_odds_ratio(pu.counts[x * 12 + base[0]], pu.counts[x * 12 + 6 + base[0]], alt_f, alt_r);
+    rec.pos = pos;
+    rec.ref = std::string(1, rc);
+    for (const Candidate& a : alts) rec.alts.push_back(a.seq);
+    rec.mq = mapping_quality(samples, x);
+    rec.sor = strand_odds_ratio(ref_f, ref_r, alt_f, alt_r);
     rec.haplotype_model = false;
-    out.push_back(std::move(rec));
+    if (genotype_cohort(sites, static_cast<int>(base.size()), cohort, p, INFINITY, rec)) out.push_back(std::move(rec));
   }
 }
 
-void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik,
-                     const RefSeq& ref, const PileupResult& pu, const CallParams& p, int64_t beg, int64_t end,
-                     std::vector<CallRecord>& out) {
+namespace {
+
+constexpr int kMaxRecordAlleles = 6;  // REF + ALTs of one haplotype-model record
+
+// A sample's hypotheses over a window's haplotypes: pairs (diploid) or single haplotypes.
+struct Hypothesis {
+  size_t a, b;  // haplotype indices (b == a for one copy)
+  double gl, post;
+};
+
+struct SampleWindow {
+  int ploidy = 2;
+  std::vector<size_t> reads;  // rows of the window's read x haplotype matrix
+  std::vector<Hypothesis> hyps;
+  size_t best = 0;
+};
+
+// Log10 prior of a hypothesis: each window allele it carries, het or hom (one copy: see
+// genotype_prior).
+double hypothesis_prior(const Window& win, uint64_t ha, uint64_t hb, int ploidy, const CallParams& p) {
+  const uint64_t both = ha & hb, any = ha | hb;
+  double prior = 0.0;
+  for (size_t k = 0; k < win.alleles.size(); ++k) {
+    if (!((any >> k) & 1)) continue;
+    const bool indel = win.alleles[k].is_indel();
+    const double het = indel ? p.indel_het_prior : p.snv_het_prior;
+    const double hom = indel ? p.indel_hom_prior : p.snv_hom_prior;
+    if (ploidy == 1) prior += std::log10(het / 2.0 + hom);
+    else prior += std::log10(((both >> k) & 1) ? hom : het);
+  }
+  return prior;
+}
+
+void score_hypotheses(const WindowWork& w, const std::vector<double>& L, const CallParams& p, SampleWindow& sw) {
+  const size_t nh = w.haps.size();
+  for (size_t b = 0; b < nh; ++b) {
+    for (size_t a = 0; a <= b; ++a) {
+      if (sw.ploidy == 1 && a != b) continue;
+      double gl = 0.0;
+      for (size_t r : sw.reads) {
+        gl += sw.ploidy == 1 ? L[r * nh + a] : log10_add(L[r * nh + a], L[r * nh + b]) - std::log10(2.0);
+      }
+      sw.hyps.push_back({a, b, gl, gl + hypothesis_prior(*w.win, w.haps[a], w.haps[b], sw.ploidy, p)});
+    }
+  }
+  std::vector<double> posts;
+  for (const Hypothesis& h : sw.hyps) posts.push_back(h.post);
+  const double norm = log10_sum(posts);
+  for (Hypothesis& h : sw.hyps) h.post -= norm;
+  sw.best = 0;
+  for (size_t k = 1; k < sw.hyps.size(); ++k)
+    if (sw.hyps[k].post > sw.hyps[sw.best].post) sw.best = k;
+}
+
+// The sequence a haplotype has over [pos, pos + ref.size()): its allele at a record.
+std::string allele_on(const Window& win, const std::vector<size_t>& here, const std::string& ref, uint64_t mask) {
+  std::string s = ref;
+  for (auto it = here.rbegin(); it != here.rend(); ++it) {  // right to left within the REF span
+    if (!((mask >> *it) & 1)) continue;
+    const Candidate& a = win.alleles[*it];
+    if (a.len == 0) s[0] = a.seq[0];
+    else if (a.len > 0) s.insert(1, a.seq);
+    else s.erase(1, static_cast<size_t>(-a.len));
+  }
+  return s;
+}
+
+// One sample's record-level evidence from its window hypotheses.
+SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, int na, const std::vector<bool>& indel,
+                       const CallParams& p) {
+  SampleSite site;
+  site.ploidy = sw.ploidy;
+  if (sw.ploidy == 0 || sw.reads.empty()) return site;
+  site.covered = true;
+  const auto gts = genotype_list(sw.ploidy, na);
+  auto index_of = [&](int x, int y) {
+    if (sw.ploidy == 1) return static_cast<size_t>(x);
+    if (x > y) std::swap(x, y);
+    return static_cast<size_t>(y * (y + 1) / 2 + x);
+  };
+  std::vector<double> gt_gl(gts.size(), -INFINITY);
+  site.post.assign(gts.size(), -INFINITY);
+  site.p_ref_only = -INFINITY;
+  for (const Hypothesis& h : sw.hyps) {
+    const int x = hap_idx[h.a], y = hap_idx[h.b];
+    if (x <= 0 && y <= 0) site.p_ref_only = log10_add(site.p_ref_only, h.post);
+    if (x < 0 || y < 0) continue;
+    const size_t g = index_of(x, y);
+    gt_gl[g] = std::max(gt_gl[g], h.gl);
+    site.post[g] = log10_add(site.post[g], h.post);
+  }
+  const Hypothesis& best = sw.hyps[sw.best];
+  site.called = static_cast<int>(index_of(hap_idx[best.a], hap_idx[best.b]));
+  for (const auto& g : gts) site.prior.push_back(genotype_prior(g, indel, p));
+  const double max_gl = *std::max_element(gt_gl.begin(), gt_gl.end());
+  for (double v : gt_gl) {
+    site.pl.push_back(v == -INFINITY ? 999 : std::min(999, static_cast<int>(std::lround(-10.0 * (v - max_gl)))));
+  }
+  return site;
+}
+
+}  // namespace
+
+void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
+                     const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
+                     int64_t beg, int64_t end, std::vector<CallRecord>& out) {
   const Window& win = *w.win;
   const size_t nh = w.haps.size(), nr = w.reads.size();
+  const size_t ns = samples.size();
   // Per-read log10 likelihoods, floored by the chance that the read is mismapped.
   std::vector<double> L(nr * nh);
   const double log_init = std::log10(kInit);
@@ -140,38 +248,28 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     const double floor = best - std::min<int>(batch.mapq[w.reads[r]], kMaxQual) / 10.0;
     for (size_t h = 0; h < nh; ++h) L[r * nh + h] = std::max(L[r * nh + h], floor);
   }
-  // Haplotype pairs: likelihood and prior.
-  struct Pair { size_t a, b; double gl, post; };
-  std::vector<Pair> pairs;
-  for (size_t b = 0; b < nh; ++b) {
-    for (size_t a = 0; a <= b; ++a) {
-      double gl = 0.0;
-      for (size_t r = 0; r < nr; ++r) {
-        const double x = L[r * nh + a], y = L[r * nh + b];
-        gl += log10_add(x, y) - std::log10(2.0);
-      }
-      double prior = 0.0;
-      const uint64_t both = w.haps[a] & w.haps[b], any = w.haps[a] | w.haps[b];
-      for (size_t k = 0; k < win.alleles.size(); ++k) {
-        if (!((any >> k) & 1)) continue;
-        const bool indel = win.alleles[k].is_indel();
-        const bool hom = (both >> k) & 1;
-        prior += std::log10(indel ? (hom ? p.indel_hom_prior : p.indel_het_prior)
-                                  : (hom ? p.snv_hom_prior : p.snv_het_prior));
-      }
-      pairs.push_back({a, b, gl, gl + prior});
-    }
+  // Each sample's hypotheses, at the window's ploidy (that of its first allele's position).
+  std::vector<SampleWindow> sw(ns);
+  for (size_t r = 0; r < nr; ++r) sw[batch.sample[w.reads[r]]].reads.push_back(r);
+  std::vector<uint8_t> selected(nh, 0);
+  for (size_t s = 0; s < ns; ++s) {
+    sw[s].ploidy = cohort.ploidy_at(static_cast<int>(s), win.alleles.front().pos);
+    if (sw[s].ploidy == 0 || sw[s].reads.empty()) continue;
+    score_hypotheses(w, L, p, sw[s]);
+    selected[sw[s].hyps[sw[s].best].a] = selected[sw[s].hyps[sw[s].best].b] = 1;
   }
-  std::vector<double> posts;
-  for (const Pair& q : pairs) posts.push_back(q.post);
-  const double norm = log10_sum(posts);
-  size_t best = 0;
-  for (size_t k = 1; k < pairs.size(); ++k)
-    if (pairs[k].post > pairs[best].post) best = k;
-  const uint64_t called = w.haps[pairs[best].a] | w.haps[pairs[best].b];
+  if (ns > 1) {  // alleles weak in each sample but shared: the best diploid pair of all reads pooled
+    SampleWindow pooled;
+    for (size_t r = 0; r < nr; ++r) pooled.reads.push_back(r);
+    score_hypotheses(w, L, p, pooled);
+    selected[pooled.hyps[pooled.best].a] = selected[pooled.hyps[pooled.best].b] = 1;
+  }
+  uint64_t called = 0;
+  for (size_t h = 0; h < nh; ++h)
+    if (selected[h]) called |= w.haps[h];
   if (!called) return;
 
-  // One record per anchor position carrying a called allele.
+  // One record per anchor position carrying a selected allele.
   std::set<int64_t> sites;
   for (size_t k = 0; k < win.alleles.size(); ++k)
     if ((called >> k) & 1) sites.insert(win.alleles[k].pos);
@@ -186,99 +284,67 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
       }
     }
     const std::string ref_str = ref.sub(pos, ref_end - pos);
-    // The sequence each haplotype has over [pos, ref_end): its record allele.
-    auto hap_allele_seq = [&](uint64_t mask) {
-      std::string s = ref_str;
-      // Apply right to left within the REF span.
-      for (auto it = here.rbegin(); it != here.rend(); ++it) {
-        if (!((mask >> *it) & 1)) continue;
-        const Candidate& a = win.alleles[*it];
-        if (a.len == 0) s[0] = a.seq[0];
-        else if (a.len > 0) s.insert(1, a.seq);
-        else s.erase(1, static_cast<size_t>(-a.len));
-      }
-      return s;
-    };
+    // Only the selected haplotypes' alleles become ALTs; other haplotypes' alleles map to none.
     std::vector<std::string> alleles{ref_str};
     std::vector<int> hap_idx(nh, -1);
     for (size_t h = 0; h < nh; ++h) {
-      const std::string s = hap_allele_seq(w.haps[h]);
+      const std::string s = allele_on(win, here, ref_str, w.haps[h]);
       auto f = std::find(alleles.begin(), alleles.end(), s);
       if (f == alleles.end()) {
-        // Only alleles of the called pair become ALTs; other haplotypes' alleles map to none.
-        if (h != pairs[best].a && h != pairs[best].b) continue;
+        if (!selected[h]) continue;
         alleles.push_back(s);
         f = alleles.end() - 1;
       }
       hap_idx[h] = static_cast<int>(f - alleles.begin());
     }
-    if (alleles.size() < 2) continue;
-    if (alleles.size() > 3) continue;  // cannot happen for a diploid pair; guard
     const int na = static_cast<int>(alleles.size());
-    const auto gts = vcf_genotypes(na);
-    std::vector<double> gt_gl(gts.size(), -INFINITY), gt_post(gts.size(), -INFINITY);
-    double p_ref_only = -INFINITY;
-    for (const Pair& q : pairs) {
-      int x = hap_idx[q.a], y = hap_idx[q.b];
-      if (x < 0 || y < 0) continue;
-      if (x > y) std::swap(x, y);
-      const size_t g = static_cast<size_t>(y * (y + 1) / 2 + x);
-      gt_gl[g] = std::max(gt_gl[g], q.gl);
-      gt_post[g] = log10_add(gt_post[g], q.post - norm);
-    }
-    for (const Pair& q : pairs) {
-      if (hap_idx[q.a] <= 0 && hap_idx[q.b] <= 0) p_ref_only = log10_add(p_ref_only, q.post - norm);
-    }
-    int gx = hap_idx[pairs[best].a], gy = hap_idx[pairs[best].b];
-    if (gx > gy) std::swap(gx, gy);
-    const size_t gcalled = static_cast<size_t>(gy * (gy + 1) / 2 + gx);
-    const double qual = p_ref_only == -INFINITY ? 3000.0 : std::min(3000.0, -10.0 * p_ref_only);
-    if (qual < p.min_qual) continue;
-    std::vector<double> others;
-    for (size_t g = 0; g < gts.size(); ++g)
-      if (g != gcalled) others.push_back(gt_post[g]);
-    const double max_gl = *std::max_element(gt_gl.begin(), gt_gl.end());
+    if (na < 2 || na > kMaxRecordAlleles) continue;
+    std::vector<bool> indel;
+    for (const std::string& a : alleles) indel.push_back(a.size() != ref_str.size());
 
     CallRecord rec;
     rec.pos = pos;
     rec.ref = ref_str;
     rec.alts.assign(alleles.begin() + 1, alleles.end());
-    rec.qual = qual;
-    rec.filter = qual < p.low_qual ? kFilterLowQual : 0;
-    rec.gt[0] = gx;
-    rec.gt[1] = gy;
-    rec.gq = phred_int(log10_sum(others));
-    for (double v : gt_gl) {
-      rec.pl.push_back(v == -INFINITY ? 999 : std::min(999, static_cast<int>(std::lround(-10.0 * (v - max_gl)))));
-    }
+    rec.dp = 0;
+    std::vector<SampleSite> sample_sites;
     // AD and strand counts: a read supports the allele group whose best haplotype beats the
     // other groups' best by a factor of 3 or more.
-    rec.ad.assign(na, 0);
-    double sf[3] = {0, 0, 0}, sr[3] = {0, 0, 0};
-    int dp = 0;
-    for (size_t r = 0; r < nr; ++r) {
-      const int32_t i = w.reads[r];
-      if (batch.pos[i] > pos || batch.end[i] <= pos) continue;
-      ++dp;
-      std::vector<double> best_of(na, -INFINITY);
-      for (size_t h = 0; h < nh; ++h)
-        if (hap_idx[h] >= 0) best_of[hap_idx[h]] = std::max(best_of[hap_idx[h]], L[r * nh + h]);
-      int top = 0;
-      for (int a = 1; a < na; ++a)
-        if (best_of[a] > best_of[top]) top = a;
-      double second = -INFINITY;
-      for (int a = 0; a < na; ++a)
-        if (a != top) second = std::max(second, best_of[a]);
-      if (best_of[top] - second >= std::log10(3.0)) {
-        ++rec.ad[top];
-        (is_reverse(batch.flag[i]) ? sr : sf)[top] += 1;
+    double sf[kMaxRecordAlleles] = {0}, sr[kMaxRecordAlleles] = {0};
+    for (size_t s = 0; s < ns; ++s) {
+      SampleSite site = window_site(sw[s], hap_idx, na, indel, p);
+      site.ad.assign(static_cast<size_t>(na), 0);
+      for (size_t r : sw[s].reads) {
+        const int32_t i = w.reads[r];
+        if (batch.pos[i] > pos || batch.end[i] <= pos) continue;
+        ++site.dp;
+        std::vector<double> best_of(static_cast<size_t>(na), -INFINITY);
+        for (size_t h = 0; h < nh; ++h)
+          if (hap_idx[h] >= 0) best_of[hap_idx[h]] = std::max(best_of[hap_idx[h]], L[r * nh + h]);
+        int top = 0;
+        for (int a = 1; a < na; ++a)
+          if (best_of[a] > best_of[top]) top = a;
+        double second = -INFINITY;
+        for (int a = 0; a < na; ++a)
+          if (a != top) second = std::max(second, best_of[a]);
+        if (best_of[top] - second >= std::log10(3.0)) {
+          ++site.ad[top];
+          (is_reverse(batch.flag[i]) ? sr : sf)[top] += 1;
+        }
       }
+      if (!site.covered) site.ad.clear();
+      rec.dp += site.dp;
+      sample_sites.push_back(std::move(site));
     }
-    rec.dp = dp;
-    rec.mq = mapping_quality(pu, pos - pu.beg);
-    rec.sor = strand_odds_ratio(sf[0], sr[0], sf[1] + sf[2], sr[1] + sr[2]);
+    double alt_f = 0, alt_r = 0;
+    for (int a = 1; a < na; ++a) {
+      alt_f += sf[a];
+      alt_r += sr[a];
+    }
+    rec.mq = mapping_quality(samples, pos - samples[0].pu.beg);
+    rec.sor = strand_odds_ratio(sf[0], sr[0], alt_f, alt_r);
     rec.haplotype_model = true;
-    out.push_back(std::move(rec));
+    if (genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec)) out.push_back(std::move(rec));
   }
 }
 

@@ -103,6 +103,7 @@ BamReader::BamReader(const std::string& path, const std::string& ref_path, int t
     fp_ = nullptr;
     throw InputError(path + ": no index found; create one with 'samtools index " + path + "'");
   }
+  index_samples();
 }
 
 BamReader::~BamReader() {
@@ -123,18 +124,46 @@ std::vector<ContigInfo> BamReader::contigs() const {
 
 int BamReader::tid(const std::string& contig) const { return sam_hdr_name2tid(hdr_, contig.c_str()); }
 
-std::vector<std::string> BamReader::samples() const {
-  std::vector<std::string> out;
-  const int n = sam_hdr_count_lines(hdr_, "RG");
-  kstring_t ks = KS_INITIALIZE;
+namespace {
+// (read-group ID, SM) of every @RG line that has both, in header order.
+std::vector<std::pair<std::string, std::string>> read_groups(sam_hdr_t* hdr) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const int n = sam_hdr_count_lines(hdr, "RG");
+  kstring_t id = KS_INITIALIZE, sm = KS_INITIALIZE;
   for (int k = 0; k < n; ++k) {
-    if (sam_hdr_find_tag_pos(hdr_, "RG", k, "SM", &ks) == 0) {
-      std::string sm(ks.s, ks.l);
-      if (std::find(out.begin(), out.end(), sm) == out.end()) out.push_back(sm);
+    if (sam_hdr_find_tag_pos(hdr, "RG", k, "SM", &sm) == 0 && sam_hdr_find_tag_pos(hdr, "RG", k, "ID", &id) == 0) {
+      out.emplace_back(std::string(id.s, id.l), std::string(sm.s, sm.l));
     }
   }
-  ks_free(&ks);
+  ks_free(&id);
+  ks_free(&sm);
   return out;
+}
+}  // namespace
+
+void BamReader::index_samples() {
+  for (const auto& [id, sm] : read_groups(hdr_)) {
+    auto at = std::find(samples_.begin(), samples_.end(), sm);
+    if (at == samples_.end()) at = samples_.insert(samples_.end(), sm);
+    rg_sample_[id] = static_cast<uint16_t>(at - samples_.begin());
+  }
+  if (samples_.size() > 0xFFFF) throw InputError(path_ + ": more than 65535 samples in one file");
+  if (samples_.size() < 2) rg_sample_.clear();  // every read is sample 0: no tag lookups
+}
+
+uint16_t BamReader::sample_of(const bam1_t* b) const {
+  if (rg_sample_.empty()) return 0;
+  const uint8_t* tag = bam_aux_get(b, "RG");
+  const char* id = tag ? bam_aux2Z(tag) : nullptr;
+  if (!id) {
+    throw InputError(describe(path_, hdr_, b) + ": no RG tag, in a file with several samples (@RG SM); "
+                     "every read must name its read group");
+  }
+  const auto it = rg_sample_.find(id);
+  if (it == rg_sample_.end()) {
+    throw InputError(describe(path_, hdr_, b) + ": read group '" + id + "' is not in the header");
+  }
+  return it->second;
 }
 
 void BamReader::take(const bam1_t* b, int tid, int64_t beg, int64_t end, const ReadFilter& filter,
@@ -178,6 +207,7 @@ void BamReader::take(const bam1_t* b, int tid, int64_t beg, int64_t end, const R
   out.name_hash.push_back(fnv1a64(bam_get_qname(b)));
   const bool mate_here = (c.flag & BAM_FPAIRED) && !(c.flag & BAM_FMUNMAP) && c.mtid == tid;
   out.mate_pos.push_back(mate_here ? c.mpos : -1);
+  out.sample.push_back(sample_of(b));
 }
 
 int64_t BamReader::fetch(int tid, int64_t beg, int64_t end, const ReadFilter& filter, ReadBatch& out) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -33,8 +34,9 @@ class BamReader {
   const std::string& path() const { return path_; }
   std::vector<ContigInfo> contigs() const;
   int tid(const std::string& contig) const;  // -1 when the header lacks it
-  // SM tags of the @RG lines, in header order, without repeats.
-  std::vector<std::string> samples() const;
+  // SM tags of the @RG lines, in header order, without repeats. Each read's ReadBatch::sample is
+  // the index of its read group's SM in this list (0 when the file has at most one sample).
+  const std::vector<std::string>& samples() const { return samples_; }
 
   // Appends the reads overlapping [beg, end) of `tid` that pass `filter`, in file order.
   // Returns the number of records read (before filters).
@@ -53,7 +55,13 @@ class BamReader {
   void take(const bam1_t* b, int tid, int64_t beg, int64_t end, const ReadFilter& filter, int64_t& last_pos,
             ReadBatch& out);
 
+  void index_samples();
+  // The read's sample index from its RG tag (files with several samples only).
+  uint16_t sample_of(const bam1_t* b) const;
+
   std::string path_;
+  std::vector<std::string> samples_;
+  std::unordered_map<std::string, uint16_t> rg_sample_;  // read-group ID -> sample index
   htsFile* fp_ = nullptr;
   sam_hdr_t* hdr_ = nullptr;
   hts_idx_t* idx_ = nullptr;

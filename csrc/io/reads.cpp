@@ -8,7 +8,7 @@ void ReadBatch::clear() {
   pos.clear(); end.clear(); flag.clear(); mapq.clear();
   cigar_off.clear(); n_cigar.clear(); cigar.clear();
   seq_off.clear(); len.clear(); seq.clear(); qual.clear();
-  name_hash.clear(); mate_pos.clear();
+  name_hash.clear(); mate_pos.clear(); sample.clear();
 }
 
 ReadView ReadBatch::view() const {
@@ -44,13 +44,14 @@ void ReadBatch::compact(const std::vector<uint8_t>& keep) {
     sw += l;
     name_hash[w] = name_hash[i];
     mate_pos[w] = mate_pos[i];
+    sample[w] = sample[i];
     ++w;
   }
   const size_t n = static_cast<size_t>(w);
   pos.resize(n); end.resize(n); flag.resize(n); mapq.resize(n);
   cigar_off.resize(n); n_cigar.resize(n); cigar.resize(cw);
   seq_off.resize(n); len.resize(n); seq.resize(sw); qual.resize(sw);
-  name_hash.resize(n); mate_pos.resize(n);
+  name_hash.resize(n); mate_pos.resize(n); sample.resize(n);
 }
 
 }  // namespace gms

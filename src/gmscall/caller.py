@@ -11,138 +11,178 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from . import _core
 from .backend import resolve_backend
+from .cohort import CohortSpec, build_cohort
 from .errors import InputError
 from .options import CallOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
-from .vcf import format_records, header_lines, open_output
+from .vcf import VcfLayout, format_records, header_lines, open_output
 
 log = logging.getLogger("gmscall")
 DEFAULT_SHARD = 250_000  # fastest on the benchmark set: per-shard arrays stay in reused heap memory
 Progress = Callable[[int, int, int], None]
+PLOIDY_MARGIN = 10_000  # ploidy is looked up around a shard too: windows and reads reach past it
 
 
-def _sample_name(samples: Sequence[str], bam: str, override: str | None) -> str:
-    if override:
-        return override
-    if len(samples) > 1:
-        raise InputError(f"{bam}: read groups name {len(samples)} samples ({', '.join(samples[:4])}); "
-                         "gmscall calls one sample per BAM: split it with 'samtools split'")
-    if not samples:
-        raise InputError(f"{bam}: no read group with a sample name (@RG SM); add one with "
-                         "'samtools addreplacerg -r ID:1 -r SM:NAME' or name the sample with --sample")
-    return samples[0]
+Bam = Union[str, Path]
 
 
 @dataclass(frozen=True)
 class _Plan:
     """What a run will do, fixed before any read is decoded."""
 
-    bam: str
+    bams: tuple[str, ...]
     ref: str
-    sample: str
+    cohort: CohortSpec
     backend: str
     options: CallOptions
     shards: list[Region]
     ref_contigs: list[tuple[str, int]]
 
+    @property
+    def bam_key(self) -> str | tuple[str, ...]:
+        return self.bams[0] if len(self.bams) == 1 else self.bams
 
-def _plan(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None, bed: str | Path | None,
+
+def _bam_list(bam: Bam | Sequence[Bam]) -> tuple[str, ...]:
+    bams = (str(bam),) if isinstance(bam, (str, Path)) else tuple(str(b) for b in bam)
+    if not bams:
+        raise InputError("no BAM/CRAM file given")
+    if len(set(bams)) != len(bams):
+        raise InputError(f"a BAM/CRAM file is given twice: {', '.join(bams)}")
+    return bams
+
+
+def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str] | None, bed: str | Path | None,
           output: str | Path | None, backend: str, options: CallOptions | None, shard_size: int,
-          sample: str | None) -> _Plan:
-    bam, ref = str(bam), str(ref)
+          sample: str | None, ped: str | None = None, ploidy: str | None = None,
+          sex: Mapping[str, str] | Sequence[str] | None = None) -> _Plan:
+    bams, ref = _bam_list(bam), str(ref)
     be = resolve_backend(backend)
-    session, contigs = open_checked(bam, ref, output)
+    session, contigs = open_checked(bams[0] if len(bams) == 1 else bams, ref, output)
+    cohort = build_cohort(session, bams, sample, None if ped is None else str(ped),
+                          None if ploidy is None else str(ploidy), sex)
     shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
-    return _Plan(bam, ref, _sample_name(session.samples(), bam, sample), be, options or CallOptions(), shards,
-                 session.ref_contigs())
+    return _Plan(bams, ref, cohort, be, options or CallOptions(), shards, session.ref_contigs())
 
 
-def _call_shard(opts: CallOptions, backend: str, session: _core.Session, shard: Region) -> tuple[str, dict]:
+def _call_shard(opts: CallOptions, backend: str, cohort: CohortSpec, session: _core.Session,
+                shard: Region) -> tuple[str, dict]:
     # Module level with picklable arguments, so that Dask workers in other processes can run it.
-    return shard.contig, session.call(shard.contig, shard.start, shard.end, opts.to_core(), backend)
+    core = cohort.core(shard.contig, max(0, shard.start - PLOIDY_MARGIN), shard.end + PLOIDY_MARGIN)
+    return shard.contig, session.call(shard.contig, shard.start, shard.end, opts.to_core(), backend, core)
 
 
 def _shard_results(plan: _Plan, shards: Sequence[Region], threads: int, client: Any) -> Iterator[tuple[str, dict]]:
-    task = functools.partial(_call_shard, plan.options, plan.backend)
-    return iter_shards(task, plan.bam, plan.ref, shards, threads, client=client)
+    task = functools.partial(_call_shard, plan.options, plan.backend, plan.cohort)
+    return iter_shards(task, plan.bam_key, plan.ref, shards, threads, client=client)
 
 
 @dataclass(frozen=True)
 class RecordBatch:
-    """The records of one shard as columns (numpy arrays of equal length), in genome order.
+    """The records of one shard as columns (numpy arrays, first axis: records), in genome order.
 
-    pos int64 (1-based), ref/alts/filter/ad/pl object arrays (str, tuple of str, str, tuples of
-    int), qual/mq/sor float64, gt int32[n, 2], gq/dp int32, haplotype_model bool."""
+    Site: pos int64 (1-based); ref, alts (tuples of str), filter (str) object arrays; qual, mq,
+    sor float64; dp int32 (all samples); haplotype_model bool.
+    Per sample (second axis: `samples` order): gt int32[n, samples, 2] (allele index per copy; -1 an
+    uncalled copy, -2 no such copy: haploid or ploidy 0); gq int32 (-1 missing); sample_dp int32;
+    dnq int32 (de novo quality of a trio's child, -1 none); ad and pl object arrays [n, samples] of
+    tuples of int (empty when the sample has no call)."""
 
     contig: str
     start: int  # the shard, 0-based half-open: every record's POS lies in it
     end: int
+    samples: tuple[str, ...]
     pos: Any
     ref: Any
     alts: Any
     qual: Any
     filter: Any
-    gt: Any
-    gq: Any
     dp: Any
-    ad: Any
-    pl: Any
     mq: Any
     sor: Any
     haplotype_model: Any
+    gt: Any
+    gq: Any
+    sample_dp: Any
+    dnq: Any
+    ad: Any
+    pl: Any
 
     def __len__(self) -> int:
         return len(self.pos)
 
     def to_dicts(self) -> list[dict]:
-        return [{"contig": self.contig, "pos": int(self.pos[k]), "ref": self.ref[k], "alts": list(self.alts[k]),
-                 "qual": float(self.qual[k]), "filter": self.filter[k],
-                 "gt": (int(self.gt[k][0]), int(self.gt[k][1])), "gq": int(self.gq[k]), "dp": int(self.dp[k]),
-                 "ad": list(self.ad[k]), "pl": list(self.pl[k]), "mq": float(self.mq[k]),
-                 "sor": float(self.sor[k]), "haplotype_model": bool(self.haplotype_model[k])}
-                for k in range(len(self))]
+        """One dict per record. One sample: its genotype fields (gt, gq, ad, pl) sit in the record
+        beside the site's; several: under "samples", by name (with dp, and dnq for trio children)."""
+        out = []
+        for k in range(len(self)):
+            rec = {"contig": self.contig, "pos": int(self.pos[k]), "ref": self.ref[k], "alts": list(self.alts[k]),
+                   "qual": float(self.qual[k]), "filter": self.filter[k], "dp": int(self.dp[k]),
+                   "mq": float(self.mq[k]), "sor": float(self.sor[k]),
+                   "haplotype_model": bool(self.haplotype_model[k])}
+            calls = [self._sample(k, j) for j in range(len(self.samples))]
+            if len(calls) == 1:
+                rec.update({key: calls[0][key] for key in ("gt", "gq", "ad", "pl")})
+            else:
+                rec["samples"] = dict(zip(self.samples, calls))
+            out.append(rec)
+        return out
+
+    def _sample(self, k: int, j: int) -> dict:
+        gt = tuple(int(a) for a in self.gt[k][j] if a != -2)
+        return {"gt": gt, "gq": int(self.gq[k][j]), "dp": int(self.sample_dp[k][j]), "ad": list(self.ad[k][j]),
+                "pl": list(self.pl[k][j]), "dnq": int(self.dnq[k][j])}
 
 
-def _objects(values: Sequence[Any]) -> Any:
+def _objects(values: Sequence[Any], shape: tuple[int, ...] | None = None) -> Any:
     import numpy as np
 
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
+    out = np.empty(shape or len(values), dtype=object)
+    if shape is None:
+        out[:] = values
+    else:
+        for k, row in enumerate(values):
+            for j, v in enumerate(row):
+                out[k, j] = v
     return out
 
 
-def _as_batch(shard: Region, recs: dict) -> RecordBatch:
+def _as_batch(shard: Region, samples: tuple[str, ...], recs: dict) -> RecordBatch:
+    n, ns = len(recs["pos"]), len(samples)
     return RecordBatch(
-        shard.contig, shard.start, shard.end, recs["pos"] + 1, _objects(recs["ref"]),
+        shard.contig, shard.start, shard.end, samples, recs["pos"] + 1, _objects(recs["ref"]),
         _objects([tuple(a) for a in recs["alts"]]), recs["qual"],
-        _objects(["PASS" if f == 0 else "LowQual" for f in recs["filter"].tolist()]), recs["gt"], recs["gq"],
-        recs["dp"], _objects([tuple(a) for a in recs["ad"]]), _objects([tuple(p) for p in recs["pl"]]),
-        recs["mq"], recs["sor"], recs["haplotype_model"].astype(bool))
+        _objects(["PASS" if f == 0 else "LowQual" for f in recs["filter"].tolist()]), recs["dp"], recs["mq"],
+        recs["sor"], recs["haplotype_model"].astype(bool), recs["gt"], recs["gq"], recs["sample_dp"], recs["dnq"],
+        _objects([[tuple(a) for a in row] for row in recs["ad"]], (n, ns)),
+        _objects([[tuple(p) for p in row] for row in recs["pl"]], (n, ns)))
 
 
-def call_batches(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None = None, *,
+def call_batches(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str] | None = None, *,
                  bed: str | Path | None = None, threads: int = 1, backend: str = "auto",
                  options: CallOptions | None = None, shard_size: int = DEFAULT_SHARD, client: Any = None,
-                 sample: str | None = None) -> Iterator[RecordBatch]:
+                 sample: str | None = None, ped: str | Path | None = None, ploidy: str | Path | None = None,
+                 sex: Mapping[str, str] | Sequence[str] | None = None) -> Iterator[RecordBatch]:
     """Calls shard by shard and yields each shard's records as a columnar RecordBatch, in genome
-    order, as soon as it and every shard before it are done (every shard, also empty ones)."""
-    plan = _plan(bam, ref, regions, bed, None, backend, options, shard_size, sample)
+    order, as soon as it and every shard before it are done (every shard, also empty ones).
+    `bam` is one BAM/CRAM or a list (joint calling: one column per @RG SM, in input order)."""
+    plan = _plan(bam, ref, regions, bed, None, backend, options, shard_size, sample, ped, ploidy, sex)
     with closing(_shard_results(plan, plan.shards, threads, client)) as results:
         for shard, (_, recs) in zip(plan.shards, results):
-            yield _as_batch(shard, recs)
+            yield _as_batch(shard, plan.cohort.samples, recs)
 
 
-def call_iter(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None = None,
+def call_iter(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str] | None = None,
               **kwargs: Any) -> Iterator[dict]:
     """The records of `call` one at a time, in genome order, in memory bounded by the shard window
     (same keyword arguments as `call_batches`)."""
@@ -152,33 +192,41 @@ def call_iter(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | N
             yield from batch.to_dicts()
 
 
-def call(bam: str | Path, ref: str | Path, regions: str | Sequence[str] | None = None, *,
+def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str] | None = None, *,
          bed: str | Path | None = None, output: str | Path | None = None, threads: int = 1,
          backend: str = "auto", options: CallOptions | None = None, shard_size: int = DEFAULT_SHARD,
          client: Any = None, command: str | None = None, sample: str | None = None,
+         ped: str | Path | None = None, ploidy: str | Path | None = None,
+         sex: Mapping[str, str] | Sequence[str] | None = None,
          progress: Progress | None = None, resume: bool = False) -> list[dict] | Path:
-    """Call SNVs and indels. Without `output`, returns the records as dicts (see `call_iter` and
-    `call_batches` for streamed forms); with it, streams the VCF into the file (bgzipped +
-    tabix-indexed when the name ends in .gz; '-' is stdout) and returns its path.
-    `sample` names the VCF sample (default: the BAM's @RG SM); `progress(done, total, bases_done)`
-    is called as shards are written; `resume=True` checkpoints finished shards next to the output
-    and reuses those of an earlier, interrupted run with the same inputs and options."""
+    """Call SNVs and indels in one sample, or jointly in several (`bam` a list; BAMs whose read
+    groups name several samples give one column each). Without `output`, returns the records as
+    dicts (see `call_iter` and `call_batches` for streamed forms); with it, streams the VCF into
+    the file (bgzipped + tabix-indexed when the name ends in .gz; '-' is stdout) and returns its path.
+
+    `sample` names the sample of a single one-sample BAM (default: its @RG SM); `ped` a PED file
+    (trio-aware genotypes, de novo qualities); `ploidy` GRCh38, GRCh37 or a bcftools ploidy file
+    (haploid X/Y in males, no Y in females), with each sample's sex from `sex` ({name: "M"|"F"} or
+    ["NAME=M", ...]), the PED, or its X/Y depth. `progress(done, total, bases_done)` is called as
+    shards are written; `resume=True` checkpoints finished shards next to the output and reuses
+    those of an earlier, interrupted run with the same inputs and options."""
+    cohort_kw = {"sample": sample, "ped": ped, "ploidy": ploidy, "sex": sex}
     if output is None:
         if resume:
             raise InputError("resume needs an output file")
         return list(call_iter(bam, ref, regions, bed=bed, threads=threads, backend=backend, options=options,
-                              shard_size=shard_size, client=client, sample=sample))
+                              shard_size=shard_size, client=client, **cohort_kw))
     if resume and str(output) == "-":
         raise InputError("--resume needs an output file (-o FILE), not stdout")
-    plan = _plan(bam, ref, regions, bed, output, backend, options, shard_size, sample)
+    plan = _plan(bam, ref, regions, bed, output, backend, options, shard_size, **cohort_kw)
     cmd = command if command is not None else "gmscall.call (Python API)"
     t0 = time.perf_counter()
     with (_work_folder(plan, output) if resume else nullcontext()) as work:
         _write_vcf(plan, output, cmd, threads, client, progress, work)
         if work is not None:
             work.remove()
-    log.info("called %d shards (%.1f Mb) in %.1f s on %s", len(plan.shards),
-             sum(len(s) for s in plan.shards) / 1e6, time.perf_counter() - t0, plan.backend)
+    log.info("called %d shards (%.1f Mb) of %d sample(s) in %.1f s on %s", len(plan.shards),
+             sum(len(s) for s in plan.shards) / 1e6, plan.cohort.n_samples, time.perf_counter() - t0, plan.backend)
     return Path(output) if str(output) != "-" else Path("/dev/stdout")
 
 
@@ -186,9 +234,9 @@ def _work_folder(plan: _Plan, output: str | Path) -> Any:
     from . import __version__
     from .resume import WorkFolder, manifest_for
 
-    header = _core.read_header_text(plan.bam, plan.ref)
-    return WorkFolder(output, manifest_for(plan.bam, plan.ref, header, dataclasses.asdict(plan.options),
-                                           plan.sample, plan.shards, __version__, "call"))
+    headers = [_core.read_header_text(b, plan.ref) for b in plan.bams]
+    return WorkFolder(output, manifest_for(plan.bams, plan.ref, headers, dataclasses.asdict(plan.options),
+                                           dataclasses.asdict(plan.cohort), plan.shards, __version__, "call"))
 
 
 def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, client: Any,
@@ -201,7 +249,9 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
     if reused:
         log.info("resuming: %d of %d shards reused from %s", len(reused), len(plan.shards), work.path)
     todo = [s for k, s in enumerate(plan.shards) if k not in reused]
-    header = header_lines(plan.ref_contigs, plan.sample, plan.ref, __version__, command, plan.backend)
+    layout = VcfLayout.of(plan.cohort)
+    header = header_lines(plan.ref_contigs, layout, plan.ref, __version__, command, plan.backend,
+                          plan.cohort.header_lines())
     bases = 0
     with open_output(output, tmp_dir=work.path if work is not None else None) as out, \
             closing(_shard_results(plan, todo, threads, client)) as results:
@@ -211,7 +261,7 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
                 text = work.load(k)
             else:
                 contig, recs = next(results)
-                lines = format_records(contig, recs)
+                lines = format_records(contig, recs, layout)
                 text = ("\n".join(lines) + "\n").encode() if lines else b""
                 if work is not None:
                     work.save(k, text)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 # gmscall does no linear algebra: keep numpy's BLAS from spinning up idle threads that compete
 # with the C++ workers on small nodes.
@@ -13,7 +14,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import GmsError
+from .errors import GmsError, InputError
 
 log = logging.getLogger("gmscall")
 
@@ -78,7 +79,7 @@ def _cmd_call(args: argparse.Namespace) -> int:
     from .options import CallOptions
 
     opts = CallOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
-                       min_qual=args.min_qual, low_qual=args.low_qual)
+                       min_qual=args.min_qual, low_qual=args.low_qual, de_novo_prior=args.de_novo_prior)
     progress = _progress_bar() if sys.stderr.isatty() else None
     client = None
     if args.dask:
@@ -86,16 +87,30 @@ def _cmd_call(args: argparse.Namespace) -> int:
 
         client = connect_dask(args.dask)
     try:
-        call(args.bam, args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
+        call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
              threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
              client=client, command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample,
-             progress=progress, resume=args.resume)
+             ped=args.ped, ploidy=args.ploidy, sex=args.sex, progress=progress, resume=args.resume)
     finally:
         if client is not None:
             client.close()
     if progress is not None:
         sys.stderr.write("\n")
     return 0
+
+
+def _bam_inputs(args: argparse.Namespace) -> list[str]:
+    """The BAM/CRAM paths of the command line, then those of -b FILE (one per line), in order."""
+    bams = list(args.bam)
+    if args.bam_list:
+        try:
+            text = Path(args.bam_list).read_text()
+        except OSError as e:
+            raise InputError(f"{args.bam_list}: cannot read the BAM list ({e.strerror})") from None
+        bams += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    if not bams:
+        raise InputError("no BAM/CRAM given: name them after the options, or list them in a file with -b FILE")
+    return bams
 
 
 def _progress_bar():
@@ -141,6 +156,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .options import CallOptions
+
     parser = argparse.ArgumentParser(prog="gmscall", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gmscall {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -154,8 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pileup_args(p)
     p.set_defaults(func=_cmd_pileup)
 
-    p = sub.add_parser("call", help="call SNVs and indels to VCF")
-    _add_inputs(p, "indexed BAM or CRAM of one sample")
+    p = sub.add_parser("call", help="call SNVs and indels to VCF (one sample, or jointly a family or cohort)")
+    p.add_argument("bam", nargs="*", help="indexed BAMs or CRAMs: one VCF column per sample (@RG SM)")
+    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+    p.add_argument("-b", "--bam-list", help="file with one BAM/CRAM path per line (after those given as arguments)")
     p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] (repeatable)")
     p.add_argument("-R", "--regions-file", help="BED file of regions")
     p.add_argument("-o", "--output", default="-", help="output VCF; .gz: bgzip + tabix index; - stdout [-]")
@@ -166,7 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
     p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
     p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
-    p.add_argument("--sample", help="sample name in the VCF [the BAM's @RG SM]")
+    p.add_argument("--sample", help="sample name in the VCF of a single one-sample BAM [the BAM's @RG SM]")
+    p.add_argument("--ped", help="pedigree (PLINK/GATK 6-column PED): trio-aware genotypes, de novo qualities")
+    p.add_argument("--de-novo-prior", type=float, default=CallOptions.de_novo_prior,
+                   help=f"with --ped: prior that a child's genotype breaks Mendelian transmission "
+                        f"[{CallOptions.de_novo_prior:g}]")
+    p.add_argument("--ploidy", help="GRCh38, GRCh37 or a bcftools ploidy file (CHROM FROM TO SEX PLOIDY): "
+                                    "haploid chrX/chrY in males, no chrY in females [diploid everywhere]")
+    p.add_argument("--sex", action="append", metavar="SAMPLE=M|F",
+                   help="a sample's sex for --ploidy (repeatable) [from the PED, else from X/Y depth]")
     p.add_argument("--resume", action="store_true",
                    help="checkpoint finished shards next to the output (OUTPUT.gmscall-work/) and reuse "
                         "those of an interrupted run with the same inputs and options")

@@ -58,6 +58,10 @@ class CallOptions:
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
+    # trios: P(a child's genotype breaks Mendelian transmission): calls, mapping and truth errors as
+    # much as mutations, so far above the mutation rate; chosen on sim-trio (README: 1e-6 erased real
+    # inconsistent sites, 1e-3 and 1e-2 gave the same, best, F1 and Mendelian error rate)
+    de_novo_prior: float = 1e-3
 
     def __post_init__(self) -> None:
         _check_range("gap_open_max", self.gap_open_max, 1, 63)
@@ -70,7 +74,7 @@ class CallOptions:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {v!r}")
-        for name in ("snv_het_prior", "snv_hom_prior", "indel_het_prior", "indel_hom_prior"):
+        for name in ("snv_het_prior", "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "de_novo_prior"):
             v = getattr(self, name)
             if not 0.0 < v < 0.5:
                 raise InputError(f"{name} must be in (0, 0.5), got {v!r}")
@@ -80,6 +84,6 @@ class CallOptions:
         p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
-                     "max_haplotypes", "gap_open_max", "gap_open_min", "gap_open_slope"):
+                     "max_haplotypes", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior"):
             setattr(p, name, getattr(self, name))
         return p

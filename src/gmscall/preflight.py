@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,13 +151,21 @@ def check_inputs(bam: str, ref: str, output: str | os.PathLike | None = None) ->
         check_cram_reference(bam, ref, header, [sq["SN"] for sq in header.get("SQ", [])])
 
 
-def open_checked(bam: str, ref: str, output: str | os.PathLike | None = None) -> tuple[_core.Session, dict[str, int]]:
-    """Runs every check that needs no reads; returns this thread's session and the contigs that the
-    BAM and the FASTA share (a length disagreement is an error)."""
+def open_checked(bam: str | Sequence[str], ref: str, output: str | os.PathLike | None = None,
+                 ) -> tuple[_core.Session, dict[str, int]]:
+    """Runs every check that needs no reads; returns this thread's session (all BAMs) and the
+    contigs that every BAM and the FASTA share (a length disagreement is an error)."""
     from .regions import shared_contigs
     from .scheduler import session_for
 
-    check_inputs(bam, ref, output)
-    session = session_for(bam, ref)
-    return session, shared_contigs(session.bam_contigs(), session.ref_contigs(), bam, ref)
-
+    bams = [bam] if isinstance(bam, str) else list(bam)
+    for b in bams:
+        check_inputs(b, ref, output)
+    session = session_for(bam if isinstance(bam, str) else tuple(bams), ref)
+    contigs = shared_contigs(session.bam_contigs(0), session.ref_contigs(), bams[0], ref)
+    for k in range(1, len(bams)):
+        theirs = shared_contigs(session.bam_contigs(k), session.ref_contigs(), bams[k], ref)
+        contigs = {name: n for name, n in contigs.items() if name in theirs}
+    if not contigs:
+        raise InputError(f"{', '.join(bams)}: the BAMs share no contig that is also in {ref}")
+    return session, contigs

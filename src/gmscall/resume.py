@@ -161,9 +161,19 @@ class WorkFolder:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def manifest_for(bam: str, ref: str, bam_header: str, options: dict[str, Any], sample: str,
-                 shards: Sequence[Any], version: str, mode: str) -> dict[str, Any]:
+def manifest_for(bams: Sequence[str], ref: str, bam_headers: Sequence[str], options: dict[str, Any],
+                 cohort: dict[str, Any], shards: Sequence[Any], version: str, mode: str) -> dict[str, Any]:
     fai = Path(ref + ".fai").read_bytes()
-    return {"gmscall": version, "mode": mode, "bam": file_identity(bam, bam_header),
-            "reference": file_identity(ref, fai), "options": options, "sample": sample,
+    ids = [file_identity(b, h) for b, h in zip(bams, bam_headers)]
+    return {"gmscall": version, "mode": mode, "bam": ids[0] if len(ids) == 1 else ids,
+            "reference": file_identity(ref, fai), "options": options, "cohort": _plain(cohort),
             "shards": [str(s) for s in shards]}
+
+
+def _plain(x: Any) -> Any:
+    """JSON-like form (tuples as lists), so a manifest read back compares equal."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x

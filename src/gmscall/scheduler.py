@@ -13,13 +13,14 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, Union
 
 from . import _core
 from .errors import InputError
 from .regions import Region
 
 T = TypeVar("T")
+Bams = Union[str, tuple[str, ...]]
 ShardTask = Callable[["_core.Session", Region], T]
 
 _local = threading.local()
@@ -32,26 +33,27 @@ SESSIONS_PER_THREAD = 4
 WINDOW_PER_WORKER = 4
 
 
-def session_for(bam: str, ref: str, hts_threads: int = 1) -> _core.Session:
-    """The calling thread's own open BAM + reference (htslib handles are not shared across threads)."""
-    cache: OrderedDict[tuple[str, str, int], _core.Session] | None = getattr(_local, "sessions", None)
+def session_for(bam: Bams, ref: str, hts_threads: int = 1) -> _core.Session:
+    """The calling thread's own open BAM(s) + reference (htslib handles are not shared across
+    threads). `bam` is one path, or a tuple of paths for a multi-sample run."""
+    cache: OrderedDict[tuple[Bams, str, int], _core.Session] | None = getattr(_local, "sessions", None)
     if cache is None:
         cache = _local.sessions = OrderedDict()
     key = (bam, ref, hts_threads)
     if key in cache:
         cache.move_to_end(key)
     else:
-        cache[key] = _core.Session(bam, ref, hts_threads)
+        cache[key] = _core.Session(bam if isinstance(bam, str) else list(bam), ref, hts_threads)
         while len(cache) > SESSIONS_PER_THREAD:
             cache.popitem(last=False)
     return cache[key]
 
 
-def _run_one(task: ShardTask, bam: str, ref: str, shard: Region, hts_threads: int = 1) -> Any:
+def _run_one(task: ShardTask, bam: Bams, ref: str, shard: Region, hts_threads: int = 1) -> Any:
     return task(session_for(bam, ref, hts_threads), shard)
 
 
-def iter_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], threads: int = 1,
+def iter_shards(task: ShardTask, bam: Bams, ref: str, shards: Sequence[Region], threads: int = 1,
                 client: Any = None, window: int | None = None) -> Iterator[Any]:
     """Yields task(session, shard) for every shard, in shard order, with a bounded window.
 
@@ -90,7 +92,7 @@ def _ordered(pending: deque, todo: Iterator[Region], window: int, submit: Callab
         yield result(pending.popleft())
 
 
-def _iter_dask(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], client: Any,
+def _iter_dask(task: ShardTask, bam: Bams, ref: str, shards: Sequence[Region], client: Any,
                window: int) -> Iterator[Any]:
     # pure=False: a shard is recomputed if asked twice. Dask reruns the task of a lost worker on
     # another one, so losing a worker costs its shards' time, not the run.
@@ -104,7 +106,7 @@ def _iter_dask(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], cl
             client.cancel(list(pending))
 
 
-def map_shards(task: ShardTask, bam: str, ref: str, shards: Sequence[Region], threads: int = 1,
+def map_shards(task: ShardTask, bam: Bams, ref: str, shards: Sequence[Region], threads: int = 1,
                client: Any = None) -> list[Any]:
     """Run task(session, shard) for every shard; results in shard order (all held in memory:
     for results that are small or wanted together, such as pileup arrays of one region)."""

@@ -902,3 +902,71 @@ def make_dataset(
     bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
     vcf = write_truth_vcf(root / "truth.vcf.gz", planted.truth, ref, sample=sample)
     return Dataset(root, fasta, bam, vcf, ref, planted.truth, planted.haplotypes, reads, sample)
+
+
+# --------------------------------------------------------------------------------------------
+# a family: father, mother and child sharing their haplotypes
+
+
+@dataclass(frozen=True)
+class Family:
+    """A trio on one contig: ref.fa, one BAM per sample (father, mother, child; read-group SM as
+    named), trio.ped, and per sample the truth as {pos0: (ref, alt, genotype)} (SNVs only).
+    The child carries the father's haplotype 0 and the mother's haplotype 1, plus `de_novo` (a
+    het SNV that neither parent has)."""
+
+    root: Path
+    fasta: Path
+    bams: dict[str, Path]
+    ped: Path
+    truth: dict[str, dict[int, tuple[str, str, tuple[int, int]]]]
+    de_novo: int
+    contig: str
+
+
+def make_family(tmpdir: PathLike, *, length: int = 30_000, depth: float = 25, seed: int = 3,
+                contig: str = "chrS", n_snv: int = 40, names: tuple[str, str, str] = ("DAD", "MUM", "KID"),
+                ) -> Family:
+    """Parents with `n_snv` SNVs each (on random haplotypes), a child inheriting one haplotype
+    from each and one de novo SNV; reads simulated per sample at `depth`."""
+    root = Path(tmpdir)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = _rng(seed, 7)
+    ref = make_reference(length, seed, contig=contig)
+    r = ref.upper
+    spots = sorted(rng.choice(np.arange(200, length - 200, 60), size=2 * n_snv + 1, replace=False).tolist())
+    de_novo = int(spots.pop(len(spots) // 2))
+
+    def snv(pos: int) -> tuple[int, str, str]:
+        alt = "ACGT"[("ACGT".index(r[pos]) + 1 + int(rng.integers(0, 3))) % 4]
+        return pos, r[pos], alt
+
+    # Each parent: half of the spots, each het on one haplotype or hom on both.
+    parent_edits = []
+    for k in range(2):
+        edits: tuple[list, list] = ([], [])
+        for pos in spots[k::2]:
+            e = snv(int(pos))
+            for h in (0, 1) if rng.random() < 0.3 else (int(rng.integers(0, 2)),):
+                edits[h].append(e)
+        parent_edits.append(edits)
+    child_edits = (list(parent_edits[0][0]) + [snv(de_novo)], list(parent_edits[1][1]))
+    fasta = write_fasta(root / "ref.fa", ref)
+    bams, truth = {}, {}
+    for k, (name, edits) in enumerate(zip(names, (*parent_edits, child_edits))):
+        haps = (_build_haplotype(contig, 0, r, edits[0]), _build_haplotype(contig, 1, r, edits[1]))
+        reads = simulate_reads(haps, seed + 11 * k, depth, 150, 350, 50, dup_fraction=0.0, low_mapq_fraction=0.0,
+                               qcfail_fraction=0.0, unmapped_mate_fraction=0.0)
+        for rd in reads:
+            rd.name, rd.rg = f"{name}-{rd.name}", f"{name}-L1"
+        bams[name] = write_bam(root / f"{name}.bam", reads, ref, sample=name, read_groups=(f"{name}-L1",))
+        sites: dict[int, tuple[str, str, tuple[int, int]]] = {}
+        for h in (0, 1):
+            for pos, ra, aa in edits[h]:
+                gt = sites.get(pos, (ra, aa, (0, 0)))[2]
+                sites[pos] = (ra, aa, (1, gt[1]) if h == 0 else (gt[0], 1))
+        truth[name] = sites
+    dad, mum, kid = names
+    ped = root / "trio.ped"
+    ped.write_text(f"FAM\t{dad}\t0\t0\t1\t0\nFAM\t{mum}\t0\t0\t2\t0\nFAM\t{kid}\t{dad}\t{mum}\t1\t0\n")
+    return Family(root, fasta, bams, ped, truth, de_novo, contig)

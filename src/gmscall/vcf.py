@@ -8,8 +8,9 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pysam
 from pysam.libcbgzf import BGZFile
@@ -17,10 +18,30 @@ from pysam.libcbgzf import BGZFile
 from .preflight import check_output
 
 FILTERS = {1: "LowQual"}
+MIN_DE_NOVO_QUAL = 20  # DNQ at which a trio child is listed in INFO DENOVO
 
 
-def header_lines(contigs: Sequence[tuple[str, int]], sample: str, reference: str, version: str,
-                 command: str, backend: str) -> list[str]:
+@dataclass(frozen=True)
+class VcfLayout:
+    """The columns and the fields a run writes. One sample without a pedigree keeps the plain
+    single-sample layout; several samples add INFO AC/AN/AF, a pedigree DENOVO and FORMAT DNQ."""
+
+    samples: tuple[str, ...]
+    trios: bool = False
+
+    @classmethod
+    def of(cls, cohort: Any) -> VcfLayout:
+        return cls(tuple(cohort.samples), bool(cohort.trios))
+
+    @property
+    def cohort(self) -> bool:
+        return len(self.samples) > 1
+
+
+def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout | str, reference: str, version: str,
+                 command: str, backend: str, extra: Sequence[str] = ()) -> list[str]:
+    if isinstance(layout, str):
+        layout = VcfLayout((layout,))
     lines = [
         "##fileformat=VCFv4.2",
         '##FILTER=<ID=PASS,Description="All filters passed">',
@@ -29,23 +50,39 @@ def header_lines(contigs: Sequence[tuple[str, int]], sample: str, reference: str
         f"##gmscallVersion={version}",
         f"##gmscallCommand={command}",
         f"##gmscallBackend={backend}",
+        *extra,
         f"##reference=file://{os.path.abspath(reference)}",
     ]
     lines += [f"##contig=<ID={name},length={length}>" for name, length in contigs]
+    if layout.cohort:
+        lines += [
+            '##INFO=<ID=AC,Number=A,Type=Integer,Description="ALT alleles in the called genotypes">',
+            '##INFO=<ID=AN,Number=1,Type=Integer,Description="Alleles in the called genotypes">',
+            '##INFO=<ID=AF,Number=A,Type=Float,Description="ALT allele frequency in the called genotypes">',
+        ]
     lines += [
         '##INFO=<ID=DP,Number=1,Type=Integer,Description="Read depth at the site after filters">',
         '##INFO=<ID=MQ,Number=1,Type=Float,Description="RMS mapping quality of the reads at the site">',
         ('##INFO=<ID=SOR,Number=1,Type=Float,Description="Strand odds ratio of reference vs alternate '
          'supporting reads (GATK definition)">'),
         '##INFO=<ID=HAP,Number=0,Type=Flag,Description="Genotyped with the haplotype (pair-HMM) model">',
+    ]
+    if layout.trios:
+        lines.append(f'##INFO=<ID=DENOVO,Number=.,Type=String,Description="Children of trios whose ALT allele '
+                     f'is absent from both parents (DNQ >= {MIN_DE_NOVO_QUAL})">')
+    lines += [
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality (Phred, capped at 99)">',
         '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth">',
         '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads supporting each allele">',
         ('##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods, '
          'normalised to 0">'),
-        f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}",
     ]
+    if layout.trios:
+        lines.append('##FORMAT=<ID=DNQ,Number=1,Type=Integer,Description="De novo quality of a trio child\'s '
+                     'genotype: Phred probability that an ALT allele it carries came from neither parent">')
+    lines.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
+                            *layout.samples]))
     return lines
 
 
@@ -56,20 +93,61 @@ def _fmt_float(x: float, digits: int = 2) -> str:
     return "0" if s in ("-0.00", "0.00") else s
 
 
-def format_records(contig: str, recs: dict) -> list[str]:
+def _genotype(gt: Any) -> str:
+    """'0/1', '1' (haploid), './.' or '.' (no call), '.' (ploidy 0)."""
+    alleles = [int(a) for a in gt if a != -2]
+    if not alleles:
+        return "."
+    return "/".join("." if a < 0 else str(a) for a in alleles)
+
+
+def _sample_column(recs: dict, k: int, j: int, trios: bool) -> str:
+    gt = recs["gt"][k][j]
+    called = gt[0] >= 0
+    ad, pl = recs["ad"][k][j], recs["pl"][k][j]
+    fields = [_genotype(gt), str(int(recs["gq"][k][j])) if called else ".", str(int(recs["sample_dp"][k][j])),
+              ",".join(map(str, ad)) if called else ".", ",".join(map(str, pl)) if called else "."]
+    if trios:
+        dnq = int(recs["dnq"][k][j])
+        fields.append(str(dnq) if dnq >= 0 else ".")
+    return ":".join(fields)
+
+
+def _allele_counts(recs: dict, k: int, n_alts: int) -> tuple[list[int], int]:
+    ac = [0] * n_alts
+    an = 0
+    for gt in recs["gt"][k]:
+        for a in gt:
+            if a >= 0:
+                an += 1
+                if a > 0:
+                    ac[int(a) - 1] += 1
+    return ac, an
+
+
+def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
     """VCF lines of one shard's records (C++ gives them sorted)."""
     lines = []
+    fmt = "GT:GQ:DP:AD:PL:DNQ" if layout.trios else "GT:GQ:DP:AD:PL"
     for k in range(len(recs["pos"])):
         filt = int(recs["filter"][k])
         filter_txt = "PASS" if filt == 0 else ";".join(v for b, v in FILTERS.items() if filt & b)
-        info = f"DP={int(recs['dp'][k])};MQ={_fmt_float(float(recs['mq'][k]))};SOR={_fmt_float(float(recs['sor'][k]), 3)}"
+        alts = recs["alts"][k]
+        info = ""
+        if layout.cohort:
+            ac, an = _allele_counts(recs, k, len(alts))
+            af = ",".join(f"{c / an:.4g}" if an else "." for c in ac)
+            info = f"AC={','.join(map(str, ac))};AN={an};AF={af};"
+        info += f"DP={int(recs['dp'][k])};MQ={_fmt_float(float(recs['mq'][k]))};SOR={_fmt_float(float(recs['sor'][k]), 3)}"
         if recs["haplotype_model"][k]:
             info += ";HAP"
-        g0, g1 = int(recs["gt"][k][0]), int(recs["gt"][k][1])
-        sample = (f"{g0}/{g1}:{int(recs['gq'][k])}:{int(recs['dp'][k])}:"
-                  f"{','.join(map(str, recs['ad'][k]))}:{','.join(map(str, recs['pl'][k]))}")
-        lines.append(f"{contig}\t{int(recs['pos'][k]) + 1}\t.\t{recs['ref'][k]}\t{','.join(recs['alts'][k])}\t"
-                     f"{_fmt_float(float(recs['qual'][k]))}\t{filter_txt}\t{info}\tGT:GQ:DP:AD:PL\t{sample}")
+        if layout.trios:
+            children = [layout.samples[j] for j, q in enumerate(recs["dnq"][k]) if q >= MIN_DE_NOVO_QUAL]
+            if children:
+                info += ";DENOVO=" + ",".join(children)
+        columns = "\t".join(_sample_column(recs, k, j, layout.trios) for j in range(len(layout.samples)))
+        lines.append(f"{contig}\t{int(recs['pos'][k]) + 1}\t.\t{recs['ref'][k]}\t{','.join(alts)}\t"
+                     f"{_fmt_float(float(recs['qual'][k]))}\t{filter_txt}\t{info}\t{fmt}\t{columns}")
     return lines
 
 

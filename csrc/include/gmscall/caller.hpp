@@ -1,5 +1,6 @@
 // Entry point of variant calling for one shard: candidates -> likelihoods -> genotypes -> records.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,28 +28,58 @@ struct CallParams {
   int gap_open_min = 30;        // ... floor inside long repeats
   double gap_open_slope = 1.0;  // ... Phred lost per extra repeat unit
   int64_t read_pad = 400;       // reads and candidates are gathered this far beyond the shard
+  double de_novo_prior = 1e-3;  // trios: chance that a child carries an allele neither parent has
 };
 
 enum FilterBits : int { kFilterLowQual = 1 };
+
+// Copies of a chromosome that a sample carries over [beg, end) (0, 1 or 2).
+struct PloidyInterval {
+  int64_t beg, end;
+  int ploidy;
+};
+
+// The samples of a run: how the BAMs' samples map to VCF columns, their ploidy, their families.
+struct Cohort {
+  int n_samples = 1;
+  // Per BAM, in input order: the column of each of its samples (BamReader::samples() order).
+  // Samples of the same name in several BAMs share a column (their reads are pooled).
+  std::vector<std::vector<int>> bam_columns{{0}};
+  // Per column: intervals of a ploidy other than 2, sorted (positions not covered are diploid).
+  std::vector<std::vector<PloidyInterval>> ploidy;
+  // (child, father, mother) columns of each trio of the pedigree.
+  std::vector<std::array<int, 3>> trios;
+  int ploidy_at(int column, int64_t pos) const;
+};
+
+// One sample's genotype at a record.
+struct SampleCall {
+  int ploidy = 2;
+  std::vector<int> gt;  // allele index per chromosome copy; empty: no call (no reads, or ploidy 0)
+  int gq = -1;          // -1: missing
+  int dp = 0;
+  std::vector<int> ad;  // per allele (ref + alts); empty when there is no call
+  std::vector<int> pl;  // per genotype of the sample's ploidy (VCF order); empty when there is no call
+  int dnq = -1;         // de novo quality of a child of a trio that carries an ALT; -1 otherwise
+};
 
 struct CallRecord {
   int64_t pos;  // 0-based POS
   std::string ref;
   std::vector<std::string> alts;
-  double qual;
-  int filter;   // FilterBits
-  int gt[2];    // allele indices
-  int gq;
-  std::vector<int> pl;  // VCF order over ref + alts
-  std::vector<int> ad;  // ref + alts
-  int dp;
-  double mq;    // RMS mapping quality
-  double sor;   // strand odds ratio (GATK)
+  double qual;   // -10 log10 P(no sample carries an ALT)
+  int filter;    // FilterBits
+  int dp;        // reads at the site, all samples
+  double mq;     // RMS mapping quality, all samples
+  double sor;    // strand odds ratio (GATK), all samples
   bool haplotype_model;
+  std::vector<SampleCall> samples;  // one per VCF column
 };
 
-// Records whose POS lies in [beg, end), sorted by (pos, ref, alts).
-std::vector<CallRecord> call_region(BamReader& bam, const Reference& ref, const std::string& contig,
-                                    int64_t beg, int64_t end, const CallParams& params, Backend backend);
+// Records whose POS lies in [beg, end), sorted by (pos, ref, alts). `bams` holds one reader per
+// input file, in the order of cohort.bam_columns.
+std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
+                                    const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
+                                    const Cohort& cohort, Backend backend);
 
 }  // namespace gms

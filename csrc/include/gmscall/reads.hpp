@@ -35,6 +35,7 @@ struct ReadBatch {
   std::vector<uint8_t> seq, qual;
   std::vector<uint64_t> name_hash;  // for mate pairing and deterministic downsampling
   std::vector<int64_t> mate_pos;    // mate's start on the same contig, -1 otherwise
+  std::vector<uint16_t> sample;     // the read's sample (its read group's SM; see BamReader)
 
   int32_t size() const { return static_cast<int32_t>(pos.size()); }
   void clear();

@@ -1,0 +1,211 @@
+"""Joint calling of several samples: columns, missing coverage, pooled read groups, pedigree
+priors and de novo marking, sex-chromosome ploidy, and byte-identical output for any split."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pysam
+import pytest
+
+import gmscall
+from gmscall import synth
+
+CLI = [sys.executable, "-c", "import sys; from gmscall.cli import main; sys.exit(main())"]
+
+
+def run_cli(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def fam(tmp_path_factory: pytest.TempPathFactory) -> synth.Family:
+    return synth.make_family(tmp_path_factory.mktemp("fam"), length=30_000, depth=25, seed=3)
+
+
+def bams(f: synth.Family) -> list[Path]:
+    return [f.bams[n] for n in ("DAD", "MUM", "KID")]
+
+
+def genotypes(records: list[dict], sample: str) -> dict[int, tuple[str, str, tuple[int, ...]]]:
+    out = {}
+    for r in records:
+        gt = r["samples"][sample]["gt"]
+        if any(a > 0 for a in gt):
+            out[r["pos"] - 1] = (r["ref"], ",".join(r["alts"]), tuple(sorted(gt)))
+    return out
+
+
+def truth_of(f: synth.Family, sample: str) -> dict[int, tuple[str, str, tuple[int, ...]]]:
+    return {p: (ra, aa, tuple(sorted(g))) for p, (ra, aa, g) in f.truth[sample].items()}
+
+
+def vcf_body(path: Path) -> list[list[str]]:
+    with pysam.BGZFile(str(path)) if str(path).endswith(".gz") else open(path, "rb") as fh:
+        text = fh.read().decode()
+    return [ln.split("\t") for ln in text.splitlines() if not ln.startswith("##")]
+
+
+def test_joint_calls_each_sample_as_planted(fam: synth.Family) -> None:
+    records = gmscall.call(bams(fam), fam.fasta, ped=fam.ped)
+    for sample in ("DAD", "MUM", "KID"):
+        assert genotypes(records, sample) == truth_of(fam, sample), sample
+
+
+def test_de_novo_is_marked_for_the_child_only(fam: synth.Family, tmp_path: Path) -> None:
+    out = tmp_path / "trio.vcf"
+    gmscall.call(bams(fam), fam.fasta, output=out, ped=fam.ped)
+    header, *rows = vcf_body(out)
+    assert header[9:] == ["DAD", "MUM", "KID"]
+    flagged = [r for r in rows if "DENOVO=" in r[7]]
+    assert [int(r[1]) - 1 for r in flagged] == [fam.de_novo]
+    assert "DENOVO=KID" in flagged[0][7].split(";")
+    fmt = flagged[0][8].split(":")
+    kid = dict(zip(fmt, flagged[0][11].split(":")))
+    assert kid["GT"] == "0/1" and int(kid["DNQ"]) >= 20
+    for r in rows:  # DNQ only for the child; inherited alleles get no de novo quality
+        dad, mum = (dict(zip(r[8].split(":"), c.split(":"))) for c in r[9:11])
+        assert dad["DNQ"] == "." and mum["DNQ"] == "."
+    text = out.read_text()
+    assert "##gmscallTrio=<Child=KID,Father=DAD,Mother=MUM>" in text
+
+
+def test_without_pedigree_there_is_no_de_novo_field(fam: synth.Family, tmp_path: Path) -> None:
+    out = tmp_path / "joint.vcf"
+    gmscall.call(bams(fam), fam.fasta, output=out)
+    text = out.read_text()
+    assert "DNQ" not in text and "DENOVO" not in text
+    _, *rows = vcf_body(out)
+    row = next(r for r in rows if int(r[1]) - 1 == fam.de_novo)
+    assert row[8] == "GT:GQ:DP:AD:PL" and row[11].startswith("0/1:")
+    assert "AC=1;AN=6;AF=0.1667;" in row[7]
+
+
+def test_column_order_and_read_groups_of_one_file(fam: synth.Family, tmp_path: Path) -> None:
+    """Columns follow the command line; a file with several samples gives one column per @RG SM
+    (header order) and the same calls as separate files."""
+    reordered = gmscall.call([fam.bams["KID"], fam.bams["DAD"], fam.bams["MUM"]], fam.fasta)
+    assert list(reordered[0]["samples"]) == ["KID", "DAD", "MUM"]
+    merged = tmp_path / "all.bam"
+    pysam.merge("-f", "-o", str(merged), *map(str, bams(fam)))
+    pysam.index(str(merged))
+    together = gmscall.call(merged, fam.fasta)
+    assert list(together[0]["samples"]) == ["DAD", "MUM", "KID"]
+    assert together == gmscall.call(bams(fam), fam.fasta)
+
+
+def test_same_sample_in_two_files_is_pooled(fam: synth.Family, tmp_path: Path) -> None:
+    """Two BAMs of one sample (e.g. two lanes): one column, the calls of the merged reads."""
+    kid = fam.bams["KID"]
+    halves = [tmp_path / "a.bam", tmp_path / "b.bam"]
+    with pysam.AlignmentFile(str(kid)) as inp:
+        outs = [pysam.AlignmentFile(str(h), "wb", template=inp) for h in halves]
+        for read in inp:
+            outs[zlib.crc32(read.query_name.encode()) % 2].write(read)  # both mates: same file
+        for o in outs:
+            o.close()
+    for h in halves:
+        pysam.index(str(h))
+    pooled = gmscall.call(halves, fam.fasta)
+    assert pooled == gmscall.call(kid, fam.fasta)
+
+
+def test_sample_without_reads_is_uncalled(fam: synth.Family, tmp_path: Path) -> None:
+    """Where one sample has no reads its column is ./. with DP 0, never a genotype."""
+    dad = tmp_path / "dad-first-half.bam"
+    pysam.view("-b", "-o", str(dad), str(fam.bams["DAD"]), f"{fam.contig}:1-14000", catch_stdout=False)
+    pysam.index(str(dad))
+    out = tmp_path / "x.vcf"
+    gmscall.call([dad, fam.bams["MUM"], fam.bams["KID"]], fam.fasta, f"{fam.contig}:16001-30000", output=out)
+    _, *rows = vcf_body(out)
+    assert rows
+    for r in rows:
+        assert r[9] == "./.:.:0:.:.", r
+        assert "AN=4;" in r[7]
+
+
+def test_joint_output_is_identical_for_threads_and_shards(fam: synth.Family, tmp_path: Path) -> None:
+    outs = []
+    for threads, shard in ((1, 30_000), (2, 997), (2, 5_000)):
+        out = tmp_path / f"t{threads}-{shard}.vcf.gz"
+        gmscall.call(bams(fam), fam.fasta, output=out, ped=fam.ped, threads=threads, shard_size=shard, command="x")
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+
+
+def test_pedigree_errors_are_one_line(fam: synth.Family, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ped"
+    bad.write_text("FAM\tKID\tDAD\tMOM\t1\t0\nFAM\tMOM\t0\t0\t2\t0\n")
+    proc = run_cli("call", "-f", fam.fasta, "--ped", bad, *bams(fam))
+    assert proc.returncode == 2 and proc.stderr.startswith("gmscall: error:"), proc.stderr
+    assert "MOM" in proc.stderr and "Traceback" not in proc.stderr
+    bad.write_text("FAM\tKID\tDAD\tMUM\tX\t0\n")
+    proc = run_cli("call", "-f", fam.fasta, "--ped", bad, *bams(fam))
+    assert proc.returncode == 2 and "sex" in proc.stderr.lower(), proc.stderr
+
+
+def test_bam_list_file_and_duplicates(fam: synth.Family, tmp_path: Path) -> None:
+    listing = tmp_path / "bams.txt"
+    listing.write_text(f"{fam.bams['MUM']}\n\n{fam.bams['KID']}\n")
+    out = tmp_path / "x.vcf"
+    proc = run_cli("call", "-f", fam.fasta, "-b", listing, "-o", out, fam.bams["DAD"])
+    assert proc.returncode == 0, proc.stderr
+    assert vcf_body(out)[0][9:] == ["DAD", "MUM", "KID"]
+    proc = run_cli("call", "-f", fam.fasta, fam.bams["DAD"], fam.bams["DAD"])
+    assert proc.returncode == 2 and "given twice" in proc.stderr
+    proc = run_cli("call", "-f", fam.fasta, "--sample", "X", fam.bams["DAD"], fam.bams["MUM"])
+    assert proc.returncode == 2 and "--sample" in proc.stderr
+
+
+# ------------------------------------------------------------------ sex chromosomes
+
+
+@pytest.fixture(scope="module")
+def chrx(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
+    """A 'male X': every planted variant is on both simulated haplotypes (one copy, read twice)."""
+    return synth.make_dataset(tmp_path_factory.mktemp("chrx"), length=20_000, depth=30, seed=5, contig="chrX",
+                              het_fraction=0.0, n_snv=30, n_indel=8)
+
+
+def test_male_x_is_haploid(chrx: synth.Dataset, tmp_path: Path) -> None:
+    ploidy = tmp_path / "ploidy.txt"
+    ploidy.write_text(f"X 1 {chrx.length} M 1\n")  # no 'chr': the rule still applies to chrX
+    male = gmscall.call(chrx.bam, chrx.fasta, ploidy=str(ploidy), sex=["SYNTH=M"])
+    diploid = gmscall.call(chrx.bam, chrx.fasta)
+    assert male and all(len(r["gt"]) == 1 for r in male)  # no heterozygous call can exist
+    # The same sites as the diploid call, and every diploid hom-ALT is the haploid ALT: haploid
+    # recall equals diploid recall (the 1|2 sites that synth also plants become one ALT).
+    assert [r["pos"] for r in male] == [r["pos"] for r in diploid]
+    hom = {(r["pos"], r["ref"], tuple(r["alts"])) for r in diploid if r["gt"] == (1, 1)}
+    assert len(hom) >= 30 and hom <= {(r["pos"], r["ref"], tuple(r["alts"])) for r in male if r["gt"] == (1,)}
+    assert all(len(r["pl"]) == len(r["alts"]) + 1 for r in male)  # haploid PL: one per allele
+    out = tmp_path / "male.vcf"
+    gmscall.call(chrx.bam, chrx.fasta, output=out, ploidy=str(ploidy), sex={"SYNTH": "M"})
+    text = out.read_text()
+    assert "##gmscallSex=<ID=SYNTH,Sex=M" in text and f"##gmscallPloidy={ploidy}" in text
+    gts = {row[9].split(":")[0] for row in vcf_body(out)[1:]}
+    assert gts == {"1"}
+    female = gmscall.call(chrx.bam, chrx.fasta, ploidy=str(ploidy), sex=["SYNTH=F"])
+    assert female == diploid
+
+
+@pytest.fixture(scope="module")
+def chry(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
+    return synth.make_dataset(tmp_path_factory.mktemp("chry"), length=20_000, depth=20, seed=9, contig="Y",
+                              het_fraction=0.0, n_snv=20, n_indel=4)
+
+
+def test_female_y_has_no_calls_male_y_is_haploid(chry: synth.Dataset) -> None:
+    ploidy = chry.root / "grch38-style.txt"
+    ploidy.write_text("chrY 1 100000 M 1\nchrY 1 100000 F 0\n")  # 'chrY' rules for a contig named 'Y'
+    assert gmscall.call(chry.bam, chry.fasta, ploidy=str(ploidy), sex=["SYNTH=F"]) == []
+    male = gmscall.call(chry.bam, chry.fasta, ploidy=str(ploidy), sex=["SYNTH=M"])
+    assert male and {r["gt"] for r in male} == {(1,)}
+
+
+def test_sex_without_ploidy_is_an_error(chry: synth.Dataset) -> None:
+    proc = run_cli("call", "-f", chry.fasta, "--sex", "SYNTH=M", chry.bam)
+    assert proc.returncode == 2 and "--ploidy" in proc.stderr
