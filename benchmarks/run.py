@@ -4,8 +4,12 @@
     python benchmarks/run.py [--data ../shared/data] [--sets NAME,...] [--out DIR] [--threads 2]
                              [--callers gmscall,bcftools,freebayes] [--gmscall-backends auto]
 
-For every set and every BAM in it, each caller runs on the set's ``region``; the BAM whose sample
-has truth is evaluated with ``gmscall.evaluate`` inside the set's confident BED. Every caller runs
+For every set and every BAM in it, each caller runs on the set's ``region``; each BAM whose sample
+has a truth (``truth.<SAMPLE>.vcf.gz`` in the set's folder, or the set's ``truth`` for its
+``truth_sample``) is evaluated with ``gmscall.evaluate`` inside the set's confident BED. Trio sets
+(several BAMs and a ``trio.ped``, or a trio of KNOWN_TRIOS) are also called jointly by gmscall
+(``--ped``) and bcftools; each sample is scored against its own truth, and each joint VCF, the
+merged single-sample VCFs and the merged truths get a Mendelian error rate. Every caller runs
 as a whole process (``bash -c``): wall time, CPU time and peak memory are measured here for all of
 them alike. A caller that is not installed is reported as "missing", one that fails as "failed"
 (with the tail of its stderr); neither stops the run. Writes ``results.md``, ``results.json`` and
@@ -158,6 +162,7 @@ class DataSet:
     region: str
     truth_sample: str
     notes: str
+    folder: Path  # the set's own folder (truth.<SAMPLE>.vcf.gz, trio.ped)
 
 
 def read_datasets(data: Path) -> list[DataSet]:
@@ -168,6 +173,7 @@ def read_datasets(data: Path) -> list[DataSet]:
             name=r["name"], kind=r["kind"], bams=[data / b for b in r["bams"].split(",") if b],
             ref=data / r["ref"], truth=data / r["truth"], bed=data / r["confident_bed"],
             region=r["region"], truth_sample=r["truth_sample"], notes=r.get("notes", ""),
+            folder=data / r["name"],
         )
         for r in rows
     ]
@@ -364,28 +370,28 @@ def run_all(args: argparse.Namespace, evaluate: ModuleType) -> dict[str, Any]:
     versions["samtools"] = tool_version(["samtools", "--version"]) if shutil.which("samtools") else "missing"
 
     runs: list[Run] = []
+    trio_runs: list[TrioRun] = []
+    floors: dict[str, Any] = {}
     for ds in sets:
-        truth_samples = vcf_samples(ds.truth)
-        if ds.truth_sample in truth_samples:
-            t_sample = ds.truth_sample
-        elif len(truth_samples) == 1:
-            t_sample = truth_samples[0]
-            log.info("%s: truth_sample %s is not in %s; using its only sample %s", ds.name, ds.truth_sample,
-                     ds.truth.name, t_sample)
-        else:
-            raise SystemExit(f"{ds.name}: truth sample {ds.truth_sample} not in {ds.truth} ({truth_samples})")
         samples = {bam: bam_sample(bam) for bam in ds.bams}
-        eval_bams = [b for b, s in samples.items() if s == ds.truth_sample] or (
-            ds.bams if len(ds.bams) == 1 else [])
-        if not eval_bams:
-            log.warning("%s: no BAM has sample %s; nothing is evaluated", ds.name, ds.truth_sample)
+        truths = set_truths(ds, samples)
+        if not truths:
+            log.warning("%s: no BAM has sample %s nor a truth.<SAMPLE>.vcf.gz; nothing is evaluated", ds.name,
+                        ds.truth_sample)
+        set_runs: list[Run] = []
         for bam in ds.bams:
             for caller in callers:
                 for backend in (backends if caller == "gmscall" else [""]):
                     run = Run(ds.name, str(bam.relative_to(data)) if bam.is_relative_to(data) else str(bam),
                               samples[bam], caller, backend)
-                    runs.append(run)
-                    _one_run(run, ds, bam, bam in eval_bams, t_sample, out, args, gms, evaluate)
+                    set_runs.append(run)
+                    _one_run(run, ds, bam, truths.get(samples[bam]), out, args, gms, evaluate)
+        runs += set_runs
+        spec = find_trio(ds, list(samples.values()), evaluate)
+        if spec is not None:
+            trio_runs += run_trio(ds, spec, samples, truths, set_runs, callers, backends, out, args, gms,
+                                  evaluate)
+            floors[ds.name] = truth_floor(ds, spec, truths, evaluate)
     return {
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "machine": machine_description(),
@@ -394,10 +400,43 @@ def run_all(args: argparse.Namespace, evaluate: ModuleType) -> dict[str, Any]:
         "threads": args.threads,
         "command": " ".join(shlex.quote(a) for a in sys.argv),
         "runs": [asdict(r) for r in runs],
+        "trio": [asdict(r) for r in trio_runs],
+        "trio_truth_floor": floors,
     }
 
 
-def _one_run(run: Run, ds: DataSet, bam: Path, evaluate_it: bool, t_sample: str, out: Path,
+Truth = tuple[Path, str]  # (truth VCF, its sample column)
+
+
+def _truth_column(vcf: Path, sample: str) -> str:
+    """``sample`` if the truth VCF has that column, else its only column."""
+    columns = vcf_samples(vcf)
+    if sample in columns:
+        return sample
+    if len(columns) == 1:
+        log.info("%s: sample %s is not in it; using its only sample %s", vcf, sample, columns[0])
+        return columns[0]
+    raise SystemExit(f"truth sample {sample} not in {vcf} ({columns})")
+
+
+def set_truths(ds: DataSet, samples: dict[Path, str]) -> dict[str, Truth]:
+    """{BAM sample: truth} for each sample of the set that has one: ``truth.<SAMPLE>.vcf.gz`` in the
+    set's folder, else the ``truth`` column for the BAM whose SM is ``truth_sample`` (or the only BAM).
+
+    Data quirk: real-hg001-chr20-2x101's truth_sample is NA12878 (the BAM's SM) while its truth VCF's
+    sample is HG001; a truth VCF with one sample is read whatever that sample is called.
+    """
+    truths: dict[str, Truth] = {}
+    for sample in samples.values():
+        own = ds.folder / f"truth.{sample}.vcf.gz"
+        if own.exists():
+            truths[sample] = (own, _truth_column(own, sample))
+        elif sample == ds.truth_sample or len(ds.bams) == 1:
+            truths[sample] = (ds.truth, _truth_column(ds.truth, ds.truth_sample))
+    return truths
+
+
+def _one_run(run: Run, ds: DataSet, bam: Path, truth: Truth | None, out: Path,
              args: argparse.Namespace, gms: list[str] | None, evaluate: ModuleType) -> None:
     tool = "gmscall" if run.caller == "gmscall" else run.caller
     if (tool == "gmscall" and gms is None) or (tool != "gmscall" and shutil.which(tool) is None):
@@ -427,10 +466,11 @@ def _one_run(run: Run, ds: DataSet, bam: Path, evaluate_it: bool, t_sample: str,
         log.warning("%s %s failed (exit %d): %s", ds.name, run.label, m.rc, run.stderr_tail[-500:])
         return
     log.info("  %.1f s wall, %.0f MB peak", m.wall_s, m.peak_mb)
-    if not evaluate_it:
+    if truth is None:
         return
+    t_vcf, t_sample = truth
     try:
-        res = evaluate.evaluate(str(ds.truth), str(out_vcf), str(ds.ref), bed=str(ds.bed),
+        res = evaluate.evaluate(str(t_vcf), str(out_vcf), str(ds.ref), bed=str(ds.bed),
                                 truth_sample=t_sample, region=ds.region)
     except Exception as exc:  # noqa: BLE001 - a broken output must not stop the benchmark
         run.status = "failed"
@@ -442,6 +482,220 @@ def _one_run(run: Run, ds: DataSet, bam: Path, evaluate_it: bool, t_sample: str,
     run.eval = res.to_dict()
     with open(rdir / f"{stem}.eval.json", "w") as fh:
         json.dump(run.eval, fh, indent=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Trios: joint calling, per-sample accuracy, Mendelian errors
+
+JOINT_CALLERS = ("gmscall", "bcftools")  # callers run on the trio's BAMs together
+# Trio sets without a trio.ped in their folder: (child, father, mother) from the set's notes in
+# datasets.tsv ("HG001 child + NA12891 father + NA12892 mother"), with the sexes of the PED that is
+# written for them (HG001 = NA12878 is female; NA12891 her father, NA12892 her mother).
+KNOWN_TRIOS = {"real-hg001-trio-chr20-2x151": ("HG001", "NA12891", "NA12892")}
+KNOWN_SEXES = {"HG001": "2", "NA12891": "1", "NA12892": "2"}
+
+
+@dataclass
+class TrioSpec:
+    trio: tuple[str, str, str]  # child, father, mother (BAM sample names)
+    ped: Path | None  # the set's trio.ped; None: one is written into the output folder
+
+
+@dataclass
+class TrioRun:
+    """One caller on one trio: ``joint`` (one run on the three BAMs) or ``single`` (the three
+    single-sample runs of the main table, merged for the Mendelian check with missing = 0/0)."""
+
+    set: str
+    caller: str
+    backend: str
+    mode: str  # joint | single
+    trio: list[str]
+    ped: str = ""
+    status: str = "ok"  # ok | failed | missing
+    cmd: str = ""
+    vcf: str = ""
+    wall_s: float | None = None
+    user_s: float | None = None
+    sys_s: float | None = None
+    peak_mb: float | None = None
+    stderr_tail: str = ""
+    #: sample -> {"column", "status", "wall_s", "evaluated", "truth", "eval": {"allele", "genotype"}}
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: evaluate.MendelResult.to_dict() without the site list (that is in <dir>/mendel.json)
+    mendel: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.caller}-{self.backend}" if self.backend else self.caller
+
+
+def find_trio(ds: DataSet, samples: list[str], evaluate: ModuleType) -> TrioSpec | None:
+    """The set's trio: from ``trio.ped`` in its folder, else from KNOWN_TRIOS; None if not a trio."""
+    if len(ds.bams) < 3:
+        return None
+    ped = ds.folder / "trio.ped"
+    if ped.exists():
+        trios = evaluate.ped_trios(str(ped), samples)
+        if trios:
+            return TrioSpec(trios[0], ped)
+        log.warning("%s: %s names no trio of the BAMs' samples (%s)", ds.name, ped, ", ".join(samples))
+        return None
+    known = KNOWN_TRIOS.get(ds.name)
+    if known is not None and all(s in samples for s in known):
+        return TrioSpec(known, None)
+    return None
+
+
+def write_ped(trio: tuple[str, str, str], path: Path) -> Path:
+    """A 6-column PED (family, individual, father, mother, sex 1/2/0, phenotype 0) for one trio."""
+    child, father, mother = trio
+    rows = [(child, father, mother, KNOWN_SEXES.get(child, "0")), (father, "0", "0", "1"),
+            (mother, "0", "0", "2")]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"FAM\t{i}\t{f}\t{m}\t{sex}\t0\n" for i, f, m, sex in rows))
+    return path
+
+
+def joint_command(caller: str, backend: str, ds: DataSet, bams: list[Path], ped: Path, out_vcf: Path,
+                  threads: int, gms: list[str] | None) -> str:
+    q = shlex.quote
+    if caller == "gmscall":
+        assert gms is not None
+        return " ".join(q(x) for x in [*gms, "call", "-f", str(ds.ref), "-r", ds.region, "--threads",
+                                         str(threads), "--backend", backend, "-o", str(out_vcf), "--ped",
+                                         str(ped), *map(str, bams)])
+    if caller == "bcftools":
+        return (f"bcftools mpileup --threads {threads} -a AD,DP -f {q(str(ds.ref))} -r {q(ds.region)} -Ou "
+                f"{' '.join(q(str(b)) for b in bams)} | bcftools call --threads {threads} -mv -Oz "
+                f"-o {q(str(out_vcf))}")
+    raise ValueError(f"no joint command for {caller!r}")
+
+
+def _eval_summary(ev: dict[str, Any]) -> dict[str, Any]:
+    return {"allele": ev["allele"], "genotype": ev["genotype"]}
+
+
+def _mendel_summary(res: Any) -> dict[str, Any]:
+    d = res.to_dict()
+    d.pop("inconsistent_sites", None)
+    return d
+
+
+def run_trio(ds: DataSet, spec: TrioSpec, samples: dict[Path, str], truths: dict[str, Truth],
+             set_runs: list[Run], callers: list[str], backends: list[str], out: Path,
+             args: argparse.Namespace, gms: list[str] | None, evaluate: ModuleType) -> list[TrioRun]:
+    """Joint runs of JOINT_CALLERS and the single-sample runs of every caller, as TrioRuns."""
+    ped = spec.ped or write_ped(spec.trio, out / ds.name / "trio.ped")
+    found: list[TrioRun] = []
+    for caller in callers:
+        for backend in (backends if caller == "gmscall" else [""]):
+            if caller in JOINT_CALLERS:
+                tr = TrioRun(ds.name, caller, backend, "joint", list(spec.trio), str(ped))
+                _joint_run(tr, ds, samples, truths, out, args, gms, evaluate)
+                found.append(tr)
+            found.append(_singles_as_trio(ds, spec, caller, backend, set_runs, evaluate))
+    return found
+
+
+def _joint_run(tr: TrioRun, ds: DataSet, samples: dict[Path, str], truths: dict[str, Truth], out: Path,
+               args: argparse.Namespace, gms: list[str] | None, evaluate: ModuleType) -> None:
+    if (tr.caller == "gmscall" and gms is None) or (tr.caller != "gmscall" and shutil.which(tr.caller) is None):
+        tr.status = "missing"
+        log.warning("%s: %s is missing (not on PATH): no joint run", ds.name, tr.caller)
+        return
+    rdir = out / ds.name / f"{tr.label}-joint"
+    rdir.mkdir(parents=True, exist_ok=True)
+    out_vcf = rdir / "trio.vcf.gz"
+    for stale in (out_vcf, Path(str(out_vcf) + ".tbi"), Path(str(out_vcf) + ".csi")):
+        if stale.exists():
+            stale.unlink()
+    tr.cmd = joint_command(tr.caller, tr.backend, ds, list(samples), Path(tr.ped), out_vcf, args.threads, gms)
+    log.info("%s trio %s joint: %s", ds.name, tr.label, tr.cmd)
+    m = run_measured(tr.cmd, rdir / "trio.stderr.txt", timeout_s=args.timeout)
+    tr.wall_s, tr.user_s, tr.sys_s, tr.peak_mb = m.wall_s, m.user_s, m.sys_s, m.peak_mb
+    tr.vcf = str(out_vcf)
+    if m.rc != 0 or not out_vcf.exists() or out_vcf.stat().st_size == 0:
+        tr.status = "failed"
+        tr.stderr_tail = m.stderr_tail or f"exit status {m.rc}, no output"
+        log.warning("%s %s joint failed (exit %d): %s", ds.name, tr.label, m.rc, tr.stderr_tail[-500:])
+        return
+    log.info("  %.1f s wall, %.0f MB peak", m.wall_s, m.peak_mb)
+    try:
+        _score_joint(tr, ds, samples, truths, out_vcf, rdir, evaluate)
+    except Exception as exc:  # noqa: BLE001 - a broken output must not stop the benchmark
+        tr.status = "failed"
+        tr.stderr_tail = f"evaluation failed: {exc}"
+        log.warning("%s %s joint: evaluation failed: %s", ds.name, tr.label, exc)
+
+
+def _score_joint(tr: TrioRun, ds: DataSet, samples: dict[Path, str], truths: dict[str, Truth], vcf: Path,
+                 rdir: Path, evaluate: ModuleType) -> None:
+    """Each sample with a truth against it (its own column), and the trio's Mendelian errors."""
+    columns = evaluate.vcf_sample_names(str(vcf))  # quiet about the missing index
+    column_of: dict[str, str] = {}
+    for i, sample in enumerate(samples.values()):
+        # The BAM's SM, else the column in BAM order (a caller that names columns otherwise).
+        col = sample if sample in columns else (columns[i] if i < len(columns) else None)
+        entry: dict[str, Any] = {"column": col, "status": "ok", "wall_s": tr.wall_s, "evaluated": False}
+        tr.samples[sample] = entry
+        if col is None:
+            entry["status"] = "no column"
+            continue
+        column_of[sample] = col
+        if sample not in truths:
+            continue
+        t_vcf, t_sample = truths[sample]
+        res = evaluate.evaluate(str(t_vcf), str(vcf), str(ds.ref), bed=str(ds.bed), truth_sample=t_sample,
+                                calls_sample=col, region=ds.region)
+        with open(rdir / f"{sample}.eval.json", "w") as fh:
+            json.dump(res.to_dict(), fh, indent=1)
+        entry.update(evaluated=True, truth=str(t_vcf), eval=_eval_summary(res.to_dict()))
+    if all(s in column_of for s in tr.trio):
+        trio_cols = [column_of[s] for s in tr.trio]
+        res = evaluate.mendel(str(vcf), trio_cols, bed=str(ds.bed), region=ds.region)
+        (rdir / "mendel.json").write_text(json.dumps(res.to_dict(), indent=1) + "\n")
+        tr.mendel = _mendel_summary(res)
+
+
+def _singles_as_trio(ds: DataSet, spec: TrioSpec, caller: str, backend: str, set_runs: list[Run],
+                     evaluate: ModuleType) -> TrioRun:
+    """The single-sample runs of one caller on the trio's BAMs, and the Mendelian errors of their
+    three VCFs merged (a sample without a record is 0/0, as for the truths)."""
+    tr = TrioRun(ds.name, caller, backend, "single", list(spec.trio))
+    by_sample = {r.sample: r for r in set_runs if (r.caller, r.backend) == (caller, backend)}
+    members = [by_sample[s] for s in spec.trio if s in by_sample]
+    for r in by_sample.values():
+        entry: dict[str, Any] = {"column": None, "status": r.status, "wall_s": r.wall_s,
+                                 "evaluated": r.evaluated}
+        if r.evaluated:
+            entry.update(truth=r.eval.get("truth_vcf"), eval=_eval_summary(r.eval))
+        tr.samples[r.sample] = entry
+    statuses = {r.status for r in members}
+    tr.status = "ok" if statuses == {"ok"} and len(members) == 3 else (
+        "missing" if "missing" in statuses else "failed")
+    tr.cmd = " ; ".join(r.cmd for r in members)
+    walls = [r.wall_s for r in members if r.wall_s is not None]
+    tr.wall_s = sum(walls) if walls else None
+    tr.peak_mb = max((r.peak_mb for r in members if r.peak_mb is not None), default=None)
+    if tr.status != "ok":
+        tr.stderr_tail = "; ".join(f"{r.sample}: {r.status}" for r in members if r.status != "ok")
+        return tr
+    res = evaluate.mendel_of_single_samples({r.sample: r.vcf for r in members}, spec.trio, bed=str(ds.bed),
+                                            region=ds.region)
+    tr.mendel = _mendel_summary(res)
+    return tr
+
+
+def truth_floor(ds: DataSet, spec: TrioSpec, truths: dict[str, Truth], evaluate: ModuleType
+                ) -> dict[str, Any] | None:
+    """Mendelian errors of the three truths merged (missing = 0/0): what a perfect caller reproduces."""
+    if not all(s in truths for s in spec.trio):
+        return None
+    res = evaluate.mendel_of_truths({s: str(truths[s][0]) for s in spec.trio}, spec.trio, bed=str(ds.bed),
+                                    region=ds.region)
+    log.info("%s truths: %s", ds.name, res.summary())
+    return _mendel_summary(res)
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,14 +750,79 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Versions: " + "; ".join(f"{k}: {v}" for k, v in results["versions"].items() if k != "gmscall info"),
     ]
+    if results.get("trio"):
+        out += ["", *trio_markdown(results)]
     failed = [r for r in runs if r["status"] == "failed"]
-    if failed:
+    failed_joint = [r for r in results.get("trio", []) if r["status"] == "failed" and r["mode"] == "joint"]
+    if failed or failed_joint:
         out += ["", "## Failures", ""]
         for r in failed:
             label = f"{r['caller']}-{r['backend']}" if r["backend"] else r["caller"]
             tail = r["stderr_tail"].strip().replace("\n", "\n    ")
             out.append(f"- {r['set']} {r['sample']} {label}: `{r['cmd']}`\n\n    {tail}\n")
+        for r in failed_joint:
+            tail = r["stderr_tail"].strip().replace("\n", "\n    ")
+            out.append(f"- {r['set']} trio {_label(r)} joint: `{r['cmd']}`\n\n    {tail}\n")
     return "\n".join(out) + "\n"
+
+
+def _label(r: dict[str, Any]) -> str:
+    return f"{r['caller']}-{r['backend']}" if r["backend"] else r["caller"]
+
+
+def _gt_f1(entry: dict[str, Any], vtype: str) -> str:
+    if not entry.get("evaluated"):
+        return "no truth" if entry.get("status") == "ok" else "-"
+    return _f(entry["eval"]["genotype"][vtype]["f1"])
+
+
+def _mendel_cells(m: dict[str, Any] | None, denovo: bool) -> list[str]:
+    """Mendel errors, sites called in all three, error rate, de novo calls of the child."""
+    if not m:
+        return ["-"] * 4
+    rate = "-" if m["rate"] is None else f"{100 * m['rate']:.2f} %"
+    return [str(m["inconsistent"]), str(m["all_called"]), rate, str(m["denovo"]) if denovo else "-"]
+
+
+def trio_markdown(results: dict[str, Any]) -> list[str]:
+    """The "Trio (joint calling)" section: per-sample accuracy, then Mendelian errors per caller."""
+    trio = results["trio"]
+    head = ["set", "caller", "mode", "sample", "status", "SNV GT-F1", "INDEL GT-F1", "wall s"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in trio:
+        for sample in r["trio"]:
+            e = r["samples"].get(sample, {"status": r["status"]})
+            status = r["status"] if r["mode"] == "joint" else e.get("status", r["status"])
+            rows.append("| " + " | ".join([r["set"], _label(r), r["mode"], sample, status, _gt_f1(e, "SNV"),
+                                            _gt_f1(e, "INDEL"), _f(e.get("wall_s"), 1)]) + " |")
+    head2 = ["set", "caller", "mode", "status", "Mendel errors", "called in all three", "error rate",
+             "de novo (child)", "wall s", "peak MB"]
+    rows2 = ["| " + " | ".join(head2) + " |", "|" + "---|" * len(head2)]
+    for r in trio:
+        rows2.append("| " + " | ".join([r["set"], _label(r), r["mode"], r["status"],
+                                         *_mendel_cells(r["mendel"], r["mode"] == "joint"),
+                                         _f(r["wall_s"], 1), _f(r["peak_mb"], 0)]) + " |")
+    for name, floor in results.get("trio_truth_floor", {}).items():
+        rows2.append("| " + " | ".join([name, "truths (floor)", "-", "ok" if floor else "no truths",
+                                         *_mendel_cells(floor, False), "-", "-"]) + " |")
+    return [
+        "## Trio (joint calling)",
+        "",
+        "\n".join(rows),
+        "",
+        ("GT-F1: genotype-aware F1 of each sample against its own truth (truth.<SAMPLE>.vcf.gz), inside the "
+         "set's confident BED. joint: one run on the three BAMs (wall s = the whole run); single: the "
+         "sample's own run of the main table."),
+        "",
+        "\n".join(rows2),
+        "",
+        ("Mendel errors: sites (PASS, inside the confident BED, an ALT allele in one of the three) whose "
+         "child genotype cannot be made of one paternal and one maternal allele, out of those called in "
+         "all three (gmscall.evaluate.mendel). single: the three single-sample VCFs merged by position, "
+         "a sample without a record = 0/0. truths (floor): the three truth sets merged the same way, the "
+         "rate a perfect caller reproduces. de novo: records flagged for the child (INFO DENOVO or "
+         "FORMAT DNQ >= 20)."),
+    ]
 
 
 def plots(results: dict[str, Any], out: Path) -> list[str]:
