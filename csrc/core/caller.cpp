@@ -77,7 +77,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   call_site_snvs(samples, site_snvs, params, cohort, beg, end, out);
 
   // Windows whose calls could land in this shard; all their alignments go in one batch.
-  merge_cohort_reads(samples, cohort_reads);
+  merge_cohort_reads(samples, windows, cohort_reads);
   const ReadBatch& batch = *cohort_reads.batch;
   PairHmmBatch jobs;
   std::vector<WindowWork> work;

@@ -96,7 +96,9 @@ struct SampleSite {
 // ---- samples.cpp
 void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<int>& tids, const Cohort& cohort,
                          int64_t beg, int64_t end, const PileupParams& params, std::vector<SampleEvidence>& out);
-void merge_cohort_reads(const std::vector<SampleEvidence>& samples, CohortReads& out);
+// Every sample's reads that overlap one of `windows` (sorted, disjoint), in coordinate order.
+void merge_cohort_reads(const std::vector<SampleEvidence>& samples, const std::vector<Window>& windows,
+                        CohortReads& out);
 
 // ---- joint.cpp
 // Genotypes of a ploidy over n alleles in VCF order: diploid (0,0), (0,1), (1,1), (0,2), ...;

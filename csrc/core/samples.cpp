@@ -80,7 +80,8 @@ void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<
   }
 }
 
-void merge_cohort_reads(const std::vector<SampleEvidence>& samples, CohortReads& out) {
+void merge_cohort_reads(const std::vector<SampleEvidence>& samples, const std::vector<Window>& windows,
+                        CohortReads& out) {
   if (samples.size() == 1) {
     out.batch = &samples[0].reads.batch;
     out.eff_qual = &samples[0].eff_qual;
@@ -90,6 +91,13 @@ void merge_cohort_reads(const std::vector<SampleEvidence>& samples, CohortReads&
   std::vector<uint8_t>& q = out.merged_qual;
   m.clear();
   q.clear();
+  // Only reads that overlap a window: the haplotype stage looks at no other read.
+  std::vector<size_t> next_window(samples.size(), 0);
+  auto overlaps_window = [&](size_t s, int64_t pos, int64_t end) {
+    size_t& w = next_window[s];  // windows are sorted and disjoint; reads come in start order
+    while (w < windows.size() && windows[w].end <= pos) ++w;
+    return w < windows.size() && windows[w].beg < end;
+  };
   // k-way merge by (position, column): every sample's batch is coordinate-sorted.
   std::vector<int32_t> next(samples.size(), 0);
   for (;;) {
@@ -103,6 +111,7 @@ void merge_cohort_reads(const std::vector<SampleEvidence>& samples, CohortReads&
     if (best < 0) break;
     const SampleEvidence& e = samples[static_cast<size_t>(best)];
     const int32_t i = next[static_cast<size_t>(best)]++;
+    if (!overlaps_window(static_cast<size_t>(best), e.reads.batch.pos[i], e.reads.batch.end[i])) continue;
     append_read(m, e.reads.batch, i, static_cast<uint16_t>(best));
     const uint8_t* eq = e.eff_qual.data() + e.reads.batch.seq_off[i];
     q.insert(q.end(), eq, eq + e.reads.batch.len[i]);
