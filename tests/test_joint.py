@@ -209,3 +209,59 @@ def test_female_y_has_no_calls_male_y_is_haploid(chry: synth.Dataset) -> None:
 def test_sex_without_ploidy_is_an_error(chry: synth.Dataset) -> None:
     proc = run_cli("call", "-f", chry.fasta, "--sex", "SYNTH=M", chry.bam)
     assert proc.returncode == 2 and "--ploidy" in proc.stderr
+
+
+@pytest.mark.cuda
+def test_joint_cuda_parity(fam: synth.Family, tmp_path: Path) -> None:
+    """Joint calling with a pedigree: the same bytes from the CUDA and the CPU backend."""
+    out = {}
+    for backend in ("cpu", "cuda"):
+        out[backend] = tmp_path / f"{backend}.vcf"
+        gmscall.call(bams(fam), fam.fasta, output=out[backend], ped=fam.ped, backend=backend, command="x",
+                     shard_size=7_000, threads=2)
+    cpu, gpu = (p.read_text().replace(f"##gmscallBackend={b}\n", "") for b, p in out.items())
+    assert cpu == gpu
+
+
+def test_sex_inferred_from_depth_sets_x_ploidy(tmp_path: Path) -> None:
+    """With --ploidy and no --sex or PED, a sample's sex comes from its X/autosome depth (logged
+    and written in the header): half-depth X and reads on Y make it male, so X is haploid."""
+    ref_a = synth.make_reference(20_000, 21, contig="chr1")
+    ref_x = synth.make_reference(20_000, 22, contig="chrX")
+    ref_y = synth.make_reference(5_000, 23, contig="chrY")
+    planted = synth.plant_variants(ref_x, 22, n_snv=20, n_indel=0, het_fraction=0.0)
+    contigs = [(ref_a, 30, synth.plant_variants(ref_a, 21, 10, 0).haplotypes),
+               (ref_x, 15, planted.haplotypes), (ref_y, 15, synth.plant_variants(ref_y, 23, 3, 0).haplotypes)]
+    fasta = tmp_path / "ref.fa"
+    with open(fasta, "w") as fh:
+        fh.writelines(f">{ref.contig}\n" + "\n".join(ref.seq[i:i + 60] for i in range(0, len(ref.seq), 60)) + "\n" for ref, _, _ in contigs)
+    pysam.faidx(str(fasta))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": r.contig, "LN": len(r)} for r, _, _ in contigs],
+              "RG": [{"ID": "L1", "SM": "MALE"}]}
+    bam = tmp_path / "male.bam"
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        for tid, (ref, depth, haps) in enumerate(contigs):
+            reads = synth.simulate_reads(haps, 30 + tid, depth, dup_fraction=0.0, low_mapq_fraction=0.0,
+                                         qcfail_fraction=0.0, unmapped_mate_fraction=0.0, softclip_fraction=0.0)
+            for rd in sorted(reads, key=lambda r: (r.pos, r.name, r.flag)):
+                if not rd.cigar:
+                    continue
+                a = pysam.AlignedSegment(out.header)
+                a.query_name, a.flag, a.reference_id, a.reference_start = rd.name, rd.flag & ~0x1, tid, rd.pos
+                a.mapping_quality, a.cigartuples, a.query_sequence = 60, rd.cigar, rd.seq
+                a.query_qualities = pysam.qualitystring_to_array("I" * len(rd.seq))
+                a.set_tag("RG", "L1")
+                out.write(a)
+    pysam.sort("-o", str(bam) + ".s.bam", str(bam))
+    Path(str(bam) + ".s.bam").replace(bam)
+    pysam.index(str(bam))
+    vcf = tmp_path / "male.vcf"
+    gmscall.call(bam, fasta, output=vcf, ploidy="GRCh38")
+    text = vcf.read_text()
+    assert "##gmscallSex=<ID=MALE,Sex=M," in text and "inferred from depth" in text
+    rows = [ln.split("\t") for ln in text.splitlines() if not ln.startswith("#")]
+    gt = {(r[0], int(r[1])): r[9].split(":")[0] for r in rows}
+    # GRCh38 in a male: chrX:1-10000 is haploid, PAR1 (from 10,001) diploid, autosomes diploid.
+    assert {g for (c, p), g in gt.items() if c == "chrX" and p <= 10_000} <= {"1", "2"}
+    assert any(c == "chrX" and p <= 10_000 for c, p in gt)
+    assert all("/" in g for (c, p), g in gt.items() if c == "chr1" or (c == "chrX" and p > 10_000))
