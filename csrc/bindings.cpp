@@ -16,6 +16,7 @@
 #include "gmscall/errors.hpp"
 #include "gmscall/pileup.hpp"
 #include "io/bam_reader.hpp"
+#include "io/gvcf_text.hpp"
 #include "io/header.hpp"
 #include "io/pileup_tsv.hpp"
 #include "io/reference.hpp"
@@ -133,6 +134,34 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
   return d;
 }
 
+py::object block_dict(const RefBlock& b) {
+  py::dict d;
+  d["beg"] = b.beg;
+  d["end"] = b.end;
+  d["gq"] = b.gq;
+  d["min_dp"] = b.min_dp;
+  d["dp_sum"] = b.dp_sum;
+  d["ploidy"] = b.ploidy;
+  d["key"] = b.key;
+  d["pl"] = b.pl;
+  d["ref"] = std::string(1, b.ref);
+  return std::move(d);
+}
+
+// gVCF blocks of a shard: "gvcf_gaps" (the block lines between records, as text), and the edge
+// blocks "gvcf_head" / "gvcf_tail" (dicts, or None) that the writer may merge across shards.
+void add_blocks(py::dict& d, const std::string& contig, int64_t beg, int64_t end,
+                const std::vector<CallRecord>& recs, const std::vector<RefBlock>& blocks) {
+  std::vector<int64_t> pos;
+  for (const CallRecord& r : recs) pos.push_back(r.pos);
+  BlockText t = block_text(contig, blocks, pos, beg, end);
+  py::list gaps;
+  for (const std::string& g : t.gaps) gaps.append(py::str(g));
+  d["gvcf_gaps"] = gaps;
+  d["gvcf_head"] = t.head >= 0 ? block_dict(blocks[static_cast<size_t>(t.head)]) : py::none();
+  d["gvcf_tail"] = t.tail >= 0 ? block_dict(blocks[static_cast<size_t>(t.tail)]) : py::none();
+}
+
 Cohort make_cohort(int n_samples, const std::vector<std::vector<int>>& bam_columns,
                    const std::vector<std::vector<std::tuple<int64_t, int64_t, int>>>& ploidy,
                    const std::vector<std::array<int, 3>>& trios) {
@@ -197,13 +226,16 @@ class Session {
                 const std::string& backend_name, const Cohort& cohort) {
     const Backend backend = parse_backend(backend_name);
     std::vector<CallRecord> recs;
+    std::vector<RefBlock> blocks;
     {
       py::gil_scoped_release release;
       std::vector<BamReader*> bams;
       for (auto& r : readers_) bams.push_back(r.get());
-      recs = call_region(bams, ref_, contig, beg, end, params, cohort, backend);
+      recs = call_region(bams, ref_, contig, beg, end, params, cohort, backend, params.gvcf ? &blocks : nullptr);
     }
-    return records_to_python(recs, static_cast<py::ssize_t>(cohort.n_samples));
+    py::dict d = records_to_python(recs, static_cast<py::ssize_t>(cohort.n_samples));
+    if (params.gvcf) add_blocks(d, contig, beg, end, recs, blocks);
+    return d;
   }
 
   py::dict pileup(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
@@ -325,7 +357,10 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("gap_open_min", &CallParams::gap_open_min)
       .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)
       .def_readwrite("read_pad", &CallParams::read_pad)
-      .def_readwrite("de_novo_prior", &CallParams::de_novo_prior);
+      .def_readwrite("de_novo_prior", &CallParams::de_novo_prior)
+      .def_readwrite("gvcf", &CallParams::gvcf)
+      .def_readwrite("gq_bands", &CallParams::gq_bands)
+      .def_readwrite("gvcf_depth_classes", &CallParams::gvcf_depth_classes);
 
   py::class_<Cohort>(m, "Cohort", "VCF columns of the BAMs' samples, ploidy intervals, trios")
       .def(py::init(&make_cohort), py::arg("n_samples") = 1, py::arg("bam_columns") = std::vector<std::vector<int>>{{0}},

@@ -315,12 +315,12 @@ def test_iupac_and_lower_case_reference(ds: synth.Dataset, tmp_path: Path) -> No
 
 def test_failure_while_writing_leaves_nothing(ds: synth.Dataset, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from gmscall import caller
+    from gmscall import vcf
 
     def boom(contig: str, recs: dict, layout: object) -> list[str]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(caller, "format_records", boom)
+    monkeypatch.setattr(vcf, "format_records", boom)
     with pytest.raises(KeyboardInterrupt):
         gmscall.call(ds.bam, ds.fasta, output=tmp_path / "x.vcf.gz")
     assert list(tmp_path.iterdir()) == []
@@ -347,9 +347,9 @@ def test_failing_shard_fails_the_run(ds: synth.Dataset, tmp_path: Path, monkeypa
 
 def test_interrupted_process_leaves_no_output(ds: synth.Dataset, tmp_path: Path) -> None:
     out = tmp_path / "x.vcf.gz"
-    code = ("import signal, sys, gmscall.caller as c\n"
+    code = ("import signal, sys, gmscall.vcf as v\n"
             "def stop(*a, **k):\n    raise KeyboardInterrupt\n"
-            "c.format_records = stop\n"
+            "v.format_records = stop\n"
             "from gmscall.cli import main\nsys.exit(main())")
     proc = subprocess.run([sys.executable, "-c", code, "call", "-f", str(ds.fasta), "-o", str(out), str(ds.bam)],
                           capture_output=True, text=True, timeout=120, check=False)

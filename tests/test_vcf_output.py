@@ -13,7 +13,6 @@ import pytest
 
 gmscall = pytest.importorskip("gmscall", reason="gmscall is not built/installed")
 
-from gmscall import caller as gms_caller
 from gmscall import synth
 from gmscall import vcf as gms_vcf
 from gmscall.errors import InputError, OutputError
@@ -300,7 +299,7 @@ def test_failure_while_writing_leaves_nothing(synth_dataset, tmp_path: Path, mon
         out.write_bytes(b"previous run")
         Path(str(out) + ".tbi").write_bytes(b"previous index")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real = gms_caller.format_records
+    real = gms_vcf.format_records
     calls = []
 
     def failing(contig: str, recs: dict, layout: object) -> list[str]:
@@ -309,7 +308,7 @@ def test_failure_while_writing_leaves_nothing(synth_dataset, tmp_path: Path, mon
             raise RuntimeError("injected failure")
         return real(contig, recs, layout)
 
-    monkeypatch.setattr(gms_caller, "format_records", failing)
+    monkeypatch.setattr(gms_vcf, "format_records", failing)
     with pytest.raises(RuntimeError, match="injected failure"):
         gmscall.call(synth_dataset.bam, synth_dataset.fasta, output=out, shard_size=5_000)
     assert len(calls) == 3

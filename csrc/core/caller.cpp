@@ -18,6 +18,10 @@ namespace gms {
 
 using namespace calling;
 
+// How far before a shard a record can start and still cover one of its bases: the longest REF
+// of a haplotype-model record (an indel's repeat tract plus the indel).
+constexpr int64_t kRecordReach = 200;
+
 int Cohort::ploidy_at(int column, int64_t pos) const {
   if (column >= static_cast<int>(ploidy.size())) return 2;
   for (const PloidyInterval& iv : ploidy[static_cast<size_t>(column)]) {
@@ -29,7 +33,8 @@ int Cohort::ploidy_at(int column, int64_t pos) const {
 
 std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
                                     const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
-                                    const Cohort& cohort, Backend backend) {
+                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks) {
+  if (blocks && cohort.n_samples != 1) throw InputError("a gVCF holds one sample: call each sample on its own");
   if (bams.size() != cohort.bam_columns.size()) throw GmsError("call_region: one column map per BAM expected");
   std::vector<int> tids;
   for (BamReader* bam : bams) {
@@ -73,8 +78,11 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   std::vector<Candidate> site_snvs;
   split_windows(alleles, windows, site_snvs);
 
+  // A gVCF also needs the records that start before the shard and reach into it (a deletion), to
+  // leave their bases out of the reference blocks: they are called here too, then dropped.
+  const int64_t lo = blocks ? std::max<int64_t>(0, beg - kRecordReach) : beg;
   std::vector<CallRecord> out;
-  call_site_snvs(samples, site_snvs, params, cohort, beg, end, out);
+  call_site_snvs(samples, site_snvs, params, cohort, lo, end, out);
 
   // Windows whose calls could land in this shard; all their alignments go in one batch.
   merge_cohort_reads(samples, windows, cohort_reads);
@@ -83,7 +91,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   std::vector<WindowWork> work;
   const ReadView rv = batch.view();
   for (const Window& w : windows) {
-    if (w.end <= beg || w.beg >= end) continue;
+    if (w.end <= lo || w.beg >= end) continue;
     plan_window(batch, rv, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, work);
   }
   std::vector<double> lik(jobs.jobs.size(), 0.0);
@@ -93,11 +101,17 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   } else {
     run_pairhmm_cpu(jobs, tables, lik.data());
   }
-  for (const WindowWork& w : work) genotype_window(w, batch, lik, rs, samples, params, cohort, beg, end, out);
+  for (const WindowWork& w : work) genotype_window(w, batch, lik, rs, samples, params, cohort, lo, end, out);
 
   std::sort(out.begin(), out.end(), [](const CallRecord& a, const CallRecord& b) {
     return std::tie(a.pos, a.ref, a.alts) < std::tie(b.pos, b.ref, b.alts);
   });
+  if (blocks) {
+    blocks->clear();
+    reference_blocks(samples[0].pu, out, beg, end, cohort, params, *blocks);
+    out.erase(out.begin(), std::lower_bound(out.begin(), out.end(), beg,
+                                            [](const CallRecord& r, int64_t p) { return r.pos < p; }));
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@ class BamReader;
 namespace gms::calling {
 
 inline constexpr char kBaseChar[5] = {'A', 'C', 'G', 'T', 'N'};
+inline constexpr char kNonRef[] = "<NON_REF>";  // gVCF: any allele not otherwise listed
 constexpr int kMaxQual = 60;         // base/mapping quality cap of the models
 constexpr double kInit = 1e280;      // pair-HMM scaling (kernels/pairhmm.hpp)
 
@@ -92,6 +93,12 @@ struct SampleSite {
   double p_ref_only = 0.0;   // log10 posterior of carrying no ALT of the site
   int called = 0;            // the model's own call (genotype index)
 };
+
+// ---- refconf.cpp
+// Reference blocks of [beg, end) of the first sample, around `records` (which may reach in from
+// before beg).
+void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& records, int64_t beg, int64_t end,
+                      const Cohort& cohort, const CallParams& p, std::vector<RefBlock>& out);
 
 // ---- samples.cpp
 void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<int>& tids, const Cohort& cohort,

@@ -76,9 +76,29 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
   for (double& v : site.post) v -= norm;
   site.called = static_cast<int>(argmax(site.post));
   site.p_ref_only = site.post[0];
+  if (p.gvcf) {  // PL over the alleles and <NON_REF>, here the best-supported other base
+    std::vector<int> with_other = base;
+    int other = -1;
+    for (int b = 0; b < 4; ++b) {
+      if (std::find(base.begin(), base.end(), b) != base.end()) continue;
+      if (other < 0 || sum_counts(pu, x, b) > sum_counts(pu, x, other)) other = b;
+    }
+    with_other.push_back(other);
+    gl.clear();
+    for (const std::vector<int>& g : genotype_list(ploidy, static_cast<int>(with_other.size()))) {
+      const int a = with_other[static_cast<size_t>(g.front())], c = with_other[static_cast<size_t>(g.back())];
+      double v = 0.0;
+      for (int b = 0; b < 4; ++b) {
+        if (a == c) v += b == a ? term(b, 0) : term(b, 2);
+        else v += (b == a || b == c) ? term(b, 1) : term(b, 2);
+      }
+      gl.push_back(v);
+    }
+  }
   const double max_gl = *std::max_element(gl.begin(), gl.end());
   for (double v : gl) site.pl.push_back(static_cast<int>(std::lround(-10.0 * (v - max_gl))));
   for (int b : base) site.ad.push_back(static_cast<int>(sum_counts(pu, x, b)));
+  if (p.gvcf) site.ad.push_back(0);
   return site;
 }
 
@@ -122,7 +142,9 @@ void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vecto
     rec.mq = mapping_quality(samples, x);
     rec.sor = strand_odds_ratio(ref_f, ref_r, alt_f, alt_r);
     rec.haplotype_model = false;
-    if (genotype_cohort(sites, static_cast<int>(base.size()), cohort, p, INFINITY, rec)) out.push_back(std::move(rec));
+    if (!genotype_cohort(sites, static_cast<int>(base.size()), cohort, p, INFINITY, rec)) continue;
+    if (p.gvcf) rec.alts.push_back(kNonRef);
+    out.push_back(std::move(rec));
   }
 }
 
@@ -191,6 +213,26 @@ std::string allele_on(const Window& win, const std::vector<size_t>& here, const 
     else s.erase(1, static_cast<size_t>(-a.len));
   }
   return s;
+}
+
+// gVCF PL of a haplotype-model record over its alleles and <NON_REF> from each read's allele
+// likelihoods (the best haplotype of each allele, and the second best for <NON_REF>).
+std::vector<int> non_ref_pl(const std::vector<std::vector<double>>& reads, int ploidy, int n_alleles) {
+  std::vector<double> gl;
+  for (const std::vector<int>& g : genotype_list(ploidy, n_alleles)) {
+    double v = 0.0;
+    for (const std::vector<double>& l : reads) {
+      const double x = l[static_cast<size_t>(g.front())], y = l[static_cast<size_t>(g.back())];
+      v += g.size() == 1 ? x : log10_add(x, y) - std::log10(2.0);
+    }
+    gl.push_back(v);
+  }
+  std::vector<int> pl;
+  const double max_gl = gl.empty() ? 0.0 : *std::max_element(gl.begin(), gl.end());
+  for (double v : gl) {
+    pl.push_back(v == -INFINITY ? 999 : std::min(999, static_cast<int>(std::lround(-10.0 * (v - max_gl)))));
+  }
+  return pl;
 }
 
 // One sample's record-level evidence from its window hypotheses.
@@ -314,6 +356,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     for (size_t s = 0; s < ns; ++s) {
       SampleSite site = window_site(sw[s], hap_idx, na, indel, p);
       site.ad.assign(static_cast<size_t>(na), 0);
+      std::vector<std::vector<double>> read_alleles;  // per read at the site: allele groups' best
       for (size_t r : sw[s].reads) {
         const int32_t i = w.reads[r];
         if (batch.pos[i] > pos || batch.end[i] <= pos) continue;
@@ -331,6 +374,14 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
           ++site.ad[top];
           (is_reverse(batch.flag[i]) ? sr : sf)[top] += 1;
         }
+        if (p.gvcf) {
+          best_of.push_back(second);  // <NON_REF>: the read's second-best allele, as GATK
+          read_alleles.push_back(std::move(best_of));
+        }
+      }
+      if (p.gvcf && site.covered) {
+        site.pl = non_ref_pl(read_alleles, site.ploidy, na + 1);
+        site.ad.push_back(0);
       }
       if (!site.covered) site.ad.clear();
       rec.dp += site.dp;
@@ -344,7 +395,9 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     rec.mq = mapping_quality(samples, pos - samples[0].pu.beg);
     rec.sor = strand_odds_ratio(sf[0], sr[0], alt_f, alt_r);
     rec.haplotype_model = true;
-    if (genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec)) out.push_back(std::move(rec));
+    if (!genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec)) continue;
+    if (p.gvcf) rec.alts.push_back(kNonRef);
+    out.push_back(std::move(rec));
   }
 }
 

@@ -25,7 +25,7 @@ from .options import CallOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
-from .vcf import VcfLayout, format_records, header_lines, open_output
+from .vcf import ShardFormatter, VcfLayout, header_lines, open_output
 
 log = logging.getLogger("gmscall")
 DEFAULT_SHARD = 250_000  # fastest on the benchmark set: per-shard arrays stay in reused heap memory
@@ -214,11 +214,16 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
     if output is None:
         if resume:
             raise InputError("resume needs an output file")
+        if options is not None and options.gvcf:
+            raise InputError("a gVCF is written to a file: give output=")
         return list(call_iter(bam, ref, regions, bed=bed, threads=threads, backend=backend, options=options,
                               shard_size=shard_size, client=client, **cohort_kw))
     if resume and str(output) == "-":
         raise InputError("--resume needs an output file (-o FILE), not stdout")
     plan = _plan(bam, ref, regions, bed, output, backend, options, shard_size, **cohort_kw)
+    if plan.options.gvcf and plan.cohort.n_samples != 1:
+        raise InputError(f"a gVCF holds one sample, these inputs have {plan.cohort.n_samples} "
+                         f"({', '.join(plan.cohort.samples[:4])}): write one gVCF per sample")
     cmd = command if command is not None else "gmscall.call (Python API)"
     t0 = time.perf_counter()
     with (_work_folder(plan, output) if resume else nullcontext()) as work:
@@ -249,23 +254,23 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
     if reused:
         log.info("resuming: %d of %d shards reused from %s", len(reused), len(plan.shards), work.path)
     todo = [s for k, s in enumerate(plan.shards) if k not in reused]
-    layout = VcfLayout.of(plan.cohort)
+    layout = VcfLayout.of(plan.cohort, plan.options.gq_bands if plan.options.gvcf else None)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__, command, plan.backend,
                           plan.cohort.header_lines())
+    formatter = ShardFormatter(layout)
     bases = 0
     with open_output(output, tmp_dir=work.path if work is not None else None) as out, \
             closing(_shard_results(plan, todo, threads, client)) as results:
         out.write(("\n".join(header) + "\n").encode())
         for k, shard in enumerate(plan.shards):
             if k in reused:
-                text = work.load(k)
+                contig, recs = work.load(k)
             else:
                 contig, recs = next(results)
-                lines = format_records(contig, recs, layout)
-                text = ("\n".join(lines) + "\n").encode() if lines else b""
                 if work is not None:
-                    work.save(k, text)
-            out.write(text)
+                    work.save(k, (contig, recs))
+            out.write(formatter.shard_text(contig, recs))
             bases += len(shard)
             if progress is not None:
                 progress(k + 1, len(plan.shards), bases)
+        out.write(formatter.finish())

@@ -79,7 +79,8 @@ def _cmd_call(args: argparse.Namespace) -> int:
     from .options import CallOptions
 
     opts = CallOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
-                       min_qual=args.min_qual, low_qual=args.low_qual, de_novo_prior=args.de_novo_prior)
+                       min_qual=args.min_qual, low_qual=args.low_qual, de_novo_prior=args.de_novo_prior,
+                       gvcf=args.gvcf, gq_bands=_gq_bands(args.gq_bands))
     progress = _progress_bar() if sys.stderr.isatty() else None
     client = None
     if args.dask:
@@ -97,6 +98,13 @@ def _cmd_call(args: argparse.Namespace) -> int:
     if progress is not None:
         sys.stderr.write("\n")
     return 0
+
+
+def _gq_bands(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise InputError(f"--gq-bands {text}: expected comma-separated integers, e.g. 1,10,20,30,40,50,60,99") from None
 
 
 def _bam_inputs(args: argparse.Namespace) -> list[str]:
@@ -194,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "haploid chrX/chrY in males, no chrY in females [diploid everywhere]")
     p.add_argument("--sex", action="append", metavar="SAMPLE=M|F",
                    help="a sample's sex for --ploidy (repeatable) [from the PED, else from X/Y depth]")
+    p.add_argument("--gvcf", action="store_true",
+                   help="gVCF: every base in a variant record or a reference block, <NON_REF> alleles (one sample)")
+    p.add_argument("--gq-bands", default="1,10,20,30,40,50,60,99",
+                   help="lower GQ bounds of the gVCF reference-block bands [1,10,20,30,40,50,60,99]")
     p.add_argument("--resume", action="store_true",
                    help="checkpoint finished shards next to the output (OUTPUT.gmscall-work/) and reuse "
                         "those of an interrupted run with the same inputs and options")

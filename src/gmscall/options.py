@@ -62,8 +62,15 @@ class CallOptions:
     # much as mutations, so far above the mutation rate; chosen on sim-trio (README: 1e-6 erased real
     # inconsistent sites, 1e-3 and 1e-2 gave the same, best, F1 and Mendelian error rate)
     de_novo_prior: float = 1e-3
+    gvcf: bool = False  # <NON_REF> alleles and reference blocks (see vcf.ShardFormatter)
+    gq_bands: tuple[int, ...] = (1, 10, 20, 30, 40, 50, 60, 99)  # lower bounds of the blocks' GQ bands
+    # also split blocks where the depth crosses 1, 5, 10, 20, 50, 100, 200, 500 or 1000 (GATK: no)
+    gvcf_depth_classes: bool = True
 
     def __post_init__(self) -> None:
+        bands = tuple(self.gq_bands)
+        if not bands or any(not 1 <= b <= 99 for b in bands) or list(bands) != sorted(set(bands)):
+            raise InputError(f"GQ bands must be increasing integers in [1, 99], got {list(bands)}")
         _check_range("gap_open_max", self.gap_open_max, 1, 63)
         _check_range("gap_open_min", self.gap_open_min, 1, self.gap_open_max)
         PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps)
@@ -84,6 +91,8 @@ class CallOptions:
         p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
-                     "max_haplotypes", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior"):
+                     "max_haplotypes", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior",
+                     "gvcf", "gvcf_depth_classes"):
             setattr(p, name, getattr(self, name))
+        p.gq_bands = list(self.gq_bands)
         return p

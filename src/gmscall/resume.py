@@ -1,5 +1,5 @@
-"""Checkpoints of a `--resume` run: a work folder next to the output with one compressed part per
-finished shard and a manifest binding them to the inputs, options and version.
+"""Checkpoints of a `--resume` run: a work folder next to the output with one compressed part (the
+shard's pickled result) per finished shard and a manifest binding them to the inputs, options and version.
 
 A part is written under a temporary name, synced and renamed, so a kill (or power loss) leaves
 either a whole part or none; parts are still verified (gzip CRC and length) before reuse, and a
@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import tempfile
 import zlib
@@ -148,13 +149,16 @@ class WorkFolder:
         names = {p.name for p in self.path.glob("part-*.gz")}
         return {k for k in range(n_shards) if self._part(k).name in names and self._read(k) is not None}
 
-    def load(self, k: int) -> bytes:
+    def load(self, k: int) -> Any:
         data = self._read(k)
         if data is None:
             raise OutputError(f"{self._part(k)}: checkpoint vanished while the run was using it")
-        return data
+        return pickle.loads(data)
 
-    def save(self, k: int, data: bytes) -> None:
+    def save(self, k: int, result: Any) -> None:
+        """A shard's result (what the writer formats), pickled: reused parts go through the same
+        formatting as fresh ones (a gVCF merges blocks across shards)."""
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         _write_synced(self._part(k), gzip.compress(data, compresslevel=1, mtime=0))
 
     def remove(self) -> None:
@@ -166,7 +170,7 @@ def manifest_for(bams: Sequence[str], ref: str, bam_headers: Sequence[str], opti
     fai = Path(ref + ".fai").read_bytes()
     ids = [file_identity(b, h) for b, h in zip(bams, bam_headers)]
     return {"gmscall": version, "mode": mode, "bam": ids[0] if len(ids) == 1 else ids,
-            "reference": file_identity(ref, fai), "options": options, "cohort": _plain(cohort),
+            "reference": file_identity(ref, fai), "options": _plain(options), "cohort": _plain(cohort),
             "shards": [str(s) for s in shards]}
 
 

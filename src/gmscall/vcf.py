@@ -28,10 +28,15 @@ class VcfLayout:
 
     samples: tuple[str, ...]
     trios: bool = False
+    gq_bands: tuple[int, ...] | None = None  # a gVCF: reference blocks banded by these GQ bounds
 
     @classmethod
-    def of(cls, cohort: Any) -> VcfLayout:
-        return cls(tuple(cohort.samples), bool(cohort.trios))
+    def of(cls, cohort: Any, gq_bands: Sequence[int] | None = None) -> VcfLayout:
+        return cls(tuple(cohort.samples), bool(cohort.trios), None if gq_bands is None else tuple(gq_bands))
+
+    @property
+    def gvcf(self) -> bool:
+        return self.gq_bands is not None
 
     @property
     def cohort(self) -> bool:
@@ -54,6 +59,8 @@ def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout | str, re
         f"##reference=file://{os.path.abspath(reference)}",
     ]
     lines += [f"##contig=<ID={name},length={length}>" for name, length in contigs]
+    if layout.gvcf:
+        lines += _gvcf_header(layout.gq_bands or ())
     if layout.cohort:
         lines += [
             '##INFO=<ID=AC,Number=A,Type=Integer,Description="ALT alleles in the called genotypes">',
@@ -83,6 +90,19 @@ def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout | str, re
                      'genotype: Phred probability that an ALT allele it carries came from neither parent">')
     lines.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
                             *layout.samples]))
+    return lines
+
+
+def _gvcf_header(bands: Sequence[int]) -> list[str]:
+    """GATK's gVCF header lines: <NON_REF>, END, MIN_DP and one ##GVCFBlock line per GQ band."""
+    lines = [('##ALT=<ID=NON_REF,Description="Represents any possible alternative allele not already '
+              'represented at this location by REF and ALT">'),
+             '##INFO=<ID=END,Number=1,Type=Integer,Description="Stop position of the interval">',
+             '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Minimum DP observed within the GVCF block">']
+    bounds = [0, *bands, 100]
+    for lo, hi in zip(bounds, bounds[1:]):
+        if hi > lo:
+            lines.append(f"##GVCFBlock{lo}-{hi}=minGQ={lo}(inclusive),maxGQ={hi}(exclusive)")
     return lines
 
 
@@ -123,6 +143,76 @@ def _allele_counts(recs: dict, k: int, n_alts: int) -> tuple[list[int], int]:
                 if a > 0:
                     ac[int(a) - 1] += 1
     return ac, an
+
+
+class ShardFormatter:
+    """Turns shard results into VCF text in genome order. For a gVCF it interleaves the reference
+    blocks with the records and holds each shard's last block back, so that a block that the
+    next shard continues (same GQ band, depth class and ploidy) is merged: the blocks come out
+    as one pass over the genome would make them, whatever the shard size."""
+
+    def __init__(self, layout: VcfLayout) -> None:
+        self.layout = layout
+        self.pending: dict | None = None  # the last block seen, not yet written
+
+    def shard_text(self, contig: str, recs: dict) -> bytes:
+        lines = format_records(contig, recs, self.layout)
+        if self.layout.gvcf:
+            lines = self._with_blocks(contig, recs, lines)
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def finish(self) -> bytes:
+        return (_block_line(self.pending) + "\n").encode() if self.pending else b""
+
+    def _with_blocks(self, contig: str, recs: dict, record_lines: list[str]) -> list[str]:
+        """The C++ core formats the blocks between records; only the blocks at the shard's two
+        edges come as data, to be merged with a neighbouring shard's block of the same key."""
+        out: list[str] = []
+        head, tail = recs["gvcf_head"], recs["gvcf_tail"]
+        if head is not None:
+            head = {"contig": contig, **head}
+            p = self.pending
+            if p and p["contig"] == contig and p["end"] == head["beg"] and p["key"] == head["key"]:
+                _merge_into(p, head)
+            else:
+                self._flush(out)
+                self.pending = head
+        for g, text in enumerate(recs["gvcf_gaps"]):
+            if text:
+                self._flush(out)
+                out.append(text)
+            if g < len(record_lines):
+                self._flush(out)
+                out.append(record_lines[g])
+        if tail is not None:
+            self._flush(out)
+            self.pending = {"contig": contig, **tail}
+        return out
+
+    def _flush(self, out: list[str]) -> None:
+        if self.pending is not None:
+            out.append(_block_line(self.pending))
+            self.pending = None
+
+
+def _merge_into(block: dict, nxt: dict) -> None:
+    """Extends `block` by the adjacent `nxt`: minimum GQ (its PL with it; the leftmost on a tie),
+    minimum DP, summed depth."""
+    if nxt["gq"] < block["gq"]:
+        block["gq"], block["pl"] = nxt["gq"], nxt["pl"]
+    block["min_dp"] = min(block["min_dp"], nxt["min_dp"])
+    block["dp_sum"] += nxt["dp_sum"]
+    block["end"] = nxt["end"]
+
+
+def _block_line(b: dict) -> str:
+    """The line of a block merged here (the others come formatted from io/gvcf_text.cpp, which
+    writes the same fields the same way)."""
+    gt = {2: "0/0", 1: "0", 0: "."}[b["ploidy"]]
+    dp = b["dp_sum"] // (b["end"] - b["beg"])
+    pl = ",".join(map(str, b["pl"])) if b["pl"] else "."
+    return (f"{b['contig']}\t{b['beg'] + 1}\t.\t{b['ref']}\t<NON_REF>\t.\t.\tEND={b['end']}\t"
+            f"GT:GQ:DP:MIN_DP:PL\t{gt}:{b['gq']}:{dp}:{b['min_dp']}:{pl}")
 
 
 def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:

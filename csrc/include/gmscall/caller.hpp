@@ -29,6 +29,9 @@ struct CallParams {
   double gap_open_slope = 1.0;  // ... Phred lost per extra repeat unit
   int64_t read_pad = 400;       // reads and candidates are gathered this far beyond the shard
   double de_novo_prior = 1e-3;  // trios: chance that a child carries an allele neither parent has
+  bool gvcf = false;            // <NON_REF> on records and reference blocks (one sample)
+  std::vector<int> gq_bands{1, 10, 20, 30, 40, 50, 60, 99};  // lower bounds of the blocks' GQ bands
+  bool gvcf_depth_classes = true;  // also split blocks where the depth crosses a class bound
 };
 
 enum FilterBits : int { kFilterLowQual = 1 };
@@ -76,10 +79,25 @@ struct CallRecord {
   std::vector<SampleCall> samples;  // one per VCF column
 };
 
+// gVCF: positions [beg, end) of one sample that no variant record covers, merged while the GQ
+// band, the depth class and the ploidy (together: `key`) stay the same. Adjacent blocks of equal
+// key (e.g. across a shard border) merge into what one pass would have made.
+struct RefBlock {
+  int64_t beg, end;
+  int gq;          // minimum over the block
+  int min_dp;
+  int64_t dp_sum;  // DP = dp_sum / (end - beg), rounded down
+  int ploidy;
+  int key;
+  char ref;             // reference base at beg
+  std::vector<int> pl;  // of the block's first position of minimum GQ: 0/0, 0/N, N/N (haploid: 0, N)
+};
+
 // Records whose POS lies in [beg, end), sorted by (pos, ref, alts). `bams` holds one reader per
-// input file, in the order of cohort.bam_columns.
+// input file, in the order of cohort.bam_columns. With params.gvcf, records carry <NON_REF> and
+// `blocks` receives the reference blocks of [beg, end).
 std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
                                     const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
-                                    const Cohort& cohort, Backend backend);
+                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks = nullptr);
 
 }  // namespace gms

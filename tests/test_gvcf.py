@@ -1,0 +1,166 @@
+"""gVCF output: every base in exactly one record or reference block, blocks banded by GQ and
+split by depth class, <NON_REF> on records, the same bytes for any shard split, and files that
+bcftools and tabix read."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+from pathlib import Path
+
+import pysam
+import pytest
+
+import gmscall
+from gmscall import synth
+from gmscall.errors import InputError
+from gmscall.options import CallOptions
+
+GVCF = CallOptions(gvcf=True)
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
+    return synth.make_dataset(tmp_path_factory.mktemp("gvcf"), length=30_000, depth=20, seed=17)
+
+
+def rows(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    text = gzip.decompress(data).decode() if data[:2] == b"\x1f\x8b" else data.decode()
+    return [ln.split("\t") for ln in text.splitlines() if not ln.startswith("#")]
+
+
+def span(row: list[str]) -> tuple[int, int]:
+    """0-based half-open reference span of a gVCF line."""
+    start = int(row[1]) - 1
+    info = dict(kv.split("=", 1) for kv in row[7].split(";") if "=" in kv)
+    return (start, int(info["END"])) if "END" in info else (start, start + len(row[3]))
+
+
+def test_every_base_is_covered_once(ds: synth.Dataset, tmp_path: Path) -> None:
+    out = tmp_path / "x.g.vcf.gz"
+    gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, shard_size=4_000)
+    spans = [span(r) for r in rows(out)]
+    assert spans[0][0] == 0 and spans[-1][1] == ds.length  # both contig ends
+    for (_, e), (s, _) in zip(spans, spans[1:]):
+        assert e == s, (e, s)  # no gap, no overlap, across shard borders too
+    # the N run has no reads: blocks of DP 0 and GQ 0 there
+    zs, _ze = ds.zero_coverage
+    inside = [r for r in rows(out) if span(r)[0] <= zs < span(r)[1]]
+    assert inside and inside[0][9].split(":")[1:3] == ["0", "0"]
+
+
+def test_same_bytes_for_any_split(ds: synth.Dataset, tmp_path: Path) -> None:
+    data = []
+    for threads, shard in ((1, 1_000_000), (2, 777), (2, 4_000)):
+        out = tmp_path / f"{threads}-{shard}.g.vcf.gz"
+        gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, shard_size=shard, threads=threads, command="x")
+        data.append(out.read_bytes())
+    assert data[0] == data[1] == data[2]
+
+
+def test_records_carry_non_ref_and_match_the_vcf(ds: synth.Dataset, tmp_path: Path) -> None:
+    vcf, gvcf = tmp_path / "x.vcf", tmp_path / "x.g.vcf"
+    gmscall.call(ds.bam, ds.fasta, output=vcf)
+    gmscall.call(ds.bam, ds.fasta, output=gvcf, options=GVCF)
+    variants = [r for r in rows(gvcf) if "END=" not in r[7]]
+    plain = rows(vcf)
+    assert [r[:4] for r in variants] == [r[:4] for r in plain]
+    for g, p in zip(variants, plain):
+        assert g[4] == p[4] + ",<NON_REF>"
+        assert g[5:8] == p[5:8]  # QUAL, FILTER, INFO
+        gf, pf = g[9].split(":"), p[9].split(":")
+        assert gf[:3] == pf[:3]  # GT, GQ, DP unchanged
+        n_alleles = len(g[4].split(",")) + 1
+        assert len(gf[3].split(",")) == n_alleles and gf[3].endswith(",0")  # AD of <NON_REF>: 0
+        assert len(gf[4].split(",")) == n_alleles * (n_alleles + 1) // 2
+
+
+def test_blocks_are_banded(ds: synth.Dataset, tmp_path: Path) -> None:
+    bands = (1, 10, 20, 30, 40, 50, 60, 99)
+    out = tmp_path / "x.g.vcf"
+    gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF)
+    text = out.read_text()
+    assert "##GVCFBlock20-30=minGQ=20(inclusive),maxGQ=30(exclusive)" in text
+    assert "##ALT=<ID=NON_REF," in text and "##FORMAT=<ID=MIN_DP," in text
+
+    def band(gq: int) -> int:
+        return sum(gq >= b for b in bands)
+
+    blocks = [r for r in rows(out) if "END=" in r[7]]
+    assert len(blocks) > 10
+    split_by_band = 0
+    for a, b in zip(blocks, blocks[1:]):
+        if span(a)[1] != span(b)[0]:
+            continue  # a record between them
+        ga, gb = int(a[9].split(":")[1]), int(b[9].split(":")[1])
+        split_by_band += band(ga) != band(gb)
+    assert split_by_band > 0
+    coarse = tmp_path / "coarse.g.vcf"
+    gmscall.call(ds.bam, ds.fasta, output=coarse, options=CallOptions(gvcf=True, gq_bands=(20,)))
+    assert len(rows(coarse)) < len(rows(out))  # fewer bands, fewer blocks
+
+
+def test_deletion_bases_are_not_in_blocks(ds: synth.Dataset, tmp_path: Path) -> None:
+    out = tmp_path / "x.g.vcf"
+    gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF)
+    all_rows = rows(out)
+    dels = [k for k, r in enumerate(all_rows) if "END=" not in r[7] and len(r[3]) > 1]
+    assert dels
+    for k in dels:
+        _s, e = span(all_rows[k])
+        assert span(all_rows[k + 1])[0] == e  # the next block starts after the deleted bases
+
+
+def test_bcftools_and_tabix_read_it(ds: synth.Dataset, tmp_path: Path) -> None:
+    out = tmp_path / "x.g.vcf.gz"
+    gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF)
+    with pysam.TabixFile(str(out)) as tbx:  # a query inside a block finds the block (END)
+        hits = list(tbx.fetch(ds.contig, 15_000, 15_001))
+    assert len(hits) == 1
+    bcftools = shutil.which("bcftools")
+    if bcftools is None:
+        pytest.skip("bcftools not installed (apt-get install bcftools): view/norm/merge --gvcf not checked")
+    for cmd in (["view", str(out)], ["norm", "-f", str(ds.fasta), str(out)]):
+        proc = subprocess.run([bcftools, *cmd], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0 and "warn" not in proc.stderr.lower(), proc.stderr
+    other = tmp_path / "y.g.vcf.gz"
+    gmscall.call(ds.bam, ds.fasta, output=other, options=GVCF, sample="OTHER")
+    proc = subprocess.run([bcftools, "merge", "--gvcf", str(ds.fasta), str(out), str(other)], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "warn" not in proc.stderr.lower(), proc.stderr
+    assert any(ln.startswith("#CHROM") and ln.endswith("SYNTH\tOTHER") for ln in proc.stdout.splitlines())
+
+
+def test_gvcf_needs_one_sample_and_a_file(ds: synth.Dataset, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="output"):
+        gmscall.call(ds.bam, ds.fasta, options=GVCF)
+    fam = synth.make_family(tmp_path / "fam", length=5_000, n_snv=5)
+    with pytest.raises(InputError, match="one sample"):
+        gmscall.call(list(fam.bams.values()), fam.fasta, output=tmp_path / "x.g.vcf", options=GVCF)
+    with pytest.raises(InputError, match="GQ bands"):
+        CallOptions(gvcf=True, gq_bands=(20, 10))
+
+
+def test_resumed_gvcf_is_byte_identical(ds: synth.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints hold each shard's result, so blocks merge across reused and fresh shards alike."""
+    from gmscall import caller
+
+    whole = tmp_path / "whole.g.vcf.gz"
+    gmscall.call(ds.bam, ds.fasta, output=whole, options=GVCF, shard_size=3_000, command="x")
+    out = tmp_path / "x.g.vcf.gz"
+    real = caller._call_shard
+
+    def failing(opts, backend, cohort, session, shard):
+        if shard.start >= 15_000:
+            raise InputError("stop here")
+        return real(opts, backend, cohort, session, shard)
+
+    monkeypatch.setattr(caller, "_call_shard", failing)
+    with pytest.raises(InputError):
+        gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, shard_size=3_000, command="x", resume=True)
+    monkeypatch.setattr(caller, "_call_shard", real)
+    gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, shard_size=3_000, command="x", resume=True)
+    assert out.read_bytes() == whole.read_bytes()
