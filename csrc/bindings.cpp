@@ -20,6 +20,7 @@
 #include "io/header.hpp"
 #include "io/pileup_tsv.hpp"
 #include "io/reference.hpp"
+#include "core/calling.hpp"
 
 namespace py = pybind11;
 using namespace gms;
@@ -160,6 +161,31 @@ void add_blocks(py::dict& d, const std::string& contig, int64_t beg, int64_t end
   d["gvcf_gaps"] = gaps;
   d["gvcf_head"] = t.head >= 0 ? block_dict(blocks[static_cast<size_t>(t.head)]) : py::none();
   d["gvcf_tail"] = t.tail >= 0 ? block_dict(blocks[static_cast<size_t>(t.tail)]) : py::none();
+}
+
+using SampleLikelihoods = std::tuple<int, int, std::vector<int>, std::vector<double>>;
+
+// Genotypes one site of a cohort from per-sample likelihoods (ploidy, DP, AD, log10 GL per
+// genotype; GL empty: no call) with the joint caller's cohort and pedigree priors. Returns None
+// when no sample carries an ALT or QUAL < min_qual, else (qual, filter, gt, gq, dnq, pl) with one
+// entry per sample in gt/gq/dnq/pl.
+py::object genotype_site(const std::vector<bool>& indel, const std::vector<SampleLikelihoods>& samples,
+                         const Cohort& cohort, const CallParams& params) {
+  if (indel.size() < 2) throw InputError("a site needs REF and at least one ALT");
+  std::vector<calling::SampleSite> sites;
+  for (const auto& [ploidy, dp, ad, gl] : samples) {
+    sites.push_back(calling::site_from_likelihoods(ploidy, dp, ad, gl, indel, params));
+  }
+  CallRecord rec;
+  if (!calling::genotype_cohort(sites, static_cast<int>(indel.size()), cohort, params, 3000.0, rec)) return py::none();
+  py::list gt, gq, dnq, pl;
+  for (const SampleCall& c : rec.samples) {
+    gt.append(py::cast(c.gt));
+    gq.append(c.gq);
+    dnq.append(c.dnq);
+    pl.append(py::cast(c.pl));
+  }
+  return py::make_tuple(rec.qual, rec.filter, gt, gq, dnq, pl);
 }
 
 Cohort make_cohort(int n_samples, const std::vector<std::vector<int>>& bam_columns,
@@ -393,6 +419,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("params"), py::arg("backend"));
 
   m.def("info", &build_info);
+  m.def("genotype_site", &genotype_site, py::arg("indel"), py::arg("samples"), py::arg("cohort"), py::arg("params"),
+        "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },
         py::arg("quiet") = true, "Silence htslib's own [E::...] messages (gmscall reports errors itself).");
   m.def("read_header_text", &read_header_text, py::arg("path"), py::arg("ref") = std::string(),

@@ -89,7 +89,8 @@ struct SampleSite {
   std::vector<int> pl;
   std::vector<double> post;  // log10 posterior per genotype under the fixed priors (normalised over
                              // every hypothesis of the model, so it may sum to less than 1 here)
-  std::vector<double> prior; // log10 fixed prior of each genotype, as `post` used it
+  std::vector<double> prior; // log10 fixed prior of each genotype, as `post` used it (also when the
+                             // sample is not covered: a trio's parent without reads weighs by it)
   double p_ref_only = 0.0;   // log10 posterior of carrying no ALT of the site
   int called = 0;            // the model's own call (genotype index)
 };
@@ -119,6 +120,10 @@ double genotype_prior(const std::vector<int>& g, const std::vector<bool>& indel,
 // sample carries an ALT or QUAL < min_qual.
 bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const Cohort& cohort, const CallParams& p,
                      double qual_cap, CallRecord& rec);
+// A sample's site evidence from its genotype likelihoods alone (log10, genotype_list order; empty:
+// no call), as when genotyping from gVCFs.
+SampleSite site_from_likelihoods(int ploidy, int dp, const std::vector<int>& ad, const std::vector<double>& gl,
+                                 const std::vector<bool>& indel, const CallParams& p);
 
 // ---- candidates.cpp
 uint32_t sum_counts(const PileupResult& pu, int64_t x, int allele);

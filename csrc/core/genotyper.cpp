@@ -55,13 +55,16 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
   SampleSite site;
   site.ploidy = ploidy;
   site.dp = static_cast<int>(depth_at(pu, x));
+  const std::vector<bool> indel(base.size(), false);
+  const auto gts = genotype_list(ploidy, static_cast<int>(base.size()));
+  for (const std::vector<int>& g : gts) site.prior.push_back(genotype_prior(g, indel, p));
   if (ploidy == 0 || site.dp == 0) return site;
   site.covered = true;
   const long long* ll = &pu.snv_ll[x * 12];
   auto term = [&](int b, int t) { return static_cast<double>(ll[b * 3 + t]) * ln_to_log10; };
-  const std::vector<bool> indel(base.size(), false);
   std::vector<double> gl;
-  for (const std::vector<int>& g : genotype_list(ploidy, static_cast<int>(base.size()))) {
+  for (size_t k = 0; k < gts.size(); ++k) {
+    const std::vector<int>& g = gts[k];
     const int a = base[static_cast<size_t>(g.front())], c = base[static_cast<size_t>(g.back())];
     double v = 0.0;
     for (int b = 0; b < 4; ++b) {
@@ -69,8 +72,7 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
       else v += (b == a || b == c) ? term(b, 1) : term(b, 2);
     }
     gl.push_back(v);
-    site.prior.push_back(genotype_prior(g, indel, p));
-    site.post.push_back(v + site.prior.back());
+    site.post.push_back(v + site.prior[k]);
   }
   const double norm = log10_sum(site.post);
   for (double& v : site.post) v -= norm;
@@ -240,9 +242,10 @@ SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, 
                        const CallParams& p) {
   SampleSite site;
   site.ploidy = sw.ploidy;
+  const auto gts = genotype_list(sw.ploidy, na);
+  for (const auto& g : gts) site.prior.push_back(genotype_prior(g, indel, p));
   if (sw.ploidy == 0 || sw.reads.empty()) return site;
   site.covered = true;
-  const auto gts = genotype_list(sw.ploidy, na);
   auto index_of = [&](int x, int y) {
     if (sw.ploidy == 1) return static_cast<size_t>(x);
     if (x > y) std::swap(x, y);
@@ -261,7 +264,6 @@ SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, 
   }
   const Hypothesis& best = sw.hyps[sw.best];
   site.called = static_cast<int>(index_of(hap_idx[best.a], hap_idx[best.b]));
-  for (const auto& g : gts) site.prior.push_back(genotype_prior(g, indel, p));
   const double max_gl = *std::max_element(gt_gl.begin(), gt_gl.end());
   for (double v : gt_gl) {
     site.pl.push_back(v == -INFINITY ? 999 : std::min(999, static_cast<int>(std::lround(-10.0 * (v - max_gl)))));

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/calling.hpp"
+#include "gmscall/errors.hpp"
 #include "kernels/genotype.hpp"
 
 namespace gms::calling {
@@ -277,6 +278,31 @@ bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const 
   if (rec.qual < p.min_qual) return false;
   rec.filter = rec.qual < p.low_qual ? kFilterLowQual : 0;
   return true;
+}
+
+SampleSite site_from_likelihoods(int ploidy, int dp, const std::vector<int>& ad, const std::vector<double>& gl,
+                                 const std::vector<bool>& indel, const CallParams& p) {
+  SampleSite site;
+  site.ploidy = ploidy;
+  site.dp = dp;
+  const auto gts = genotype_list(ploidy, static_cast<int>(indel.size()));
+  for (const auto& g : gts) site.prior.push_back(genotype_prior(g, indel, p));
+  if (gl.empty() || ploidy == 0) return site;
+  if (gl.size() != gts.size()) throw InputError("genotype likelihoods: " + std::to_string(gl.size()) +
+                                                " values for " + std::to_string(gts.size()) + " genotypes");
+  site.covered = true;
+  site.ad = ad;
+  for (size_t g = 0; g < gts.size(); ++g) site.post.push_back(gl[g] + site.prior[g]);
+  const double norm = log10_sum(site.post);
+  for (double& v : site.post) v -= norm;
+  size_t best = 0;
+  for (size_t g = 1; g < site.post.size(); ++g)
+    if (site.post[g] > site.post[best]) best = g;
+  site.called = static_cast<int>(best);
+  site.p_ref_only = site.post[0];
+  const double max_gl = *std::max_element(gl.begin(), gl.end());
+  for (double v : gl) site.pl.push_back(static_cast<int>(std::lround(std::min(999.0, -10.0 * (v - max_gl)))));
+  return site;
 }
 
 }  // namespace gms::calling

@@ -15,7 +15,8 @@ struct RefConfidence {
 
 // log10 likelihoods of the reference hypotheses from the per-base terms `ll` ([4 bases][3 terms],
 // fixed point, kernels/pileup.hpp), `indels` reads with an indel anchored here out of `depth`.
-// Non-ref is the best other base, or an indel (each read's indel call taken with error 1e-3).
+// Non-ref is the best other base, or an indel: a read's indel is an error with probability 1e-2 (the
+// caller's pair-HMM has already turned down the indels that come here, often in repeats).
 GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, unsigned depth, unsigned indels,
                                           int ploidy, double ll_to_log10, double log10_het, double log10_hom) {
   RefConfidence out{0, {0, 0, 0}};
@@ -31,7 +32,7 @@ GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, uns
     s0n = het > s0n ? het : s0n;
     snn = hom > snn ? hom : snn;
   }
-  const double log_err = -3.0;
+  const double log_err = -2.0;
   const double i00 = indels * log_err, i0n = depth * -0.30102999566398120, inn = (depth - indels) * log_err;
   const double l00 = s00 + i00;
   const double l0n = (s0n + i00 > s00 + i0n) ? s0n + i00 : s00 + i0n;

@@ -4,6 +4,7 @@ Public API:
     gmscall.call(bam, ref, regions, ...)   -> list of record dicts, or a VCF file (output=...)
     gmscall.call_iter(bam, ref, ...)        -> record dicts one at a time, in genome order
     gmscall.call_batches(bam, ref, ...)     -> one RecordBatch (numpy columns) per shard
+    gmscall.genotype_gvcfs(gvcfs, ref, out) -> joint genotypes of one-sample gVCFs
     gmscall.pileup(bam, ref, region, ...)  -> Pileup (numpy arrays)
     gmscall.info()                          -> version, build features, devices
 """
@@ -17,7 +18,7 @@ from .errors import BackendError, GmsError, InputError, OutputError
 # numpy and the C++ core load on first use, so that `gmscall --version` is instant and the CLI can
 # configure the process (thread counts) before numpy starts.
 _LAZY = {"pileup": "pileup_api", "Pileup": "pileup_api", "call": "caller", "call_iter": "caller",
-         "call_batches": "caller", "RecordBatch": "caller", "CallOptions": "options", "PileupOptions": "options"}
+         "call_batches": "caller", "RecordBatch": "caller", "genotype_gvcfs": "gvcf_genotype", "CallOptions": "options", "PileupOptions": "options"}
 
 
 def __getattr__(name: str) -> Any:
@@ -43,4 +44,4 @@ def info() -> dict[str, Any]:
 
 
 __all__ = ["BackendError", "CallOptions", "GmsError", "InputError", "OutputError", "Pileup", "PileupOptions",
-           "RecordBatch", "__version__", "call", "call_batches", "call_iter", "info", "pileup"]
+           "RecordBatch", "__version__", "call", "call_batches", "call_iter", "genotype_gvcfs", "info", "pileup"]

@@ -246,23 +246,31 @@ def _work_folder(plan: _Plan, output: str | Path) -> Any:
 
 def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, client: Any,
                progress: Progress | None, work: Any) -> None:
-    """Streams shard texts into the output in genome order; with a work folder, finished shards
-    are read from it and new ones saved to it."""
     from . import __version__
 
-    reused = work.finished(len(plan.shards)) if work is not None else set()
-    if reused:
-        log.info("resuming: %d of %d shards reused from %s", len(reused), len(plan.shards), work.path)
-    todo = [s for k, s in enumerate(plan.shards) if k not in reused]
     layout = VcfLayout.of(plan.cohort, plan.options.gq_bands if plan.options.gvcf else None)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__, command, plan.backend,
                           plan.cohort.header_lines())
+    stream_vcf(output, header, layout, plan.shards, lambda todo: _shard_results(plan, todo, threads, client),
+               progress, work)
+
+
+def stream_vcf(output: str | Path, header: list[str], layout: VcfLayout, shards: Sequence[Region],
+               results_for: Callable[[list[Region]], Iterator[tuple[str, dict]]], progress: Progress | None = None,
+               work: Any = None) -> None:
+    """Streams shard results into the output in genome order; with a work folder, finished shards
+    are read from it and new ones saved to it. `results_for(shards)` yields (contig, records) of
+    those shards in order (the C++ caller's layout)."""
+    reused = work.finished(len(shards)) if work is not None else set()
+    if reused:
+        log.info("resuming: %d of %d shards reused from %s", len(reused), len(shards), work.path)
+    todo = [s for k, s in enumerate(shards) if k not in reused]
     formatter = ShardFormatter(layout)
     bases = 0
     with open_output(output, tmp_dir=work.path if work is not None else None) as out, \
-            closing(_shard_results(plan, todo, threads, client)) as results:
+            closing(results_for(todo)) as results:
         out.write(("\n".join(header) + "\n").encode())
-        for k, shard in enumerate(plan.shards):
+        for k, shard in enumerate(shards):
             if k in reused:
                 contig, recs = work.load(k)
             else:
@@ -272,5 +280,5 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
             out.write(formatter.shard_text(contig, recs))
             bases += len(shard)
             if progress is not None:
-                progress(k + 1, len(plan.shards), bases)
+                progress(k + 1, len(shards), bases)
         out.write(formatter.finish())

@@ -111,14 +111,44 @@ def _bam_inputs(args: argparse.Namespace) -> list[str]:
     """The BAM/CRAM paths of the command line, then those of -b FILE (one per line), in order."""
     bams = list(args.bam)
     if args.bam_list:
-        try:
-            text = Path(args.bam_list).read_text()
-        except OSError as e:
-            raise InputError(f"{args.bam_list}: cannot read the BAM list ({e.strerror})") from None
-        bams += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        bams += _paths_in(args.bam_list, "BAM list")
     if not bams:
         raise InputError("no BAM/CRAM given: name them after the options, or list them in a file with -b FILE")
     return bams
+
+
+def _cmd_genotype(args: argparse.Namespace) -> int:
+    from .gvcf_genotype import genotype_gvcfs
+    from .options import CallOptions
+
+    gvcfs = list(args.gvcf)
+    if args.list:
+        gvcfs += _paths_in(args.list, "gVCF list")
+    if not gvcfs:
+        raise InputError("no gVCF given: name them after the options, or list them in a file with -l FILE")
+    client = None
+    if args.dask:
+        from .scheduler import connect_dask
+
+        client = connect_dask(args.dask)
+    try:
+        genotype_gvcfs(gvcfs, args.fasta_ref, args.output, regions=args.regions, bed=args.regions_file,
+                       threads=args.threads, client=client, ped=args.ped, shard_size=args.shard_size,
+                       options=CallOptions(min_qual=args.min_qual, low_qual=args.low_qual,
+                                           de_novo_prior=args.de_novo_prior),
+                       command=" ".join(["gmscall", *sys.argv[1:]]))
+    finally:
+        if client is not None:
+            client.close()
+    return 0
+
+
+def _paths_in(listing: str, what: str) -> list[str]:
+    try:
+        text = Path(listing).read_text()
+    except OSError as e:
+        raise InputError(f"{listing}: cannot read the {what} ({e.strerror})") from None
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
 def _progress_bar():
@@ -212,6 +242,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run the shards on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")
     p.set_defaults(func=_cmd_call)
+
+    p = sub.add_parser("genotype", help="joint genotyping of one-sample gVCFs (gmscall call --gvcf) into one VCF")
+    p.add_argument("gvcf", nargs="*", help="bgzipped, tabix-indexed gVCFs, one sample each")
+    p.add_argument("-f", "--fasta-ref", required=True, help="the reference FASTA the gVCFs were made with")
+    p.add_argument("-l", "--list", help="file with one gVCF path per line (after those given as arguments)")
+    p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] (repeatable)")
+    p.add_argument("-R", "--regions-file", help="BED file of regions")
+    p.add_argument("-o", "--output", default="-", help="output VCF; .gz: bgzip + tabix index; - stdout [-]")
+    p.add_argument("--threads", type=int, default=1, help="worker threads [1]")
+    p.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster (scheduler address)")
+    p.add_argument("--ped", help="pedigree (PED): trio-aware genotypes, de novo qualities")
+    p.add_argument("--de-novo-prior", type=float, default=CallOptions.de_novo_prior,
+                   help=f"with --ped: prior of a non-Mendelian child genotype [{CallOptions.de_novo_prior:g}]")
+    p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
+    p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
+    p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
+    p.set_defaults(func=_cmd_genotype)
 
     p = sub.add_parser("demo", help="call a built-in synthetic example and score it against its truth")
     p.add_argument("--length", type=int, default=200_000, help="genome length [200000]")

@@ -9,6 +9,7 @@ The first failing shard fails the whole run with its own error.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
@@ -55,51 +56,59 @@ def _run_one(task: ShardTask, bam: Bams, ref: str, shard: Region, hts_threads: i
 
 def iter_shards(task: ShardTask, bam: Bams, ref: str, shards: Sequence[Region], threads: int = 1,
                 client: Any = None, window: int | None = None) -> Iterator[Any]:
-    """Yields task(session, shard) for every shard, in shard order, with a bounded window.
+    """Yields task(session, shard) for every shard, in shard order, with a bounded window (see
+    iter_ordered); each worker thread opens the BAM(s) once (session_for)."""
+    hts_threads = 1
+    if client is None and len(shards) == 1:
+        hts_threads = threads  # one shard cannot use worker threads; htslib's BGZF threads can
+    yield from iter_ordered(functools.partial(_run_one, task, bam, ref, hts_threads=hts_threads), shards,
+                            threads, client, window)
 
-    Closing the iterator early (an error, Ctrl-C, a consumer that stops) drops the shards not
-    yet started; running ones finish (C++ cannot be interrupted mid-shard), so a run stops
-    within one shard's time."""
+
+def iter_ordered(fn: Callable[[Any], T], items: Sequence[Any], threads: int = 1, client: Any = None,
+                 window: int | None = None) -> Iterator[T]:
+    """Yields fn(item) for every item, in order: on the calling thread, on `threads` worker threads,
+    or on a Dask cluster. At most `window` items are in flight or finished-but-not-consumed.
+
+    Closing the iterator early (an error, Ctrl-C, a consumer that stops) drops the items not yet
+    started; running ones finish (C++ cannot be interrupted mid-shard), so a run stops within one
+    item's time."""
     if client is not None:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        yield from _iter_dask(task, bam, ref, shards, client, window or WINDOW_PER_WORKER * workers)
+        yield from _iter_dask(fn, items, client, window or WINDOW_PER_WORKER * workers)
         return
-    if threads <= 1 or len(shards) <= 1:
-        # One shard cannot use worker threads; htslib's BGZF decompression threads can.
-        hts_threads = threads if len(shards) == 1 else 1
-        for s in shards:
-            yield _run_one(task, bam, ref, s, hts_threads)
+    if threads <= 1 or len(items) <= 1:
+        for item in items:
+            yield fn(item)
         return
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gmscall")
     pending: deque[Future[Any]] = deque()
     try:
-        yield from _ordered(pending, iter(shards), window or WINDOW_PER_WORKER * threads,
-                            lambda s: pool.submit(_run_one, task, bam, ref, s), Future.result)
+        yield from _ordered(pending, iter(items), window or WINDOW_PER_WORKER * threads,
+                            lambda item: pool.submit(fn, item), Future.result)
     finally:
         for f in pending:
             f.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ordered(pending: deque, todo: Iterator[Region], window: int, submit: Callable[[Region], Any],
+def _ordered(pending: deque, todo: Iterator[Any], window: int, submit: Callable[[Any], Any],
              result: Callable[[Any], Any]) -> Iterator[Any]:
-    """Keeps `window` shards submitted ahead of the consumer; yields their results in order."""
-    for shard in todo:
-        pending.append(submit(shard))
+    """Keeps `window` items submitted ahead of the consumer; yields their results in order."""
+    for item in todo:
+        pending.append(submit(item))
         if len(pending) >= window:
             yield result(pending.popleft())
     while pending:
         yield result(pending.popleft())
 
 
-def _iter_dask(task: ShardTask, bam: Bams, ref: str, shards: Sequence[Region], client: Any,
-               window: int) -> Iterator[Any]:
-    # pure=False: a shard is recomputed if asked twice. Dask reruns the task of a lost worker on
+def _iter_dask(fn: Callable[[Any], Any], items: Sequence[Any], client: Any, window: int) -> Iterator[Any]:
+    # pure=False: an item is recomputed if asked twice. Dask reruns the task of a lost worker on
     # another one, so losing a worker costs its shards' time, not the run.
     pending: deque = deque()
     try:
-        yield from _ordered(pending, iter(shards), window,
-                            lambda s: client.submit(_run_one, task, bam, ref, s, pure=False),
+        yield from _ordered(pending, iter(items), window, lambda item: client.submit(fn, item, pure=False),
                             lambda f: f.result())
     finally:
         if pending:

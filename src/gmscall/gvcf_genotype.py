@@ -1,0 +1,338 @@
+"""Joint genotyping from gVCFs (`gmscall genotype`): every sample is genotyped at each site where
+any sample has a variant record, from its <NON_REF> likelihoods or its reference block, with the
+joint caller's cohort and pedigree priors (the C++ `genotype_site`).
+
+Streaming: the gVCFs are read shard by shard through their tabix indexes, so memory holds one
+shard of each file per worker, never whole files; shards run on the same executors as `call`
+(threads or Dask), and the output is the same for any split.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pysam
+
+from . import _core
+from .backend import resolve_backend
+from .caller import DEFAULT_SHARD, Progress, stream_vcf
+from .cohort import CohortSpec
+from .errors import InputError
+from .family import read_ped
+from .options import CallOptions
+from .preflight import check_output, check_readable, ensure_fasta_index
+from .regions import Region, make_shards, resolve_regions
+from .scheduler import iter_ordered
+from .vcf import VcfLayout, header_lines
+
+log = logging.getLogger("gmscall")
+NON_REF = "<NON_REF>"
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class _GvcfPlan:
+    gvcfs: tuple[str, ...]
+    ref: str
+    cohort: CohortSpec
+    options: CallOptions
+    shards: list[Region]
+    ref_contigs: list[tuple[str, int]]
+
+
+def _index_of(path: str) -> None:
+    if not (Path(path + ".tbi").exists() or Path(path + ".csi").exists()):
+        raise InputError(f"{path}: no index (.tbi/.csi); bgzip it and run 'tabix -p vcf {path}'")
+
+
+def _check_gvcf(path: str, ref_contigs: dict[str, int]) -> tuple[str, dict[str, int]]:
+    """The sample and contigs of one gVCF; every way it can be unusable is an error naming it."""
+    check_readable(path, "gVCF")
+    try:
+        with pysam.VariantFile(path) as vf:
+            header = vf.header
+            samples = list(header.samples)
+            is_gvcf = "NON_REF" in header.alts or any(r.key.startswith("GVCFBlock") for r in header.records)
+            contigs = {name: c.length for name, c in header.contigs.items()}
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: cannot read it as VCF ({e})") from None
+    if not is_gvcf:
+        raise InputError(f"{path}: a plain VCF, not a gVCF (no <NON_REF> allele, no reference blocks); "
+                         "make it with 'gmscall call --gvcf'")
+    if len(samples) != 1:
+        raise InputError(f"{path}: a gVCF of {len(samples)} samples; gmscall genotype takes one sample a file")
+    for name, length in contigs.items():
+        if name in ref_contigs and length is not None and length != ref_contigs[name]:
+            raise InputError(f"{path}: contig '{name}' has length {length} but {ref_contigs[name]} in the reference: "
+                             "the gVCF was made against another reference build")
+    _index_of(path)
+    return samples[0], contigs
+
+
+def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[str] | None, bed: str | Path | None,
+          output: str | Path | None, options: CallOptions | None, shard_size: int, ped: str | Path | None
+          ) -> _GvcfPlan:
+    paths = tuple(str(g) for g in gvcfs)
+    if not paths:
+        raise InputError("no gVCF given")
+    ref = str(ref)
+    check_readable(ref, "reference FASTA")
+    check_output(output)
+    ensure_fasta_index(ref)
+    with pysam.FastaFile(ref) as fa:
+        ref_contigs = dict(zip(fa.references, fa.lengths))
+    samples: list[str] = []
+    shared: dict[str, int] | None = None
+    for path in paths:
+        sample, contigs = _check_gvcf(path, ref_contigs)
+        if sample in samples:
+            raise InputError(f"{path}: sample '{sample}' is also the sample of {paths[samples.index(sample)]}; "
+                             "every gVCF must hold a different sample")
+        samples.append(sample)
+        names = {c for c in contigs if c in ref_contigs}
+        shared = names if shared is None else shared & names
+    contigs = {name: n for name, n in ref_contigs.items() if name in (shared or set())}
+    if not contigs:
+        raise InputError(f"the gVCFs share no contig with {ref}")
+    trios: tuple[tuple[int, int, int], ...] = ()
+    if ped is not None:
+        pedigree = read_ped(ped)
+        pedigree.check_samples(samples)
+        trios = tuple(tuple(t) for t in pedigree.trios(samples))  # type: ignore[misc]
+    cohort = CohortSpec(tuple(samples), tuple((k,) for k in range(len(samples))), trios=trios,
+                        pedigree=None if ped is None else str(ped))
+    shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
+    return _GvcfPlan(paths, ref, cohort, options or CallOptions(), shards, list(ref_contigs.items()))
+
+
+# ------------------------------------------------------------------ one shard
+
+
+@dataclass
+class _Line:
+    """One gVCF line: a reference block (END) or a variant record with its <NON_REF>."""
+
+    pos: int  # 0-based
+    end: int  # exclusive
+    alleles: list[str]  # REF first; blocks: [REF]
+    ploidy: int
+    dp: int
+    pl: list[int] | None
+    ad: list[int] | None = None
+    mq: float | None = None
+    sor: float | None = None
+    hap: bool = False
+    block: bool = False
+
+
+def _parse_line(path: str, text: str) -> _Line:
+    f = text.split("\t")
+    if len(f) < 10:
+        raise InputError(f"{path}: a line with {len(f)} columns: {text[:80]}")
+    pos = int(f[1]) - 1
+    info = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in f[7].split(";"))
+    fields = dict(zip(f[8].split(":"), f[9].split(":")))
+    gt = fields.get("GT", ".")
+    ploidy = 0 if gt == "." else len(gt.replace("|", "/").split("/"))
+    dp = int(fields["DP"]) if fields.get("DP", ".") != "." else 0
+    pl = [int(x) for x in fields["PL"].split(",")] if fields.get("PL", ".") != "." else None
+    if "END" in info:
+        return _Line(pos, int(info["END"]), [f[3]], ploidy, dp, pl, block=True)
+    ad = [int(x) for x in fields["AD"].split(",")] if fields.get("AD", ".") != "." else None
+    mq = float(info["MQ"]) if info.get("MQ", ".") != "." else None
+    sor = float(info["SOR"]) if info.get("SOR", ".") != "." else None
+    return _Line(pos, pos + len(f[3]), [f[3], *f[4].split(",")], ploidy, dp, pl, ad, mq, sor, "HAP" in info)
+
+
+def _read_shard(path: str, shard: Region) -> list[_Line]:
+    cache: dict[str, pysam.TabixFile] = getattr(_local, "tabix", None) or {}
+    _local.tabix = cache
+    if path not in cache:
+        cache[path] = pysam.TabixFile(path)
+    lines, last = [], -1
+    for text in cache[path].fetch(shard.contig, shard.start, shard.end):
+        line = _parse_line(path, text)
+        if line.pos < last:
+            raise InputError(f"{path}: not sorted ({shard.contig}:{line.pos + 1} after {last + 1}); "
+                             f"sort it with 'bcftools sort' and index it again")
+        last = line.pos
+        lines.append(line)
+    return lines
+
+
+def _genotype_index(g: Sequence[int]) -> int:
+    if len(g) == 1:
+        return g[0]
+    a, b = sorted(g)
+    return b * (b + 1) // 2 + a
+
+
+def _genotypes(ploidy: int, n: int) -> list[tuple[int, ...]]:
+    if ploidy == 1:
+        return [(a,) for a in range(n)]
+    return [(i, j) for j in range(n) for i in range(j + 1)] if ploidy == 2 else []
+
+
+@dataclass
+class _Site:
+    pos: int
+    alleles: list[str]
+    samples: list[tuple[int, int, list[int], list[float]]] = field(default_factory=list)
+    mq: list[tuple[int, float]] = field(default_factory=list)
+    sor: tuple[int, float] | None = None
+    hap: bool = False
+
+
+def _likelihoods_of_record(line: _Line, alleles: list[str], longest_ref: str) -> tuple[list[int], list[float]]:
+    """AD and GL over the site's genotypes from a variant record: site alleles the record lacks
+    take the likelihood of its <NON_REF>."""
+    suffix = longest_ref[len(line.alleles[0]):]
+    own = [a + suffix if a != NON_REF else NON_REF for a in line.alleles]
+    nonref = own.index(NON_REF) if NON_REF in own else None
+    index = [own.index(a) if a in own else nonref for a in alleles]
+    ad = [line.ad[i] if line.ad is not None and i is not None and i != nonref else 0 for i in index]
+    if line.pl is None or any(i is None for i in index):
+        return ad, []
+    gl = [-line.pl[_genotype_index([index[a] for a in g])] / 10.0 for g in _genotypes(line.ploidy, len(alleles))]
+    return ad, gl
+
+
+def _likelihoods_of_block(line: _Line, n_alleles: int) -> list[float]:
+    """GL from a reference block's PL over 0/0, 0/N, N/N (haploid 0, N): every ALT is non-ref."""
+    if line.pl is None:
+        return []
+    return [-line.pl[sum(a > 0 for a in g)] / 10.0 for g in _genotypes(line.ploidy, n_alleles)]
+
+
+def _spanning(lines: list[_Line], pos: int) -> _Line | None:
+    """A sample's own variant record that starts before `pos` and covers it (a deletion), seen as
+    a reference block at `pos`: the sample carries no ALT of this site, as sure as its own call
+    (GQ); GATK would write the spanning-deletion allele '*'."""
+    for line in lines:
+        if not line.block and line.pos < pos < line.end and line.pl:
+            gq = min(sorted(line.pl)[1], 99)
+            return _Line(pos, pos + 1, [line.alleles[0][pos - line.pos]], line.ploidy, line.dp,
+                         [0, gq, max(line.pl)] if line.ploidy == 2 else [0, gq], block=True)
+    return None
+
+
+def _sites(per_sample: list[list[_Line]], shard: Region) -> list[_Site]:
+    positions = sorted({ln.pos for lines in per_sample for ln in lines
+                        if not ln.block and shard.start <= ln.pos < shard.end})
+    by_pos = [{ln.pos: ln for ln in lines if not ln.block} for lines in per_sample]
+    blocks = [[ln for ln in lines if ln.block] for lines in per_sample]
+    block_starts = [[b.pos for b in bl] for bl in blocks]
+    out = []
+    for pos in positions:
+        records = [(s, by_pos[s][pos]) for s in range(len(per_sample)) if pos in by_pos[s]]
+        longest_ref = max((ln.alleles[0] for _, ln in records), key=len)
+        alleles = [longest_ref]
+        for _, ln in records:
+            suffix = longest_ref[len(ln.alleles[0]):]
+            for a in ln.alleles[1:]:
+                if a != NON_REF and a + suffix not in alleles:
+                    alleles.append(a + suffix)
+        if len(alleles) < 2:
+            continue
+        site = _Site(pos, alleles)
+        for s in range(len(per_sample)):
+            line = by_pos[s].get(pos)
+            if line is not None:
+                ad, gl = _likelihoods_of_record(line, alleles, longest_ref)
+                site.samples.append((line.ploidy, line.dp, ad, gl))
+                site.hap |= line.hap
+                if line.mq is not None:
+                    site.mq.append((line.dp, line.mq))
+                if line.sor is not None and (site.sor is None or line.dp > site.sor[0]):
+                    site.sor = (line.dp, line.sor)
+                continue
+            k = bisect.bisect_right(block_starts[s], pos) - 1
+            block = blocks[s][k] if k >= 0 and blocks[s][k].end > pos else None
+            if block is None:
+                block = _spanning(per_sample[s], pos)
+            if block is None:  # not covered
+                site.samples.append((2, 0, [], []))
+            else:
+                site.samples.append((block.ploidy, block.dp, [block.dp] + [0] * (len(alleles) - 1),
+                                     _likelihoods_of_block(block, len(alleles))))
+        out.append(site)
+    return out
+
+
+def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions], shard: Region) -> tuple[str, dict]:
+    gvcfs, cohort, options = plan_bits
+    per_sample = [_read_shard(path, shard) for path in gvcfs]
+    core_cohort = cohort.core(shard.contig, shard.start, shard.end)
+    params = options.to_core()
+    kept: list[tuple[_Site, tuple]] = []
+    for site in _sites(per_sample, shard):
+        indel = [len(a) != len(site.alleles[0]) for a in site.alleles]
+        result = _core.genotype_site(indel, site.samples, core_cohort, params)
+        if result is not None:
+            kept.append((site, result))
+    return shard.contig, _as_records(kept, cohort.n_samples)
+
+
+def _as_records(kept: list[tuple[_Site, tuple]], ns: int) -> dict:
+    n = len(kept)
+    gt = np.full((n, ns, 2), -2, dtype=np.int32)
+    gq = np.full((n, ns), -1, dtype=np.int32)
+    sdp = np.zeros((n, ns), dtype=np.int32)
+    dnq = np.full((n, ns), -1, dtype=np.int32)
+    ad, pl = [], []
+    for k, (site, (_, _, gts, gqs, dnqs, pls)) in enumerate(kept):
+        for j, (ploidy, dp, s_ad, _) in enumerate(site.samples):
+            calls = gts[j] or [-1] * ploidy
+            gt[k, j, :len(calls)] = calls
+            gq[k, j], dnq[k, j], sdp[k, j] = gqs[j], dnqs[j], dp
+        ad.append([site.samples[j][2] if gts[j] else [] for j in range(ns)])
+        pl.append(pls)
+    mq = [math.sqrt(sum(d * m * m for d, m in s.mq) / max(1, sum(d for d, _ in s.mq))) if s.mq else float("nan")
+          for s, _ in kept]
+    return {
+        "pos": np.array([s.pos for s, _ in kept], dtype=np.int64),
+        "ref": [s.alleles[0] for s, _ in kept], "alts": [s.alleles[1:] for s, _ in kept],
+        "qual": np.array([r[0] for _, r in kept], dtype=np.float64),
+        "filter": np.array([r[1] for _, r in kept], dtype=np.int32),
+        "dp": sdp.sum(axis=1).astype(np.int32), "mq": np.array(mq, dtype=np.float64),
+        "sor": np.array([s.sor[1] if s.sor else float("nan") for s, _ in kept], dtype=np.float64),
+        "haplotype_model": np.array([s.hap for s, _ in kept], dtype=np.uint8),
+        "gt": gt, "gq": gq, "sample_dp": sdp, "dnq": dnq, "ad": ad, "pl": pl,
+    }
+
+
+# ------------------------------------------------------------------ the run
+
+
+def _shard_results(plan: _GvcfPlan, shards: list[Region], threads: int, client: Any) -> Iterator[tuple[str, dict]]:
+    task = functools.partial(_genotype_shard, (plan.gvcfs, plan.cohort, plan.options))
+    return iter_ordered(task, shards, threads, client)
+
+
+def genotype_gvcfs(gvcfs: Sequence[str | Path], ref: str | Path, output: str | Path = "-", *,
+                   regions: str | Sequence[str] | None = None, bed: str | Path | None = None, threads: int = 1,
+                   client: Any = None, options: CallOptions | None = None, ped: str | Path | None = None,
+                   shard_size: int = DEFAULT_SHARD, command: str | None = None,
+                   progress: Progress | None = None) -> Path:
+    """Joint genotyping of one-sample gVCFs (from `gmscall call --gvcf`) into one multi-sample
+    VCF with the record layout of multi-BAM joint calling; returns the output path."""
+    from . import __version__
+
+    plan = _plan(gvcfs, ref, regions, bed, output, options, shard_size, ped)
+    layout = VcfLayout.of(plan.cohort)
+    header = header_lines(plan.ref_contigs, layout, plan.ref, __version__,
+                          command if command is not None else "gmscall.genotype_gvcfs (Python API)",
+                          resolve_backend("cpu"), plan.cohort.header_lines())
+    stream_vcf(output, header, layout, plan.shards, lambda todo: _shard_results(plan, todo, threads, client),
+               progress)
+    log.info("genotyped %d gVCFs over %d shards", len(plan.gvcfs), len(plan.shards))
+    return Path(output) if str(output) != "-" else Path("/dev/stdout")
