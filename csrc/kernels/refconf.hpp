@@ -59,7 +59,14 @@ GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, uns
     const double v = -10.0 * (l[k] - best);
     out.pl[k] = v > 999.0 ? 999 : static_cast<int>(v + 0.5);
   }
-  // P(not hom-ref) from the posteriors, relative to the largest term to stay in range.
+  // P(not hom-ref) from the posteriors, relative to the largest term to stay in range. Most
+  // positions are surely hom-ref: every other posterior 10 orders below it means GQ 99 (capped).
+  bool sure = true;
+  for (int k = 1; k < n; ++k) sure = sure && l[k] + prior[k] < l[0] + prior[0] - 10.0;
+  if (sure) {
+    out.gq = 99;
+    return out;
+  }
   double m = l[0] + prior[0];
   for (int k = 1; k < n; ++k) m = (l[k] + prior[k]) > m ? (l[k] + prior[k]) : m;
   double z = 0.0, alt = 0.0;

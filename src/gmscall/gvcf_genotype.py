@@ -51,7 +51,7 @@ class _GvcfPlan:
 
 def _index_of(path: str) -> None:
     if not (Path(path + ".tbi").exists() or Path(path + ".csi").exists()):
-        raise InputError(f"{path}: no index (.tbi/.csi); bgzip it and run 'tabix -p vcf {path}'")
+        raise InputError(f"{path}: no index (.tbi/.csi); sort it ('bcftools sort -Oz') and run 'tabix -p vcf {path}'")
 
 
 def _check_gvcf(path: str, ref_contigs: dict[str, int]) -> tuple[str, dict[str, int]]:

@@ -1,0 +1,156 @@
+"""Joint genotyping from gVCFs (`gmscall genotype`): the genotypes of multi-BAM joint calling, a
+sample hom-ref from its block where another has a variant, the same bytes for any split, and
+one-line errors for unusable gVCFs (nothing written)."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+
+import gmscall
+from gmscall import synth
+from gmscall.errors import InputError
+from gmscall.options import CallOptions
+
+CLI = [sys.executable, "-c", "import sys; from gmscall.cli import main; sys.exit(main())"]
+NAMES = ("DAD", "MUM", "KID")
+
+
+@pytest.fixture(scope="module")
+def fam(tmp_path_factory: pytest.TempPathFactory) -> synth.Family:
+    return synth.make_family(tmp_path_factory.mktemp("gt"), length=30_000, depth=25, seed=8)
+
+
+@pytest.fixture(scope="module")
+def gvcfs(fam: synth.Family) -> list[Path]:
+    out = []
+    for name in NAMES:
+        path = fam.root / f"{name}.g.vcf.gz"
+        gmscall.call(fam.bams[name], fam.fasta, output=path, options=CallOptions(gvcf=True))
+        out.append(path)
+    return out
+
+
+def genotypes(path: Path) -> dict[tuple[int, str], tuple]:
+    out = {}
+    with pysam.VariantFile(str(path)) as vf:
+        samples = list(vf.header.samples)
+        for r in vf:
+            alleles = (r.ref, *r.alts)
+            out[(r.pos, r.ref)] = tuple(tuple(sorted("." if a is None else alleles[a] for a in r.samples[s]["GT"]))
+                                        for s in samples)
+    return out
+
+
+def text(path: Path) -> str:
+    data = path.read_bytes()
+    return gzip.decompress(data).decode() if data[:2] == b"\x1f\x8b" else data.decode()
+
+
+def test_genotypes_of_gvcfs_match_joint_calling(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
+    from_gvcfs, from_bams = tmp_path / "geno.vcf.gz", tmp_path / "joint.vcf.gz"
+    gmscall.genotype_gvcfs(gvcfs, fam.fasta, from_gvcfs, ped=fam.ped)
+    gmscall.call([fam.bams[n] for n in NAMES], fam.fasta, output=from_bams, ped=fam.ped)
+    a, b = genotypes(from_gvcfs), genotypes(from_bams)
+    agree = sum(a.get(k) == b.get(k) for k in set(a) | set(b))
+    assert agree >= 0.995 * len(set(a) | set(b)), (agree, len(a), len(b))
+    lines = text(from_gvcfs)
+    assert "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tDAD\tMUM\tKID" in lines
+    de_novo = [ln for ln in lines.splitlines() if "DENOVO=KID" in ln]
+    assert [int(ln.split("\t")[1]) - 1 for ln in de_novo] == [fam.de_novo]
+
+
+def test_hom_ref_from_a_block_where_another_sample_varies(fam: synth.Family, gvcfs: list[Path],
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "geno.vcf"
+    gmscall.genotype_gvcfs(gvcfs, fam.fasta, out)
+    dad_only = [p for p, (_, _, g) in fam.truth["DAD"].items()
+                if p not in fam.truth["MUM"] and p not in fam.truth["KID"]]
+    rows = {int(r[1]) - 1: r for r in (ln.split("\t") for ln in text(out).splitlines() if not ln.startswith("#"))}
+    checked = 0
+    for pos in dad_only:
+        row = rows[pos]
+        for column in row[10:12]:  # MUM and KID: from their reference blocks
+            gt, gq, dp = column.split(":")[:3]
+            assert gt == "0/0" and int(gq) >= 20 and int(dp) > 0, row
+        checked += 1
+    assert checked >= 5
+
+
+def test_same_bytes_for_any_split(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
+    outs = []
+    for threads, shard in ((1, 1_000_000), (2, 777), (2, 5_000)):
+        out = tmp_path / f"{threads}-{shard}.vcf.gz"
+        gmscall.genotype_gvcfs(gvcfs, fam.fasta, out, threads=threads, shard_size=shard, command="x")
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+
+
+def run_cli(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=120, check=False)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("gmscall: error:") and "Traceback" not in proc.stderr, proc.stderr
+    for n in needles:
+        assert n in proc.stderr, (n, proc.stderr)
+
+
+def test_bad_gvcfs_are_one_line_errors(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "x.vcf.gz"
+    # plain VCF
+    plain = tmp_path / "plain.vcf.gz"
+    gmscall.call(fam.bams["DAD"], fam.fasta, output=plain)
+    assert_one_line_error(run_cli("genotype", "-f", fam.fasta, "-o", out, plain, gvcfs[1]), str(plain), "plain VCF")
+    # the same sample twice
+    twin = tmp_path / "twin.g.vcf.gz"
+    twin.write_bytes(gvcfs[0].read_bytes())
+    Path(str(twin) + ".tbi").write_bytes(Path(str(gvcfs[0]) + ".tbi").read_bytes())
+    assert_one_line_error(run_cli("genotype", "-f", fam.fasta, "-o", out, gvcfs[0], twin), str(twin), "DAD")
+    # another reference build: the contig length differs
+    other = tmp_path / "other.g.vcf.gz"
+    body = text(gvcfs[0]).replace(f"##contig=<ID={fam.contig},length=30000>", f"##contig=<ID={fam.contig},length=31000>")
+    _write_indexed(other, body)
+    assert_one_line_error(run_cli("genotype", "-f", fam.fasta, "-o", out, other, gvcfs[1]), str(other), "length")
+    # unsorted: tabix cannot index it, so it comes without an index; the message says to sort
+    unsorted = tmp_path / "unsorted.g.vcf.gz"
+    lines = text(gvcfs[1]).splitlines()
+    first = next(k for k, ln in enumerate(lines) if not ln.startswith("#"))
+    lines[first + 1], lines[first + 2] = lines[first + 2], lines[first + 1]
+    pysam.tabix_compress(str(_plain(tmp_path / "u.vcf", "\n".join(lines) + "\n")), str(unsorted), force=True)
+    with pytest.raises(OSError):
+        pysam.tabix_index(str(unsorted), preset="vcf", force=True, keep_original=True)
+    assert_one_line_error(run_cli("genotype", "-f", fam.fasta, "-o", out, gvcfs[0], unsorted), str(unsorted),
+                          "sort")
+    # no index
+    bare = tmp_path / "bare.g.vcf.gz"
+    bare.write_bytes(gvcfs[2].read_bytes())
+    assert_one_line_error(run_cli("genotype", "-f", fam.fasta, "-o", out, gvcfs[0], bare), str(bare), "tabix")
+    assert not out.exists() and not list(tmp_path.glob(".x.vcf.gz*"))
+    with pytest.raises(InputError, match="no gVCF"):
+        gmscall.genotype_gvcfs([], fam.fasta, out)
+
+
+def _plain(path: Path, body: str) -> Path:
+    path.write_text(body)
+    return path
+
+
+def _write_indexed(path: Path, body: str) -> None:
+    pysam.tabix_compress(str(_plain(path.with_suffix(".txt"), body)), str(path), force=True)
+    pysam.tabix_index(str(path), preset="vcf", force=True)
+
+
+def test_list_file_on_the_command_line(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
+    listing = tmp_path / "gvcfs.txt"
+    listing.write_text("\n".join(map(str, gvcfs[1:])) + "\n")
+    out = tmp_path / "x.vcf"
+    proc = run_cli("genotype", "-f", fam.fasta, "-l", listing, "-o", out, gvcfs[0])
+    assert proc.returncode == 0, proc.stderr
+    assert text(out).count("\tDAD\tMUM\tKID") == 1
