@@ -154,3 +154,15 @@ def test_list_file_on_the_command_line(fam: synth.Family, gvcfs: list[Path], tmp
     proc = run_cli("genotype", "-f", fam.fasta, "-l", listing, "-o", out, gvcfs[0])
     assert proc.returncode == 0, proc.stderr
     assert text(out).count("\tDAD\tMUM\tKID") == 1
+
+
+def test_dask_workers_give_the_same_bytes(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
+    local = tmp_path / "local.vcf.gz"
+    gmscall.genotype_gvcfs(gvcfs, fam.fasta, local, threads=2, shard_size=4_000, command="x")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  worker_dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = tmp_path / "dask.vcf.gz"
+        gmscall.genotype_gvcfs(gvcfs, fam.fasta, remote, client=client, shard_size=4_000, command="x")
+    assert remote.read_bytes() == local.read_bytes()

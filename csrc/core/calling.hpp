@@ -1,6 +1,7 @@
 // Stages of variant calling shared by core/candidates.cpp, core/haplotypes.cpp, core/genotyper.cpp
 // and core/caller.cpp (the orchestration). Internal to the C++ core.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <tuple>
@@ -124,6 +125,16 @@ bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const 
 // no call), as when genotyping from gVCFs.
 SampleSite site_from_likelihoods(int ploidy, int dp, const std::vector<int>& ad, const std::vector<double>& gl,
                                  const std::vector<bool>& indel, const CallParams& p);
+
+// log10 of a sum of powers of ten, without overflow (-INFINITY for an empty or all -INFINITY sum).
+inline double log10_sum(const std::vector<double>& v) {
+  double m = -INFINITY;
+  for (double x : v) m = x > m ? x : m;
+  if (m == -INFINITY) return m;
+  double s = 0.0;
+  for (double x : v) s += std::pow(10.0, x - m);
+  return m + std::log10(s);
+}
 
 // ---- candidates.cpp
 uint32_t sum_counts(const PileupResult& pu, int64_t x, int allele);

@@ -12,15 +12,6 @@ namespace gms::calling {
 
 namespace {
 
-double log10_sum(const std::vector<double>& v) {
-  double m = -INFINITY;
-  for (double x : v) m = std::max(m, x);
-  if (m == -INFINITY) return m;
-  double s = 0.0;
-  for (double x : v) s += std::pow(10.0, x - m);
-  return m + std::log10(s);
-}
-
 double strand_odds_ratio(double ref_f, double ref_r, double alt_f, double alt_r) {
   ref_f += 1; ref_r += 1; alt_f += 1; alt_r += 1;
   const double ratio = (ref_f * alt_r) / (ref_r * alt_f);
@@ -62,17 +53,21 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
   site.covered = true;
   const long long* ll = &pu.snv_ll[x * 12];
   auto term = [&](int b, int t) { return static_cast<double>(ll[b * 3 + t]) * ln_to_log10; };
-  std::vector<double> gl;
-  for (size_t k = 0; k < gts.size(); ++k) {
-    const std::vector<int>& g = gts[k];
-    const int a = base[static_cast<size_t>(g.front())], c = base[static_cast<size_t>(g.back())];
+  // log10 GL of a genotype over the bases `codes` (hom: the hom term for its base; het: the het
+  // term for both of its bases; every other base read: the "other" term).
+  auto genotype_gl = [&](const std::vector<int>& codes, const std::vector<int>& g) {
+    const int a = codes[static_cast<size_t>(g.front())], c = codes[static_cast<size_t>(g.back())];
     double v = 0.0;
     for (int b = 0; b < 4; ++b) {
       if (a == c) v += b == a ? term(b, 0) : term(b, 2);
       else v += (b == a || b == c) ? term(b, 1) : term(b, 2);
     }
-    gl.push_back(v);
-    site.post.push_back(v + site.prior[k]);
+    return v;
+  };
+  std::vector<double> gl;
+  for (size_t k = 0; k < gts.size(); ++k) {
+    gl.push_back(genotype_gl(base, gts[k]));
+    site.post.push_back(gl.back() + site.prior[k]);
   }
   const double norm = log10_sum(site.post);
   for (double& v : site.post) v -= norm;
@@ -88,13 +83,7 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
     with_other.push_back(other);
     gl.clear();
     for (const std::vector<int>& g : genotype_list(ploidy, static_cast<int>(with_other.size()))) {
-      const int a = with_other[static_cast<size_t>(g.front())], c = with_other[static_cast<size_t>(g.back())];
-      double v = 0.0;
-      for (int b = 0; b < 4; ++b) {
-        if (a == c) v += b == a ? term(b, 0) : term(b, 2);
-        else v += (b == a || b == c) ? term(b, 1) : term(b, 2);
-      }
-      gl.push_back(v);
+      gl.push_back(genotype_gl(with_other, g));
     }
   }
   const double max_gl = *std::max_element(gl.begin(), gl.end());

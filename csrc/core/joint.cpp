@@ -14,15 +14,6 @@ namespace {
 
 constexpr int kCohortRounds = 3;     // leave-one-out frequency updates (fixed: deterministic)
 
-double log10_sum(const std::vector<double>& v) {
-  double m = -INFINITY;
-  for (double x : v) m = std::max(m, x);
-  if (m == -INFINITY) return m;
-  double s = 0.0;
-  for (double x : v) s += std::pow(10.0, x - m);
-  return m + std::log10(s);
-}
-
 int phred_int(double log10_p) {  // -10 log10 p, as an integer capped for VCF
   const double q = -10.0 * log10_p;
   return static_cast<int>(std::lround(std::min(q, 99.0)));

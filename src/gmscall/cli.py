@@ -55,6 +55,12 @@ def _add_inputs(p: argparse.ArgumentParser, bam_help: str) -> None:
     p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
 
 
+def _add_regions_and_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] (repeatable)")
+    p.add_argument("-R", "--regions-file", help="BED file of regions")
+    p.add_argument("-o", "--output", default="-", help="output VCF; .gz: bgzip + tabix index; - stdout [-]")
+
+
 def _add_execution(p: argparse.ArgumentParser, threads: int) -> None:
     p.add_argument("--threads", type=int, default=threads, help=f"worker threads [{threads}]")
     p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto", help="compute backend [auto]")
@@ -213,9 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bam", nargs="*", help="indexed BAMs or CRAMs: one VCF column per sample (@RG SM)")
     p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
     p.add_argument("-b", "--bam-list", help="file with one BAM/CRAM path per line (after those given as arguments)")
-    p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] (repeatable)")
-    p.add_argument("-R", "--regions-file", help="BED file of regions")
-    p.add_argument("-o", "--output", default="-", help="output VCF; .gz: bgzip + tabix index; - stdout [-]")
+    _add_regions_and_output(p)
     _add_execution(p, threads=1)
     p.add_argument("-Q", "--min-BQ", type=int, default=10, dest="min_bq", help="min base quality [10]")
     p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality [20]")
@@ -247,9 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("gvcf", nargs="*", help="bgzipped, tabix-indexed gVCFs, one sample each")
     p.add_argument("-f", "--fasta-ref", required=True, help="the reference FASTA the gVCFs were made with")
     p.add_argument("-l", "--list", help="file with one gVCF path per line (after those given as arguments)")
-    p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] (repeatable)")
-    p.add_argument("-R", "--regions-file", help="BED file of regions")
-    p.add_argument("-o", "--output", default="-", help="output VCF; .gz: bgzip + tabix index; - stdout [-]")
+    _add_regions_and_output(p)
     p.add_argument("--threads", type=int, default=1, help="worker threads [1]")
     p.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster (scheduler address)")
     p.add_argument("--ped", help="pedigree (PED): trio-aware genotypes, de novo qualities")
