@@ -42,10 +42,8 @@ class VcfLayout:
         return len(self.samples) > 1
 
 
-def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout | str, reference: str, version: str,
+def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, reference: str, version: str,
                  command: str, backend: str, extra: Sequence[str] = ()) -> list[str]:
-    if isinstance(layout, str):
-        layout = VcfLayout((layout,))
     lines = [
         "##fileformat=VCFv4.2",
         '##FILTER=<ID=PASS,Description="All filters passed">',
