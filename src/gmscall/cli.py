@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"with --ped: prior of a non-Mendelian child genotype [{CallOptions.de_novo_prior:g}]")
     p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
     p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
-    p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
+    p.add_argument("--shard-size", type=int, default=50_000, help="bases per shard [50000]")
     p.set_defaults(func=_cmd_genotype)
 
     p = sub.add_parser("demo", help="call a built-in synthetic example and score it against its truth")

@@ -24,7 +24,7 @@ import pysam
 
 from . import _core
 from .backend import resolve_backend
-from .caller import DEFAULT_SHARD, Progress, stream_vcf
+from .caller import Progress, stream_vcf
 from .cohort import CohortSpec
 from .errors import InputError
 from .family import read_ped
@@ -36,6 +36,9 @@ from .vcf import VcfLayout, header_lines
 
 log = logging.getLogger("gmscall")
 NON_REF = "<NON_REF>"
+# Bases per shard: a shard holds the parsed lines of every gVCF over it (a few hundred thousand
+# objects for 30 samples at 250 kb), so shards are smaller than `call`'s.
+GENOTYPE_SHARD = 50_000
 _local = threading.local()
 
 
@@ -321,7 +324,7 @@ def _shard_results(plan: _GvcfPlan, shards: list[Region], threads: int, client: 
 def genotype_gvcfs(gvcfs: Sequence[str | Path], ref: str | Path, output: str | Path = "-", *,
                    regions: str | Sequence[str] | None = None, bed: str | Path | None = None, threads: int = 1,
                    client: Any = None, options: CallOptions | None = None, ped: str | Path | None = None,
-                   shard_size: int = DEFAULT_SHARD, command: str | None = None,
+                   shard_size: int = GENOTYPE_SHARD, command: str | None = None,
                    progress: Progress | None = None) -> Path:
     """Joint genotyping of one-sample gVCFs (from `gmscall call --gvcf`) into one multi-sample
     VCF with the record layout of multi-BAM joint calling; returns the output path."""
