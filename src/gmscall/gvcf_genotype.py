@@ -156,20 +156,44 @@ def _parse_line(path: str, text: str) -> _Line:
     return _Line(pos, pos + len(f[3]), [f[3], *f[4].split(",")], ploidy, dp, pl, ad, mq, sor, "HAP" in info)
 
 
-def _read_shard(path: str, shard: Region) -> list[_Line]:
+@dataclass
+class _SampleLines:
+    """One gVCF's lines over a shard: its variant records parsed, its reference blocks as text
+    (most blocks cover no variant site of the cohort: they are parsed only when one does)."""
+
+    path: str
+    variants: list[_Line] = field(default_factory=list)
+    block_pos: list[int] = field(default_factory=list)
+    block_end: list[int] = field(default_factory=list)
+    block_text: list[str] = field(default_factory=list)
+
+    def block_at(self, pos: int) -> _Line | None:
+        k = bisect.bisect_right(self.block_pos, pos) - 1
+        if k >= 0 and self.block_end[k] > pos:
+            return _parse_line(self.path, self.block_text[k])
+        return None
+
+
+def _read_shard(path: str, shard: Region) -> _SampleLines:
     cache: dict[str, pysam.TabixFile] = getattr(_local, "tabix", None) or {}
     _local.tabix = cache
     if path not in cache:
         cache[path] = pysam.TabixFile(path)
-    lines, last = [], -1
+    out, last = _SampleLines(path), -1
     for text in cache[path].fetch(shard.contig, shard.start, shard.end):
-        line = _parse_line(path, text)
-        if line.pos < last:
-            raise InputError(f"{path}: not sorted ({shard.contig}:{line.pos + 1} after {last + 1}); "
+        f = text.split("\t", 8)
+        pos = int(f[1]) - 1
+        if pos < last:
+            raise InputError(f"{path}: not sorted ({shard.contig}:{pos + 1} after {last + 1}); "
                              f"sort it with 'bcftools sort' and index it again")
-        last = line.pos
-        lines.append(line)
-    return lines
+        last = pos
+        if f[7].startswith("END="):
+            out.block_pos.append(pos)
+            out.block_end.append(int(f[7][4:].split(";", 1)[0]))
+            out.block_text.append(text)
+        else:
+            out.variants.append(_parse_line(path, text))
+    return out
 
 
 def _genotype_index(g: Sequence[int]) -> int:
@@ -221,19 +245,16 @@ def _spanning(lines: list[_Line], pos: int) -> _Line | None:
     a reference block at `pos`: the sample carries no ALT of this site, as sure as its own call
     (GQ); GATK would write the spanning-deletion allele '*'."""
     for line in lines:
-        if not line.block and line.pos < pos < line.end and line.pl:
+        if line.pos < pos < line.end and line.pl:
             gq = min(sorted(line.pl)[1], 99)
             return _Line(pos, pos + 1, [line.alleles[0][pos - line.pos]], line.ploidy, line.dp,
                          [0, gq, max(line.pl)] if line.ploidy == 2 else [0, gq], block=True)
     return None
 
 
-def _sites(per_sample: list[list[_Line]], shard: Region) -> list[_Site]:
-    positions = sorted({ln.pos for lines in per_sample for ln in lines
-                        if not ln.block and shard.start <= ln.pos < shard.end})
-    by_pos = [{ln.pos: ln for ln in lines if not ln.block} for lines in per_sample]
-    blocks = [[ln for ln in lines if ln.block] for lines in per_sample]
-    block_starts = [[b.pos for b in bl] for bl in blocks]
+def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
+    positions = sorted({ln.pos for lines in per_sample for ln in lines.variants if shard.start <= ln.pos < shard.end})
+    by_pos = [{ln.pos: ln for ln in lines.variants} for lines in per_sample]
     out = []
     for pos in positions:
         records = [(s, by_pos[s][pos]) for s in range(len(per_sample)) if pos in by_pos[s]]
@@ -258,10 +279,7 @@ def _sites(per_sample: list[list[_Line]], shard: Region) -> list[_Site]:
                 if line.sor is not None and (site.sor is None or line.dp > site.sor[0]):
                     site.sor = (line.dp, line.sor)
                 continue
-            k = bisect.bisect_right(block_starts[s], pos) - 1
-            block = blocks[s][k] if k >= 0 and blocks[s][k].end > pos else None
-            if block is None:
-                block = _spanning(per_sample[s], pos)
+            block = per_sample[s].block_at(pos) or _spanning(per_sample[s].variants, pos)
             if block is None:  # not covered
                 site.samples.append((2, 0, [], []))
             else:
