@@ -166,3 +166,39 @@ def test_dask_workers_give_the_same_bytes(fam: synth.Family, gvcfs: list[Path], 
         remote = tmp_path / "dask.vcf.gz"
         gmscall.genotype_gvcfs(gvcfs, fam.fasta, remote, client=client, shard_size=4_000, command="x")
     assert remote.read_bytes() == local.read_bytes()
+
+
+def test_sample_without_reads_is_no_call(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
+    """A block of depth 0 says nothing: ./., as multi-BAM joint calling writes for a sample
+    without reads, and the sample adds no allele to AN."""
+    kid = tmp_path / "kid-part.bam"
+    pysam.view("-b", "-o", str(kid), str(fam.bams["KID"]), f"{fam.contig}:1-14000", catch_stdout=False)
+    pysam.index(str(kid))
+    kid_gvcf = tmp_path / "KID.g.vcf.gz"
+    gmscall.call(kid, fam.fasta, output=kid_gvcf, options=CallOptions(gvcf=True))
+    out = tmp_path / "x.vcf"
+    gmscall.genotype_gvcfs([gvcfs[0], gvcfs[1], kid_gvcf], fam.fasta, out, regions=f"{fam.contig}:16001-30000")
+    rows = [ln.split("\t") for ln in text(out).splitlines() if not ln.startswith("#")]
+    assert rows and all(r[11].startswith("./.:.:0:") and "AN=4;" in r[7] for r in rows)
+
+
+def test_contig_without_records_and_replaced_files(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
+    """gVCFs of a region (other header contigs have no record) genotype without -r; a gVCF replaced
+    between two runs of one process is read anew."""
+    parts = []
+    for k, name in enumerate(NAMES):
+        part = tmp_path / f"{name}.part.g.vcf.gz"
+        gmscall.call(fam.bams[name], fam.fasta, f"{fam.contig}:1-10000", output=part, options=CallOptions(gvcf=True))
+        parts.append(part)
+    first = tmp_path / "first.vcf"
+    gmscall.genotype_gvcfs(parts, fam.fasta, first)
+    assert text(first).count("\n") > 10
+    swapped = tmp_path / "swap.g.vcf.gz"
+    for src in (gvcfs[2], gvcfs[1]):
+        swapped.write_bytes(src.read_bytes())
+        Path(str(swapped) + ".tbi").write_bytes(Path(str(src) + ".tbi").read_bytes())
+        out = tmp_path / f"from-{src.name}.vcf"
+        gmscall.genotype_gvcfs([gvcfs[0], swapped], fam.fasta, out)
+    a = [ln.split("\t")[10] for ln in text(tmp_path / f"from-{gvcfs[2].name}.vcf").splitlines() if ln[0] != "#"]
+    b = [ln.split("\t")[10] for ln in text(tmp_path / f"from-{gvcfs[1].name}.vcf").splitlines() if ln[0] != "#"]
+    assert a != b

@@ -164,3 +164,43 @@ def test_resumed_gvcf_is_byte_identical(ds: synth.Dataset, tmp_path: Path, monke
     monkeypatch.setattr(caller, "_call_shard", real)
     gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, shard_size=3_000, command="x", resume=True)
     assert out.read_bytes() == whole.read_bytes()
+
+
+def test_long_deletion_reaching_into_the_next_shard(tmp_path: Path) -> None:
+    """A 260-bp deletion (max_indel_len 400) that starts more than 200 bp before a shard border:
+    its bases are in no block, whatever the shard size, and fully deleted bases are never
+    confident hom-ref."""
+    ref = synth.make_reference(12_000, 31)
+    r = ref.upper
+    hap = synth._build_haplotype(ref.contig, 0, r, [(5600, r[5600:5861], r[5600])])
+    reads = synth.simulate_reads((hap, hap), 31, 30, dup_fraction=0.0, low_mapq_fraction=0.0,
+                                 qcfail_fraction=0.0, unmapped_mate_fraction=0.0)
+    fasta = synth.write_fasta(tmp_path / "ref.fa", ref)
+    bam = synth.write_bam(tmp_path / "reads.bam", reads, ref)
+    opts = CallOptions(gvcf=True, max_indel_len=400)
+    outs = []
+    for shard in (5_830, 5_850, 250_000):
+        out = tmp_path / f"{shard}.g.vcf"
+        gmscall.call(bam, fasta, output=out, options=opts, shard_size=shard, command="x")
+        spans = [span(r) for r in rows(out)]
+        assert all(e == s for (_, e), (s, _) in zip(spans, spans[1:])), shard
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+    short = tmp_path / "short.g.vcf"  # the deletion is not a candidate: its bases are blocks of GQ 0
+    gmscall.call(bam, fasta, output=short, options=GVCF)
+    inside = [r for r in rows(short) if "END=" in r[7] and span(r)[0] < 5_800 and span(r)[1] > 5_700]
+    assert inside and all(r[9].split(":")[1] == "0" for r in inside)
+
+
+def test_haploid_blocks_have_two_pl_values(tmp_path: Path) -> None:
+    ds = synth.make_dataset(tmp_path / "x", length=8_000, depth=20, seed=4, contig="chrX", het_fraction=0.0)
+    ploidy = tmp_path / "ploidy.txt"
+    ploidy.write_text("* * * * 1\n")
+    out = tmp_path / "x.g.vcf.gz"
+    gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, ploidy=str(ploidy))
+    blocks = [r for r in rows(out) if "END=" in r[7]]
+    assert blocks and all(r[9].split(":")[0] == "0" and len(r[9].split(":")[4].split(",")) == 2 for r in blocks)
+    geno = tmp_path / "geno.vcf"
+    gmscall.genotype_gvcfs([out], ds.fasta, geno)
+    gts = {r[9].split(":")[0] for r in rows(geno)}
+    assert gts and gts <= {"1", "2"}

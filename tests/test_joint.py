@@ -265,3 +265,29 @@ def test_sex_inferred_from_depth_sets_x_ploidy(tmp_path: Path) -> None:
     assert {g for (c, p), g in gt.items() if c == "chrX" and p <= 10_000} <= {"1", "2"}
     assert any(c == "chrX" and p <= 10_000 for c, p in gt)
     assert all("/" in g for (c, p), g in gt.items() if c == "chr1" or (c == "chrX" and p > 10_000))
+
+
+def test_de_novo_quality_needs_a_novel_alt() -> None:
+    """A child 0/1 of two 1/1 parents breaks transmission (a lost allele), but its ALT is
+    inherited: no de novo quality. A child 0/1 of two 0/0 parents has one."""
+    from gmscall import _core
+
+    cohort = _core.Cohort(3, [[0], [1], [2]], [], [[2, 0, 1]])
+    params = _core.CallParams()
+    strong = {"0/0": [0.0, -20.0, -40.0], "0/1": [-20.0, 0.0, -20.0], "1/1": [-40.0, -20.0, 0.0]}
+
+    def dnq(father: str, mother: str) -> int:
+        samples = [(2, 30, [15, 15], strong[father]), (2, 30, [15, 15], strong[mother]), (2, 30, [15, 15], strong["0/1"])]
+        return _core.genotype_site([False, False], samples, cohort, params)[4][2]
+
+    assert dnq("1/1", "1/1") < 20
+    assert dnq("0/0", "0/0") >= 20
+
+
+def test_sex_from_python_is_validated(chrx: synth.Dataset, tmp_path: Path) -> None:
+    ploidy = tmp_path / "ploidy.txt"
+    ploidy.write_text(f"chrX 1 {chrx.length} M 1\n")
+    lower = gmscall.call(chrx.bam, chrx.fasta, ploidy=str(ploidy), sex={"SYNTH": "m"})
+    assert lower and all(len(r["gt"]) == 1 for r in lower)
+    with pytest.raises(gmscall.InputError):
+        gmscall.call(chrx.bam, chrx.fasta, ploidy=str(ploidy), sex={"NOBODY": "M"})

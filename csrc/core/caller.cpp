@@ -18,8 +18,8 @@ namespace gms {
 
 using namespace calling;
 
-// How far before a shard a record can start and still cover one of its bases: the longest REF
-// of a haplotype-model record (an indel's repeat tract plus the indel).
+// How far before a shard a record can start and still cover one of its bases: the longest REF of
+// a haplotype-model record (an indel's repeat tract plus the indel), or the longest deletion.
 constexpr int64_t kRecordReach = 200;
 
 int Cohort::ploidy_at(int column, int64_t pos) const {
@@ -45,7 +45,10 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   if (len < 0) throw InputError(ref.path() + ": contig '" + contig + "' is not in the reference");
   if (beg < 0 || end > len || beg >= end) throw InputError("shard outside contig " + contig);
 
-  const int64_t pb = std::max<int64_t>(0, beg - params.read_pad);
+  // A gVCF also needs the records that start before the shard and reach into it (a deletion), to
+  // leave their bases out of the reference blocks: they are called here too, then dropped.
+  const int64_t reach = blocks ? std::max<int64_t>(kRecordReach, params.max_indel_len + 1) : 0;
+  const int64_t pb = std::max<int64_t>(0, beg - reach - params.read_pad);
   const int64_t pe = std::min<int64_t>(len, end + params.read_pad);
   // Per-thread buffers reused shard after shard: their pages are faulted in and zeroed once.
   thread_local std::vector<SampleEvidence> samples;
@@ -78,9 +81,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   std::vector<Candidate> site_snvs;
   split_windows(alleles, windows, site_snvs);
 
-  // A gVCF also needs the records that start before the shard and reach into it (a deletion), to
-  // leave their bases out of the reference blocks: they are called here too, then dropped.
-  const int64_t lo = blocks ? std::max<int64_t>(0, beg - kRecordReach) : beg;
+  const int64_t lo = std::max<int64_t>(0, beg - reach);
   std::vector<CallRecord> out;
   call_site_snvs(samples, site_snvs, params, cohort, lo, end, out);
 

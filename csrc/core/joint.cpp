@@ -132,6 +132,18 @@ double transmission(const std::vector<int>& child, const std::vector<int>& fathe
   return p;
 }
 
+// Does the child carry an ALT allele that neither parent's genotype has? (A child 0/1 of 1/1
+// parents breaks transmission too, but by losing an allele, not by a de novo ALT.)
+bool has_novel_alt(const std::vector<int>& child, const std::vector<int>& father, const std::vector<int>& mother) {
+  for (int a : child) {
+    if (a <= 0) continue;
+    const bool in_father = std::find(father.begin(), father.end(), a) != father.end();
+    const bool in_mother = std::find(mother.begin(), mother.end(), a) != mother.end();
+    if (!in_father && !in_mother) return true;
+  }
+  return false;
+}
+
 // Joint posterior of a trio: parents' beliefs, the child's likelihood (its belief over its
 // prior) and Mendelian transmission with a small de novo rate. Replaces the three beliefs by their
 // marginals and returns the child's de novo quality.
@@ -160,7 +172,7 @@ int apply_trio(const std::array<int, 3>& trio, const std::vector<SampleSite>& si
   const Belief& bc = belief[static_cast<size_t>(c)];
   const double mu = p.de_novo_prior;
   std::vector<double> terms;
-  struct Cell { size_t i, j, k; double v; bool mendelian; };
+  struct Cell { size_t i, j, k; double v; bool no_novel_alt; };
   std::vector<Cell> cells;
   for (size_t i = 0; i < gf.size(); ++i) {
     for (size_t j = 0; j < gm.size(); ++j) {
@@ -168,7 +180,7 @@ int apply_trio(const std::array<int, 3>& trio, const std::vector<SampleSite>& si
         const double t = transmission(gc[k], gf[i], gm[j]);
         const double tm = (1.0 - mu) * t + mu / static_cast<double>(gc.size());
         const double v = wf[i] + wm[j] + (bc.post[k] - bc.prior[k]) + std::log10(tm);
-        cells.push_back({i, j, k, v, t > 0.0});
+        cells.push_back({i, j, k, v, !has_novel_alt(gc[k], gf[i], gm[j])});
         terms.push_back(v);
       }
     }
@@ -182,7 +194,7 @@ int apply_trio(const std::array<int, 3>& trio, const std::vector<SampleSite>& si
     mf[x.i] = log10_add(mf[x.i], v);
     mm[x.j] = log10_add(mm[x.j], v);
     mc[x.k] = log10_add(mc[x.k], v);
-    if (!x.mendelian) de_novo = log10_add(de_novo, v);
+    if (!x.no_novel_alt) de_novo = log10_add(de_novo, v);
   }
   auto update = [&](int s, std::vector<double>& marginal) {
     if (!sites[static_cast<size_t>(s)].covered) return;

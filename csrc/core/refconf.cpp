@@ -21,6 +21,9 @@ int depth_class(int dp) {
   return k;
 }
 
+// PL values of a block: 0/0, 0/N, N/N; haploid: 0, N; no copy: none.
+int n_pl(int ploidy) { return ploidy == 2 ? 3 : (ploidy == 1 ? 2 : 0); }
+
 int gq_band(int gq, const std::vector<int>& bands) {
   int k = 0;
   for (int b : bands) k += gq >= b;
@@ -53,7 +56,9 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
     const char rc = pu.ref[static_cast<size_t>(xi)];
     RefConfidence rc_conf{0, {0, 0, 0}};
     if (ploidy > 0 && rc != 'N' && dp > 0) {
-      const unsigned indels = pu.ins[xi * 2] + pu.ins[xi * 2 + 1] + pu.del_start[xi * 2] + pu.del_start[xi * 2 + 1];
+      // Reads with an indel anchored here, and reads whose alignment deletes this very base.
+      const unsigned indels = pu.ins[xi * 2] + pu.ins[xi * 2 + 1] + pu.del_start[xi * 2] + pu.del_start[xi * 2 + 1] +
+                              sum_counts(pu, xi, kDel);
       rc_conf = reference_confidence(&pu.snv_ll[xi * 12], base_to_allele(rc), static_cast<unsigned>(dp), indels,
                                      ploidy, ll_to_log10, log10_het, log10_hom);
     }
@@ -65,13 +70,13 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
       cur.dp_sum += dp;
       if (rc_conf.gq < cur.gq) {
         cur.gq = rc_conf.gq;
-        cur.pl.assign(rc_conf.pl, rc_conf.pl + (ploidy == 2 ? 3 : ploidy));
+        cur.pl.assign(rc_conf.pl, rc_conf.pl + n_pl(ploidy));
       }
       continue;
     }
     if (open) out.push_back(cur);
     cur = RefBlock{x, x + 1, rc_conf.gq, dp, dp, ploidy, key, rc, {}};
-    cur.pl.assign(rc_conf.pl, rc_conf.pl + (ploidy == 2 ? 3 : ploidy));
+    cur.pl.assign(rc_conf.pl, rc_conf.pl + n_pl(ploidy));
     open = true;
   }
   if (open) out.push_back(cur);

@@ -15,8 +15,10 @@ struct RefConfidence {
 
 // log10 likelihoods of the reference hypotheses from the per-base terms `ll` ([4 bases][3 terms],
 // fixed point, kernels/pileup.hpp), `indels` reads with an indel anchored here out of `depth`.
-// Non-ref is the best other base, or an indel: a read's indel is an error with probability 1e-2 (the
-// caller's pair-HMM has already turned down the indels that come here, often in repeats).
+// Non-ref is the best other base, or an indel (`indels`: reads with an indel anchored here or
+// deleting this base): a read's indel is an error with probability 1e-2 (the caller's pair-HMM
+// has already turned down the indels that come here, often in repeats). GQ is at most the
+// smallest non-ref PL, as GATK's: reads that tell nothing apart give GQ 0, whatever the priors.
 GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, unsigned depth, unsigned indels,
                                           int ploidy, double ll_to_log10, double log10_het, double log10_hom) {
   RefConfidence out{0, {0, 0, 0}};
@@ -62,11 +64,13 @@ GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, uns
   // P(not hom-ref) from the posteriors, relative to the largest term to stay in range. Most
   // positions are surely hom-ref: every other posterior 10 orders below it means GQ 99 (capped).
   bool sure = true;
-  for (int k = 1; k < n; ++k) sure = sure && l[k] + prior[k] < l[0] + prior[0] - 10.0;
+  for (int k = 1; k < n; ++k) sure = sure && l[k] < l[0] - 10.0;
   if (sure) {
     out.gq = 99;
     return out;
   }
+  int min_pl = 99;
+  for (int k = 1; k < n; ++k) min_pl = out.pl[k] < min_pl ? out.pl[k] : min_pl;
   double m = l[0] + prior[0];
   for (int k = 1; k < n; ++k) m = (l[k] + prior[k]) > m ? (l[k] + prior[k]) : m;
   double z = 0.0, alt = 0.0;
@@ -77,6 +81,7 @@ GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, uns
   }
   const double q = alt > 0.0 ? -10.0 * log10(alt / z) : 99.0;
   out.gq = q >= 99.0 ? 99 : static_cast<int>(q + 0.5);
+  out.gq = out.gq < min_pl ? out.gq : min_pl;
   return out;
 }
 

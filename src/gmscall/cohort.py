@@ -108,10 +108,8 @@ def build_cohort(session: _core.Session, bams: Sequence[str],
         pedigree.check_samples(names)
         trios = tuple(tuple(t) for t in pedigree.trios(names))  # type: ignore[misc]
         log.info("pedigree %s: %d trio(s) among the %d samples", ped, len(trios), len(names))
-    overrides = dict(sex) if isinstance(sex, Mapping) else parse_sex_overrides(list(sex or ()), names)
-    for s in overrides:
-        if s not in names:
-            raise InputError(f"--sex {s}: no such sample (samples: {', '.join(names)})")
+    pairs = [f"{k}={v}" for k, v in sex.items()] if isinstance(sex, Mapping) else list(sex or ())
+    overrides = parse_sex_overrides(pairs, names)  # validated and normalised (m -> M) either way
     if ploidy is None:
         if overrides:
             raise InputError("--sex sets the ploidy of the sex chromosomes: give --ploidy GRCh38|GRCh37|FILE too")

@@ -13,7 +13,9 @@ import bisect
 import functools
 import logging
 import math
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,9 +140,16 @@ class _Line:
 
 
 def _parse_line(path: str, text: str) -> _Line:
+    try:
+        return _parse_fields(text)
+    except (IndexError, KeyError, ValueError):
+        raise InputError(f"{path}: a damaged line: {text[:80]}") from None
+
+
+def _parse_fields(text: str) -> _Line:
     f = text.split("\t")
     if len(f) < 10:
-        raise InputError(f"{path}: a line with {len(f)} columns: {text[:80]}")
+        raise ValueError("too few columns")
     pos = int(f[1]) - 1
     info = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in f[7].split(";"))
     fields = dict(zip(f[8].split(":"), f[9].split(":")))
@@ -174,22 +183,57 @@ class _SampleLines:
         return None
 
 
+# Open gVCFs kept per thread, keyed by the file's identity (a file replaced between two runs in one
+# process is opened again) and bounded, so that hundreds of gVCFs times threads stay within the
+# file-descriptor limit.
+TABIX_PER_THREAD = 256
+
+
+def _tabix(path: str) -> pysam.TabixFile:
+    cache: OrderedDict[tuple, pysam.TabixFile] | None = getattr(_local, "tabix", None)
+    if cache is None:
+        cache = _local.tabix = OrderedDict()
+    st = os.stat(path)
+    key = (path, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    try:
+        handle = pysam.TabixFile(path)
+    except OSError as e:
+        raise InputError(f"{path}: cannot open it or its index ({e}); too many files open? raise 'ulimit -n'") from None
+    cache[key] = handle
+    while len(cache) > TABIX_PER_THREAD:
+        cache.popitem(last=False)[1].close()
+    return handle
+
+
+def _end_of_block(info: str) -> int | None:
+    for kv in info.split(";"):
+        if kv.startswith("END="):
+            return int(kv[4:])
+    return None
+
+
 def _read_shard(path: str, shard: Region) -> _SampleLines:
-    cache: dict[str, pysam.TabixFile] = getattr(_local, "tabix", None) or {}
-    _local.tabix = cache
-    if path not in cache:
-        cache[path] = pysam.TabixFile(path)
+    tbx = _tabix(path)
     out, last = _SampleLines(path), -1
-    for text in cache[path].fetch(shard.contig, shard.start, shard.end):
+    if shard.contig not in tbx.contigs:  # a contig of the header without records
+        return out
+    for text in tbx.fetch(shard.contig, shard.start, shard.end):
         f = text.split("\t", 8)
-        pos = int(f[1]) - 1
+        try:
+            pos = int(f[1]) - 1
+            end = _end_of_block(f[7])
+        except (IndexError, ValueError):
+            raise InputError(f"{path}: a damaged line at {shard.contig}: {text[:80]}") from None
         if pos < last:
             raise InputError(f"{path}: not sorted ({shard.contig}:{pos + 1} after {last + 1}); "
                              f"sort it with 'bcftools sort' and index it again")
         last = pos
-        if f[7].startswith("END="):
+        if end is not None:
             out.block_pos.append(pos)
-            out.block_end.append(int(f[7][4:].split(";", 1)[0]))
+            out.block_end.append(end)
             out.block_text.append(text)
         else:
             out.variants.append(_parse_line(path, text))
@@ -229,13 +273,17 @@ def _likelihoods_of_record(line: _Line, alleles: list[str], longest_ref: str) ->
     ad = [line.ad[i] if line.ad is not None and i is not None and i != nonref else 0 for i in index]
     if line.pl is None or any(i is None for i in index):
         return ad, []
+    if len(line.pl) != len(_genotypes(line.ploidy, len(own))):
+        raise InputError(f"the record at {line.pos + 1} has {len(line.pl)} PL values for {len(own)} alleles "
+                         f"and ploidy {line.ploidy}")
     gl = [-line.pl[_genotype_index([index[a] for a in g])] / 10.0 for g in _genotypes(line.ploidy, len(alleles))]
     return ad, gl
 
 
 def _likelihoods_of_block(line: _Line, n_alleles: int) -> list[float]:
-    """GL from a reference block's PL over 0/0, 0/N, N/N (haploid 0, N): every ALT is non-ref."""
-    if line.pl is None:
+    """GL from a reference block's PL over 0/0, 0/N, N/N (haploid 0, N): every ALT is non-ref. A
+    block without reads is no call, as a sample without reads is in joint calling."""
+    if line.pl is None or line.dp == 0 or len(line.pl) != line.ploidy + 1:
         return []
     return [-line.pl[sum(a > 0 for a in g)] / 10.0 for g in _genotypes(line.ploidy, n_alleles)]
 
@@ -280,11 +328,11 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
                     site.sor = (line.dp, line.sor)
                 continue
             block = per_sample[s].block_at(pos) or _spanning(per_sample[s].variants, pos)
-            if block is None:  # not covered
-                site.samples.append((2, 0, [], []))
+            gl = _likelihoods_of_block(block, len(alleles)) if block is not None else []
+            if not gl:  # not covered
+                site.samples.append((block.ploidy if block is not None else 2, 0, [], []))
             else:
-                site.samples.append((block.ploidy, block.dp, [block.dp] + [0] * (len(alleles) - 1),
-                                     _likelihoods_of_block(block, len(alleles))))
+                site.samples.append((block.ploidy, block.dp, [block.dp] + [0] * (len(alleles) - 1), gl))
         out.append(site)
     return out
 
