@@ -40,8 +40,6 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
     for (int64_t x = s; x < e; ++x) in_record[static_cast<size_t>(x - beg)] = 1;
   }
   const double ll_to_log10 = 1.0 / (kLlScale * std::log(10.0));
-  const double log10_het = std::log10(p.snv_het_prior + p.indel_het_prior);
-  const double log10_hom = std::log10(p.snv_hom_prior + p.indel_hom_prior);
   RefBlock cur{};
   bool open = false;
   for (int64_t x = beg; x < end; ++x) {
@@ -59,8 +57,8 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
       // Reads with an indel anchored here, and reads whose alignment deletes this very base.
       const unsigned indels = pu.ins[xi * 2] + pu.ins[xi * 2 + 1] + pu.del_start[xi * 2] + pu.del_start[xi * 2 + 1] +
                               sum_counts(pu, xi, kDel);
-      rc_conf = reference_confidence(&pu.snv_ll[xi * 12], base_to_allele(rc), static_cast<unsigned>(dp), indels,
-                                     ploidy, ll_to_log10, log10_het, log10_hom);
+      rc_conf = reference_confidence(&pu.snv_ll[xi * 12], base_to_allele(rc), static_cast<unsigned>(dp),
+                                     std::min(indels, static_cast<unsigned>(dp)), ploidy, ll_to_log10);
     }
     const int dclass = p.gvcf_depth_classes ? depth_class(dp) : 0;
     const int key = (gq_band(rc_conf.gq, p.gq_bands) * 16 + dclass) * 4 + ploidy;
