@@ -291,3 +291,19 @@ def test_sex_from_python_is_validated(chrx: synth.Dataset, tmp_path: Path) -> No
     assert lower and all(len(r["gt"]) == 1 for r in lower)
     with pytest.raises(gmscall.InputError):
         gmscall.call(chrx.bam, chrx.fasta, ploidy=str(ploidy), sex={"NOBODY": "M"})
+
+
+def test_depth_cap_is_per_sample_in_a_multi_sample_file(fam: synth.Family, tmp_path: Path) -> None:
+    """A binding depth cap downsamples each sample by its own depth, whether the samples come in
+    one file or in several."""
+    merged = tmp_path / "kid-dad.bam"
+    pysam.merge("-f", "-o", str(merged), str(fam.bams["KID"]), str(fam.bams["DAD"]))
+    pysam.index(str(merged))
+    capped = gmscall.CallOptions(max_depth=12)
+    together = gmscall.call([merged, fam.bams["MUM"]], fam.fasta, options=capped)
+    apart = gmscall.call([fam.bams["DAD"], fam.bams["KID"], fam.bams["MUM"]], fam.fasta, options=capped)
+    dad = [{(r["pos"], r["ref"], tuple(r["alts"])): (r["samples"]["DAD"]["gt"], r["samples"]["DAD"]["dp"],
+                                                     r["samples"]["DAD"]["ad"]) for r in recs}
+           for recs in (together, apart)]
+    assert dad[0] == dad[1]
+    assert any(r["samples"]["DAD"]["dp"] <= 14 for r in together)  # the cap binds

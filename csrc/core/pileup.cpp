@@ -46,17 +46,19 @@ std::vector<IndelAllele> gather_indels(const ReadBatch& reads, const std::vector
 
 }  // namespace
 
-void prepare_reads_into(PreparedReads& out, BamReader& bam, int tid, int64_t beg, int64_t end,
-                        const PileupParams& params) {
-  out.batch.clear();
-  out.pairs.clear();
+void fetch_reads_into(ReadBatch& out, BamReader& bam, int tid, int64_t beg, int64_t end, const PileupParams& params) {
+  out.clear();
   // With a depth cap, every depth bin touching [beg, end) must see all of its reads, whatever the
   // shard: fetch from kDepthCapFetchPad before and up to the end of the last bin.
   const bool cap = params.max_depth > 0;
   const int64_t fetch_beg = cap ? std::max<int64_t>(0, beg - kDepthCapFetchPad) : beg;
   const int64_t fetch_end = cap ? (end + kDepthBin - 1) / kDepthBin * kDepthBin : end;
-  bam.fetch(tid, fetch_beg, fetch_end, params.filter, out.batch);
-  if (cap) {
+  bam.fetch(tid, fetch_beg, fetch_end, params.filter, out);
+}
+
+void finish_reads(PreparedReads& out, int64_t beg, int64_t end, const PileupParams& params) {
+  out.pairs.clear();
+  if (params.max_depth > 0) {
     std::vector<uint8_t> keep = depth_cap_keep(out.batch, params.max_depth);
     bool drop = false;
     for (int32_t i = 0; i < out.batch.size(); ++i) {
@@ -67,6 +69,12 @@ void prepare_reads_into(PreparedReads& out, BamReader& bam, int tid, int64_t beg
     if (drop) out.batch.compact(keep);
   }
   if (params.overlaps) out.pairs = overlapping_mate_pairs(out.batch);
+}
+
+void prepare_reads_into(PreparedReads& out, BamReader& bam, int tid, int64_t beg, int64_t end,
+                        const PileupParams& params) {
+  fetch_reads_into(out.batch, bam, tid, beg, end, params);
+  finish_reads(out, beg, end, params);
 }
 
 PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, const PileupParams& params) {

@@ -65,7 +65,9 @@ void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<
       std::fill(dst.batch.sample.begin(), dst.batch.sample.end(), static_cast<uint16_t>(columns[0]));
       continue;
     }
-    prepare_reads_into(scratch, *bams[k], tids[k], beg, end, params);
+    // Several samples in the file, or a sample in several files: the depth cap and the mate
+    // pairs are each sample's, after its reads are brought together.
+    fetch_reads_into(scratch.batch, *bams[k], tids[k], beg, end, params);
     for (int32_t i = 0; i < scratch.batch.size(); ++i) {
       const int column = columns[scratch.batch.sample[i]];
       appended[static_cast<size_t>(column)] = 1;
@@ -76,7 +78,7 @@ void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<
     if (!appended[c]) continue;
     PreparedReads& r = out[c].reads;
     if (sources[c] > 1) sort_by_position(r.batch, scratch.batch);
-    if (params.overlaps) r.pairs = overlapping_mate_pairs(r.batch);
+    finish_reads(r, beg, end, params);
   }
 }
 

@@ -41,6 +41,11 @@ PreparedReads prepare_reads(BamReader& bam, int tid, int64_t beg, int64_t end, c
 // The same into `out`, whose vectors keep their capacity (no page faults when reused).
 void prepare_reads_into(PreparedReads& out, BamReader& bam, int tid, int64_t beg, int64_t end,
                         const PileupParams& params);
+// Its two halves, for reads that are regrouped in between (the samples of one file): the fetch
+// (with the reads around [beg, end) that complete the depth bins), then the depth cap, the
+// dropping of those extra reads, and the mate pairs.
+void fetch_reads_into(ReadBatch& out, BamReader& bam, int tid, int64_t beg, int64_t end, const PileupParams& params);
+void finish_reads(PreparedReads& out, int64_t beg, int64_t end, const PileupParams& params);
 
 // Runs the pileup kernels over `reads` for [beg, end). `ref_seq` holds the reference from
 // `ref_beg` far enough right to cover the reads' deletions. `eff_qual` (out) receives the
