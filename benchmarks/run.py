@@ -448,6 +448,21 @@ def set_truths(ds: DataSet, samples: dict[Path, str]) -> dict[str, Truth]:
     return truths
 
 
+def measure_into(run: Any, stderr_path: Path, out_vcf: Path, args: argparse.Namespace, what: str) -> bool:
+    """Runs run.cmd, records its wall/CPU time, peak memory and VCF in `run`; False (status
+    "failed", with the stderr tail) when it failed or wrote nothing."""
+    m = run_measured(run.cmd, stderr_path, timeout_s=args.timeout)
+    run.wall_s, run.user_s, run.sys_s, run.peak_mb = m.wall_s, m.user_s, m.sys_s, m.peak_mb
+    run.vcf = str(out_vcf)
+    if m.rc != 0 or not out_vcf.exists() or out_vcf.stat().st_size == 0:
+        run.status = "failed"
+        run.stderr_tail = m.stderr_tail or f"exit status {m.rc}, no output"
+        log.warning("%s failed (exit %d): %s", what, m.rc, run.stderr_tail[-500:])
+        return False
+    log.info("  %.1f s wall, %.0f MB peak", m.wall_s, m.peak_mb)
+    return True
+
+
 def _one_run(run: Run, ds: DataSet, bam: Path, truth: Truth | None, out: Path,
              args: argparse.Namespace, gms: list[str] | None, evaluate: ModuleType) -> None:
     tool = "gmscall" if run.caller == "gmscall" else run.caller
@@ -469,15 +484,8 @@ def _one_run(run: Run, ds: DataSet, bam: Path, truth: Truth | None, out: Path,
             stale.unlink()
     run.cmd = caller_command(run.caller, run.backend, ds, bam, out_vcf, args.threads, gms, fb_ref)
     log.info("%s %s %s: %s", ds.name, run.sample, run.label, run.cmd)
-    m = run_measured(run.cmd, rdir / f"{stem}.stderr.txt", timeout_s=args.timeout)
-    run.wall_s, run.user_s, run.sys_s, run.peak_mb = m.wall_s, m.user_s, m.sys_s, m.peak_mb
-    run.vcf = str(out_vcf)
-    if m.rc != 0 or not out_vcf.exists() or out_vcf.stat().st_size == 0:
-        run.status = "failed"
-        run.stderr_tail = m.stderr_tail or f"exit status {m.rc}, no output"
-        log.warning("%s %s failed (exit %d): %s", ds.name, run.label, m.rc, run.stderr_tail[-500:])
+    if not measure_into(run, rdir / f"{stem}.stderr.txt", out_vcf, args, f"{ds.name} {run.label}"):
         return
-    log.info("  %.1f s wall, %.0f MB peak", m.wall_s, m.peak_mb)
     if truth is None:
         return
     t_vcf, t_sample = truth
@@ -624,15 +632,8 @@ def _joint_run(tr: TrioRun, ds: DataSet, samples: dict[Path, str], truths: dict[
             stale.unlink()
     tr.cmd = joint_command(tr.caller, tr.backend, ds, list(samples), Path(tr.ped), out_vcf, args.threads, gms)
     log.info("%s trio %s joint: %s", ds.name, tr.label, tr.cmd)
-    m = run_measured(tr.cmd, rdir / "trio.stderr.txt", timeout_s=args.timeout)
-    tr.wall_s, tr.user_s, tr.sys_s, tr.peak_mb = m.wall_s, m.user_s, m.sys_s, m.peak_mb
-    tr.vcf = str(out_vcf)
-    if m.rc != 0 or not out_vcf.exists() or out_vcf.stat().st_size == 0:
-        tr.status = "failed"
-        tr.stderr_tail = m.stderr_tail or f"exit status {m.rc}, no output"
-        log.warning("%s %s joint failed (exit %d): %s", ds.name, tr.label, m.rc, tr.stderr_tail[-500:])
+    if not measure_into(tr, rdir / "trio.stderr.txt", out_vcf, args, f"{ds.name} {tr.label} joint"):
         return
-    log.info("  %.1f s wall, %.0f MB peak", m.wall_s, m.peak_mb)
     try:
         _score_joint(tr, ds, samples, truths, out_vcf, rdir, evaluate)
     except Exception as exc:  # noqa: BLE001 - a broken output must not stop the benchmark
