@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU check as one command for a lent GPU machine (no network there; see DESIGN.md):
-# installs a carried pysam wheel, builds with CUDA required, runs the CUDA parity tests and, when a
-# data slice was carried, the GPU benchmarks. Everything it reports lands in $OUT.
+# installs a carried pysam wheel, builds with CUDA required, runs the CUDA parity tests (single-sample,
+# joint and gVCF calling, pileup) and, when a data slice was carried, the GPU benchmarks. Everything it reports lands in $OUT.
 #
 # Prepare here (the device tool's README): a cp312 pysam wheel in .whl/ and, optionally, a slice of
 # the simulated set small enough to travel, e.g.
@@ -22,6 +22,9 @@ if [ -f .gpudata/reads.bam ]; then
     echo -n "$backend call: " >> "$OUT/timing.txt"
     { time gmscall call -f .gpudata/ref.fa -r $region --threads 16 --backend $backend \
         -o "$OUT/calls.$backend.vcf.gz" .gpudata/reads.bam; } 2>> "$OUT/timing.txt"
+    echo -n "$backend gvcf: " >> "$OUT/timing.txt"
+    { time gmscall call -f .gpudata/ref.fa -r $region --threads 16 --backend $backend --gvcf \
+        -o "$OUT/calls.$backend.g.vcf.gz" .gpudata/reads.bam; } 2>> "$OUT/timing.txt"
     echo -n "$backend pileup: " >> "$OUT/timing.txt"
     { time gmscall pileup -f .gpudata/ref.fa -r $region --threads 16 --backend $backend \
         .gpudata/reads.bam > "$OUT/pileup.$backend.tsv"; } 2>> "$OUT/timing.txt"
@@ -30,6 +33,8 @@ if [ -f .gpudata/reads.bam ]; then
   # Same records on both backends (only the command/backend header lines may differ).
   diff <(zcat "$OUT/calls.cpu.vcf.gz" | grep -v '^##gmscall') <(zcat "$OUT/calls.cuda.vcf.gz" | grep -v '^##gmscall') \
     && echo "CPU/GPU records identical" | tee -a "$OUT/timing.txt"
+  diff <(zcat "$OUT/calls.cpu.g.vcf.gz" | grep -v '^##gmscall') <(zcat "$OUT/calls.cuda.g.vcf.gz" | grep -v '^##gmscall') \
+    && echo "CPU/GPU gVCF identical" | tee -a "$OUT/timing.txt"
   cmp "$OUT/pileup.cpu.tsv" "$OUT/pileup.cuda.tsv" && echo "CPU/GPU pileup identical" | tee -a "$OUT/timing.txt"
   rm -f "$OUT"/pileup.*.tsv
 fi
