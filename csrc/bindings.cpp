@@ -419,6 +419,18 @@ PYBIND11_MODULE(_core, m) {
            py::arg("params"), py::arg("backend"));
 
   m.def("info", &build_info);
+  m.def(
+      "block_line",
+      [](const std::string& contig, int64_t beg, int64_t end, int gq, int min_dp, int64_t dp_sum, int ploidy,
+         const std::string& ref, const std::vector<int>& pl) {
+        std::string out;
+        append_block_line(contig, RefBlock{beg, end, gq, min_dp, dp_sum, ploidy, 0, ref.empty() ? 'N' : ref[0], pl},
+                          out);
+        return out;
+      },
+      py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("gq"), py::arg("min_dp"), py::arg("dp_sum"),
+      py::arg("ploidy"), py::arg("ref"), py::arg("pl"),
+      "The gVCF line of a reference block (the writer's merged blocks; io/gvcf_text.cpp)");
   m.def("genotype_site", &genotype_site, py::arg("indel"), py::arg("samples"), py::arg("cohort"), py::arg("params"),
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },

@@ -11,7 +11,9 @@ from pathlib import Path
 # gmscall does no linear algebra: keep numpy's BLAS from spinning up idle threads that compete
 # with the C++ workers on small nodes.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from . import __version__
 from .errors import GmsError, InputError
@@ -88,19 +90,11 @@ def _cmd_call(args: argparse.Namespace) -> int:
                        min_qual=args.min_qual, low_qual=args.low_qual, de_novo_prior=args.de_novo_prior,
                        gvcf=args.gvcf, gq_bands=_gq_bands(args.gq_bands))
     progress = _progress_bar() if sys.stderr.isatty() else None
-    client = None
-    if args.dask:
-        from .scheduler import connect_dask
-
-        client = connect_dask(args.dask)
-    try:
+    with _dask_client(args.dask) as client:
         call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
              threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
              client=client, command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample,
              ped=args.ped, ploidy=args.ploidy, sex=args.sex, progress=progress, resume=args.resume)
-    finally:
-        if client is not None:
-            client.close()
     if progress is not None:
         sys.stderr.write("\n")
     return 0
@@ -132,21 +126,28 @@ def _cmd_genotype(args: argparse.Namespace) -> int:
         gvcfs += _paths_in(args.list, "gVCF list")
     if not gvcfs:
         raise InputError("no gVCF given: name them after the options, or list them in a file with -l FILE")
-    client = None
-    if args.dask:
-        from .scheduler import connect_dask
-
-        client = connect_dask(args.dask)
-    try:
+    with _dask_client(args.dask) as client:
         genotype_gvcfs(gvcfs, args.fasta_ref, args.output, regions=args.regions, bed=args.regions_file,
                        threads=args.threads, client=client, ped=args.ped, shard_size=args.shard_size,
                        options=CallOptions(min_qual=args.min_qual, low_qual=args.low_qual,
                                            de_novo_prior=args.de_novo_prior),
                        command=" ".join(["gmscall", *sys.argv[1:]]))
-    finally:
-        if client is not None:
-            client.close()
     return 0
+
+
+@contextmanager
+def _dask_client(address: str | None) -> Iterator[Any]:
+    """A client of the Dask scheduler at `address` for the run (None without --dask), then closed."""
+    if not address:
+        yield None
+        return
+    from .scheduler import connect_dask
+
+    client = connect_dask(address)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def _paths_in(listing: str, what: str) -> list[str]:

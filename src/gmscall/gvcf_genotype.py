@@ -25,7 +25,6 @@ import numpy as np
 import pysam
 
 from . import _core
-from .backend import resolve_backend
 from .caller import Progress, stream_vcf
 from .cohort import CohortSpec
 from .errors import InputError
@@ -400,7 +399,7 @@ def genotype_gvcfs(gvcfs: Sequence[str | Path], ref: str | Path, output: str | P
     layout = VcfLayout.of(plan.cohort)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__,
                           command if command is not None else "gmscall.genotype_gvcfs (Python API)",
-                          resolve_backend("cpu"), plan.cohort.header_lines())
+                          "cpu", plan.cohort.header_lines())  # genotyping from likelihoods runs no kernel
     stream_vcf(output, header, layout, plan.shards, lambda todo: _shard_results(plan, todo, threads, client),
                progress)
     log.info("genotyped %d gVCFs over %d shards", len(plan.gvcfs), len(plan.shards))

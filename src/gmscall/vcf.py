@@ -203,13 +203,11 @@ def _merge_into(block: dict, nxt: dict) -> None:
 
 
 def _block_line(b: dict) -> str:
-    """The line of a block merged here (the others come formatted from io/gvcf_text.cpp, which
-    writes the same fields the same way)."""
-    gt = {2: "0/0", 1: "0", 0: "."}[b["ploidy"]]
-    dp = b["dp_sum"] // (b["end"] - b["beg"])
-    pl = ",".join(map(str, b["pl"])) if b["pl"] else "."
-    return (f"{b['contig']}\t{b['beg'] + 1}\t.\t{b['ref']}\t<NON_REF>\t.\t.\tEND={b['end']}\t"
-            f"GT:GQ:DP:MIN_DP:PL\t{gt}:{b['gq']}:{dp}:{b['min_dp']}:{pl}")
+    """The line of a block merged here, formatted by the same C++ as every other block line."""
+    from . import _core
+
+    return _core.block_line(b["contig"], b["beg"], b["end"], b["gq"], b["min_dp"], b["dp_sum"], b["ploidy"], b["ref"],
+                            b["pl"])
 
 
 def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
