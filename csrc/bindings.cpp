@@ -379,6 +379,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("min_qual", &CallParams::min_qual)
       .def_readwrite("low_qual", &CallParams::low_qual)
       .def_readwrite("max_haplotypes", &CallParams::max_haplotypes)
+      .def_readwrite("assemble", &CallParams::assemble)
       .def_readwrite("gap_open_max", &CallParams::gap_open_max)
       .def_readwrite("gap_open_min", &CallParams::gap_open_min)
       .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)

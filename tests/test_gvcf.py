@@ -4,6 +4,7 @@ bcftools and tabix read."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import shutil
 import subprocess
@@ -186,10 +187,15 @@ def test_long_deletion_reaching_into_the_next_shard(tmp_path: Path) -> None:
         assert all(e == s for (_, e), (s, _) in zip(spans, spans[1:])), shard
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] == outs[2]
-    short = tmp_path / "short.g.vcf"  # the deletion is not a candidate: its bases are blocks of GQ 0
-    gmscall.call(bam, fasta, output=short, options=GVCF)
+    # Without assembly the deletion (over max_indel_len) is no candidate: its bases are blocks of
+    # GQ 0; assembly finds it and its record covers them.
+    short = tmp_path / "short.g.vcf"
+    gmscall.call(bam, fasta, output=short, options=dataclasses.replace(GVCF, assemble=False))
     inside = [r for r in rows(short) if "END=" in r[7] and span(r)[0] < 5_800 and span(r)[1] > 5_700]
     assert inside and all(r[9].split(":")[1] == "0" for r in inside)
+    assembled = tmp_path / "assembled.g.vcf"
+    gmscall.call(bam, fasta, output=assembled, options=GVCF)
+    assert [(r[1], len(r[3]), r[9][:3]) for r in rows(assembled) if "END=" not in r[7]] == [("5601", 261, "1/1")]
 
 
 def test_haploid_blocks_have_two_pl_values(tmp_path: Path) -> None:

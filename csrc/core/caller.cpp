@@ -47,7 +47,8 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
 
   // A gVCF also needs the records that start before the shard and reach into it (a deletion), to
   // leave their bases out of the reference blocks: they are called here too, then dropped.
-  const int64_t reach = blocks ? std::max<int64_t>(kRecordReach, params.max_indel_len + 1) : 0;
+  const int64_t reach =
+      blocks ? std::max<int64_t>({kRecordReach, params.max_indel_len + 1, params.assemble ? kMaxAssembledIndel + 1 : 0}) : 0;
   const int64_t pb = std::max<int64_t>(0, beg - reach - params.read_pad);
   const int64_t pe = std::min<int64_t>(len, end + params.read_pad);
   // Per-thread buffers reused shard after shard: their pages are faulted in and zeroed once.
@@ -76,12 +77,27 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
                       ll_table.data(), kMaxQual);
   }
 
-  const std::vector<Candidate> alleles = find_candidates(samples, rs, params);
+  const int64_t lo = std::max<int64_t>(0, beg - reach);
+  std::vector<Candidate> alleles = find_candidates(samples, rs, params);
+  // Assembly only where the calls of this shard can land (its neighbours assemble the rest); a
+  // region's reads and bounds do not depend on the shard, so the haplotypes are the same for any
+  // split.
+  std::vector<AssembledHaplotype> assembled;
+  if (params.assemble) {
+    const int64_t margin = params.read_pad / 2;
+    for (const ActiveRegion& r : active_regions(samples, alleles, pb, pe)) {
+      if (r.end <= lo - margin || r.beg >= end + margin) continue;
+      for (AssembledHaplotype& h : assemble_region(samples, rs, r, max_span, params)) assembled.push_back(std::move(h));
+    }
+    for (AssembledHaplotype& h : clipped_duplications(samples, rs, std::max(pb, lo - margin), std::min(pe, end + margin), params))
+      assembled.push_back(std::move(h));
+    add_assembled_alleles(rs, assembled, alleles);
+  }
   std::vector<Window> windows;
   std::vector<Candidate> site_snvs;
   split_windows(alleles, windows, site_snvs);
+  seed_windows(assembled, windows);
 
-  const int64_t lo = std::max<int64_t>(0, beg - reach);
   std::vector<CallRecord> out;
   call_site_snvs(samples, site_snvs, params, cohort, lo, end, out);
 

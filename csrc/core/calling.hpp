@@ -50,10 +50,18 @@ struct Candidate {
   bool operator==(const Candidate& o) const { return pos == o.pos && len == o.len && seq == o.seq; }
 };
 
+// A haplotype that local assembly found: its alleles (sorted, normalised) and the read support of
+// its weakest non-reference edge.
+struct AssembledHaplotype {
+  std::vector<Candidate> alleles;
+  uint32_t support = 0;
+};
+
 // Indels with their repeat tracts, and the alleles near them: genotyped together.
 struct Window {
   int64_t beg, end;            // reference interval [beg, end)
   std::vector<Candidate> alleles; // sorted
+  std::vector<AssembledHaplotype> seeds;  // assembled haplotypes, restricted to the window
 };
 
 // A window's read-backed haplotypes and the reads aligned to them (jobs first_job.. of the batch,
@@ -136,7 +144,41 @@ inline double log10_sum(const std::vector<double>& v) {
   return m + std::log10(s);
 }
 
+// ---- assembly.cpp
+constexpr int kMaxAssembledIndel = 300;  // longest indel taken from an assembled haplotype
+
+struct ReadClips {
+  uint32_t left = 0, right = 0;  // soft-clipped bases at each end
+};
+ReadClips read_clips(const ReadView& r, int i);
+
+// Reference interval [beg, end) to assemble.
+struct ActiveRegion {
+  int64_t beg, end;
+};
+// Regions of [beg, end) where reads disagree with the reference beyond what single CIGAR
+// candidates explain: soft clips on two reads or more within a few bases, two indels close
+// together, an indel among mismatches, or an indel of 10 bp or more. Empty where all is quiet.
+std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samples,
+                                         const std::vector<Candidate>& candidates, int64_t beg, int64_t end);
+// Haplotypes of the region's reads (all samples pooled) that carry an indel, from the first
+// k-mer size whose graph has no cycle.
+std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
+                                                const ActiveRegion& region, int64_t max_span, const CallParams& p);
+// Adds the assembled alleles that are not already candidates (sorted order kept); sets the
+// haplotypes' alleles' support and repeat tracts.
+void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& haps, std::vector<Candidate>& alleles);
+// Tandem duplications (internal tandem duplications, up to kMaxAssembledIndel) that soft clips of
+// [beg, end) point to, each as a one-allele haplotype with its number of reads (at least
+// min_alt_count): the clipped bases repeat the reference next to the clip. Complements the graph,
+// which folds on a duplication longer than its k.
+std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
+                                                     int64_t beg, int64_t end, const CallParams& p);
+// Gives each window the part of every assembled haplotype that falls inside it.
+void seed_windows(const std::vector<AssembledHaplotype>& haps, std::vector<Window>& windows);
+
 // ---- candidates.cpp
+int64_t tract_end(const RefSeq& ref, const Candidate& a);
 uint32_t sum_counts(const PileupResult& pu, int64_t x, int allele);
 uint32_t depth_at(const PileupResult& pu, int64_t x);
 void normalize_indel(const RefSeq& ref, int64_t min_pos, Candidate& a);

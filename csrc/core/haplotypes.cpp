@@ -125,7 +125,24 @@ constexpr int64_t kReadFlank = 40;
 struct QueryClip {
   uint32_t qs = 0, qe = 0;
   int64_t first_ref = 0;
+  uint32_t left_clip = 0;  // soft-clipped bases kept before the first aligned one
 };
+
+// Index on a haplotype (starting at reference position hs) of reference position x: shifted by
+// the haplotype's indels before it; a deleted position maps to the base after the deletion.
+int64_t project_to_haplotype(const std::vector<const Candidate*>& alleles, int64_t x, int64_t hs) {
+  int64_t h = x - hs;
+  for (const Candidate* a : alleles) {
+    if (a->pos >= x) break;
+    if (a->len > 0) {
+      h += a->len;
+    } else if (a->len < 0) {
+      const int64_t del_end = a->pos + 1 - a->len;
+      h -= std::min(x, del_end) - (a->pos + 1);
+    }
+  }
+  return h;
+}
 
 QueryClip clip_to_reference(const ReadView& r, int i, int64_t lo, int64_t hi) {
   struct V {
@@ -182,36 +199,58 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
     }
     if (complete && mask) ++mask_count[mask];
   }
+  // Assembled haplotypes count with their read support (their alleles may be soft-clipped or
+  // written differently in the reads' CIGARs, so the reads above need not show them).
+  for (const AssembledHaplotype& seed : win.seeds) {
+    uint64_t mask = 0;
+    for (const Candidate& a : seed.alleles) {
+      const auto it = std::lower_bound(win.alleles.begin(), win.alleles.end(), a);
+      if (it != win.alleles.end() && *it == a) mask |= 1ULL << (it - win.alleles.begin());
+    }
+    if (mask) {
+      int& c = mask_count[mask];
+      c = std::max(c, static_cast<int>(std::min<uint32_t>(seed.support, 1u << 30)));
+    }
+  }
   std::vector<std::pair<int, uint64_t>> ranked;
   for (const auto& [mask, c] : mask_count)
     if (c >= p.min_alt_count) ranked.emplace_back(-c, mask);
   std::sort(ranked.begin(), ranked.end());
-  for (const auto& [negc, mask] : ranked) {
-    if (static_cast<int>(w.haps.size()) >= p.max_haplotypes) break;
-    w.haps.push_back(mask);
-  }
-  for (size_t k = 0; k < win.alleles.size(); ++k) {  // alleles seen only on partial reads
-    bool seen = false;
-    for (uint64_t m : w.haps) seen |= (m >> k) & 1;
-    if (!seen && static_cast<int>(w.haps.size()) < p.max_haplotypes) w.haps.push_back(1ULL << k);
-  }
-  if (w.haps.size() < 2) return;
 
-  // Haplotype sequences over the span of the window's reads.
+  // Haplotype sequences over the span of the window's reads, soft clips included.
   int64_t hs = win.beg, he = win.end;
   for (int32_t i : w.reads) {
-    hs = std::min(hs, batch.pos[i]);
-    he = std::max(he, batch.end[i]);
+    const ReadClips c = read_clips(rv, i);
+    hs = std::min(hs, batch.pos[i] - c.left);
+    he = std::max(he, batch.end[i] + c.right);
   }
   hs = std::max(ref.beg, hs - kMaxBand - 2);
   he = std::min(ref.beg + static_cast<int64_t>(ref.s.size()), he + kMaxBand + 2);
-  std::vector<uint32_t> hap_off;
-  std::vector<uint32_t> hap_len;
-  for (uint64_t mask : w.haps) {
+  // A mask whose sequence an earlier (better supported) one already spells is the same haplotype
+  // written with other alleles (assembly and CIGARs may differ): it is left out.
+  std::vector<std::string> hap_seqs{ref.sub(hs, he - hs)};
+  std::vector<std::vector<const Candidate*>> hap_alleles{{}};
+  auto add_haplotype = [&](uint64_t mask) {
+    if (static_cast<int>(w.haps.size()) >= p.max_haplotypes) return;
     std::vector<const Candidate*> chosen;
     for (size_t k = 0; k < win.alleles.size(); ++k)
       if ((mask >> k) & 1) chosen.push_back(&win.alleles[k]);
-    const std::string h = apply_alleles(ref, hs, he, chosen);
+    std::string h = apply_alleles(ref, hs, he, chosen);
+    if (std::find(hap_seqs.begin(), hap_seqs.end(), h) != hap_seqs.end()) return;
+    w.haps.push_back(mask);
+    hap_seqs.push_back(std::move(h));
+    hap_alleles.push_back(std::move(chosen));
+  };
+  for (const auto& [negc, mask] : ranked) add_haplotype(mask);
+  for (size_t k = 0; k < win.alleles.size(); ++k) {  // alleles seen only on partial reads
+    bool seen = false;
+    for (uint64_t m : w.haps) seen |= (m >> k) & 1;
+    if (!seen) add_haplotype(1ULL << k);
+  }
+  if (w.haps.size() < 2) return;
+  std::vector<uint32_t> hap_off;
+  std::vector<uint32_t> hap_len;
+  for (const std::string& h : hap_seqs) {
     hap_off.push_back(static_cast<uint32_t>(jobs.hap_bases.size()));
     hap_len.push_back(static_cast<uint32_t>(h.size()));
     for (char c : h) jobs.hap_bases.push_back(base_to_allele(c));
@@ -225,8 +264,17 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
   std::vector<QueryClip> clips;
   std::vector<int32_t> aligned_reads;
   for (int32_t i : w.reads) {
-    const QueryClip c = clip_to_reference(rv, i, span_beg - kReadFlank, span_end + kReadFlank);
+    QueryClip c = clip_to_reference(rv, i, span_beg - kReadFlank, span_end + kReadFlank);
     if (c.qe > c.qs) {
+      // Soft clips next to the kept bases join them: an insertion longer than the read's overhang
+      // is clipped by the aligner, and its bases are the evidence for the haplotype carrying it.
+      const ReadClips rc = read_clips(rv, i);
+      if (c.qs == rc.left && rc.left > 0) {
+        c.qs = 0;
+        c.first_ref -= rc.left;
+        c.left_clip = rc.left;
+      }
+      if (c.qe + rc.right == batch.len[i]) c.qe = batch.len[i];
       clips.push_back(c);
       aligned_reads.push_back(i);
     }
@@ -251,8 +299,12 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
       jobs.read_quals.push_back(e == kMaskedQual ? 0 : static_cast<uint8_t>(std::min<int>(e, kMaxQual)));
     }
     const int band = std::min(kMaxBand, 8 + std::max(max_len, own_indel));
+    // The read's first kept base, placed on each haplotype through that haplotype's indels (a
+    // left clip is placed back from the first aligned base, where the aligner anchored it).
+    const int64_t anchor = clip.first_ref + clip.left_clip;
     for (size_t h = 0; h < w.haps.size(); ++h) {
-      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(clip.first_ref - hs), band});
+      const int64_t diag = project_to_haplotype(hap_alleles[h], anchor, hs) - clip.left_clip;
+      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(diag), band});
     }
   }
   work.push_back(std::move(w));

@@ -55,6 +55,7 @@ class CallOptions:
     min_qual: float = 10.0
     low_qual: float = 20.0
     max_haplotypes: int = 8
+    assemble: bool = True  # local assembly of active regions (soft clips, clustered indels)
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
@@ -91,7 +92,7 @@ class CallOptions:
         p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
-                     "max_haplotypes", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior",
+                     "max_haplotypes", "assemble", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior",
                      "gvcf", "gvcf_depth_classes"):
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)

@@ -483,6 +483,32 @@ def _cigar_from_map(m: np.ndarray, clip_left: int, clip_right: int) -> tuple[int
     return int(core[0]), cigar
 
 
+def _clip_long_insertions(m: np.ndarray, clip_left: int, clip_right: int, min_len: int,
+                          min_anchor: int) -> tuple[int, int] | None:
+    """Soft clips as an aligner writes them for a read crossing an insertion of ``min_len`` bp or
+    more: the longer aligned side is kept, the insertion and the other side are clipped.  None when
+    the kept side has fewer than ``min_anchor`` aligned bases (the aligner would not place it)."""
+    n = len(m)
+    while True:
+        lo, hi = clip_left, n - clip_right
+        core = m[lo:hi] < 0
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], core.astype(np.int8), [0]))))
+        runs = [(lo + int(a), lo + int(b)) for a, b in zip(edges[0::2], edges[1::2])
+                if b - a >= min_len and a > 0 and b < len(core)]
+        if not runs:
+            break
+        a, b = runs[0]
+        left_aligned = int((m[lo:a] >= 0).sum())
+        right_aligned = int((m[b:hi] >= 0).sum())
+        if left_aligned >= right_aligned:
+            clip_right = n - a
+        else:
+            clip_left = b
+    if int((m[clip_left:n - clip_right] >= 0).sum()) < min_anchor:
+        return None
+    return clip_left, clip_right
+
+
 def _qualities(rng: np.random.Generator, n: int, read_len: int) -> np.ndarray:
     """Illumina-like base qualities in sequencing-cycle order: high early, decreasing along the
     read, per-read offsets, occasional low-quality dips and Q2 tails."""
@@ -513,6 +539,8 @@ def simulate_reads(
     secondary_fraction: float = 0.005,
     supplementary_fraction: float = 0.005,
     max_n_fraction: float = 0.5,
+    clip_insertions_over: int = 0,
+    min_anchor: int = 20,
     contig_end_fragments: bool = True,
     read_groups: Sequence[str] = ("L1", "L2"),
     name_prefix: str = "sim",
@@ -527,7 +555,10 @@ def simulate_reads(
     independent errors), low-MAPQ fragments (MAPQ 0-19, others 60), QC-fail fragments (0x200),
     pairs with one unmapped mate, and secondary (0x100) and hard-clipped supplementary (0x800)
     alignments elsewhere.  Fragments with a read of more than ``max_n_fraction`` N are dropped
-    (as if unmappable).  With ``contig_end_fragments`` each haplotype gets a fragment at each end."""
+    (as if unmappable).  With ``contig_end_fragments`` each haplotype gets a fragment at each end.
+    With ``clip_insertions_over`` > 0, a read that crosses an insertion at least that long is
+    soft-clipped as an aligner would (``_clip_long_insertions``: the longer side stays aligned), and
+    a read with fewer than ``min_anchor`` aligned bases left is unmapped."""
     rng = _rng(seed, 3)
     if read_len < 20:
         raise ValueError("read_len must be >= 20")
@@ -616,11 +647,22 @@ def simulate_reads(
     for f in range(nf):
         name = f"{name_prefix}:{f:0{width}d}"
         pair: list[SimRead] = []
+        placed = []
         for j in (2 * f, 2 * f + 1):
+            m = haplotypes[int(r_hap[j])].hap2ref[int(r_start[j]) : int(r_start[j]) + read_len]
+            clips = (int(clip_left[j]), int(clip_right[j]))
+            if clip_insertions_over > 0:
+                clips = _clip_long_insertions(m, *clips, clip_insertions_over, min_anchor)
+            placed.append(clips)
+        if placed[0] is None and placed[1] is None:
+            continue  # neither mate maps: the fragment is not in the BAM
+        if placed[0] is None or placed[1] is None:
+            unmapped[f] = 1 if placed[0] is None else 2
+        for j, clips in zip((2 * f, 2 * f + 1), placed):
             h = int(r_hap[j])
             s = int(r_start[j])
             m = haplotypes[h].hap2ref[s : s + read_len]
-            pos, cigar = _cigar_from_map(m, int(clip_left[j]), int(clip_right[j]))
+            pos, cigar = _cigar_from_map(m, *(clips or (0, 0))) if clips or not (m < 0).all() else (0, [])
             pair.append(
                 SimRead(
                     name=name,
@@ -902,6 +944,64 @@ def make_dataset(
     bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
     vcf = write_truth_vcf(root / "truth.vcf.gz", planted.truth, ref, sample=sample)
     return Dataset(root, fasta, bam, vcf, ref, planted.truth, planted.haplotypes, reads, sample)
+
+
+def make_long_indel_dataset(
+    tmpdir: PathLike,
+    lengths: Sequence[int],
+    *,
+    kind: str = "duplication",
+    depth: float = 30,
+    seed: int = 5,
+    spacing: int = 1500,
+    read_len: int = 150,
+    hom_every: int = 3,
+    clip_insertions_over: int = 15,
+    contig: str = "chrL",
+    sample: str = "LONG",
+) -> Dataset:
+    """One long indel per ``spacing`` bp, of each length in ``lengths``: ``kind`` "duplication"
+    (an internal tandem duplication: the inserted bases repeat the reference before them, as a
+    FLT3-ITD does), "insertion" (random inserted bases) or "deletion".  Every ``hom_every``-th is
+    homozygous, the others het.  Reads that cross an insertion of ``clip_insertions_over`` bp or
+    more are soft-clipped as an aligner clips them (see simulate_reads)."""
+    if kind not in ("duplication", "insertion", "deletion"):
+        raise ValueError(f"unknown kind {kind!r}")
+    root = Path(tmpdir)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = _rng(seed, 9)
+    length = spacing * (len(lengths) + 1)
+    ref = make_reference(length, seed, contig=contig, n_run=0, softmask=False)
+    r = ref.upper
+    edits: tuple[list, list] = ([], [])
+    truth: list[Variant] = []
+    for k, n in enumerate(lengths):
+        pos = spacing * (k + 1)
+        if kind == "deletion":
+            ra, aa = r[pos : pos + n + 1], r[pos]
+        elif kind == "duplication":
+            ra, aa = r[pos], r[pos] + r[pos + 1 - n : pos + 1]
+        else:
+            ra, aa = r[pos], r[pos] + "".join("ACGT"[i] for i in rng.integers(0, 4, n))
+        if kind == "deletion":
+            pos = _left_align_del(r, pos + 1, n)[0] - 1
+            ra, aa = r[pos : pos + n + 1], r[pos]
+        else:
+            pos, ins, _ = _left_align_ins(r, pos, aa[1:])
+            ra, aa = r[pos], r[pos] + ins
+        hom = k % hom_every == hom_every - 1
+        gt = (1, 1) if hom else (0, 1)
+        for h in range(2):
+            if gt[h]:
+                edits[h].append((pos, ra, aa))
+        truth.append(Variant(contig, pos, ra, (aa,), gt))
+    haps = (_build_haplotype(contig, 0, r, edits[0]), _build_haplotype(contig, 1, r, edits[1]))
+    reads = simulate_reads(haps, seed, depth, read_len, softclip_fraction=0.02,
+                           clip_insertions_over=clip_insertions_over)
+    fasta = write_fasta(root / "ref.fa", ref)
+    bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
+    vcf = write_truth_vcf(root / "truth.vcf.gz", truth, ref, sample=sample)
+    return Dataset(root, fasta, bam, vcf, ref, truth, haps, reads, sample)
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ struct CallParams {
   double min_qual = 10.0;       // records below are not written
   double low_qual = 20.0;       // records below get FILTER LowQual
   int max_haplotypes = 8;
+  bool assemble = true;         // local assembly of active regions (core/assembly.cpp)
   int gap_open_max = 45;        // pair-HMM gap open (Phred) outside repeats
   int gap_open_min = 30;        // ... floor inside long repeats
   double gap_open_slope = 1.0;  // ... Phred lost per extra repeat unit
