@@ -432,6 +432,14 @@ PYBIND11_MODULE(_core, m) {
       py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("gq"), py::arg("min_dp"), py::arg("dp_sum"),
       py::arg("ploidy"), py::arg("ref"), py::arg("pl"),
       "The gVCF line of a reference block (the writer's merged blocks; io/gvcf_text.cpp)");
+  m.def(
+      "assemble_sequences",
+      [](const std::string& ref, const std::vector<std::string>& reads, uint32_t min_support) {
+        const calling::GraphPaths g = calling::assemble_sequences(ref, reads, min_support);
+        return py::make_tuple(g.k, g.paths);
+      },
+      py::arg("ref"), py::arg("reads"), py::arg("min_support") = 2,
+      "Local assembly's graph step on plain sequences: (k used, best paths), k = 0 when every graph had a cycle.");
   m.def("genotype_site", &genotype_site, py::arg("indel"), py::arg("samples"), py::arg("cohort"), py::arg("params"),
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },

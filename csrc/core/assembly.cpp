@@ -485,6 +485,29 @@ std::vector<Segment> region_segments(const std::vector<SampleEvidence>& samples,
 
 }  // namespace
 
+GraphPaths assemble_sequences(const std::string& ref, const std::vector<std::string>& reads, uint32_t min_support) {
+  std::vector<uint8_t> ref_codes;
+  for (char c : ref) ref_codes.push_back(base_to_allele(c));
+  std::vector<Segment> segments;
+  for (const std::string& r : reads) {
+    Segment s;
+    for (char c : r) s.bases.push_back(base_to_allele(c));
+    s.quals.assign(s.bases.size(), 30);
+    segments.push_back(std::move(s));
+  }
+  for (int k : kKmerSizes) {
+    Graph g(k);
+    if (!g.add_reference(ref_codes)) continue;
+    for (const Segment& s : segments) g.add_read(s, kMinAssemblyQual);
+    auto paths = g.best_paths(min_support, kMaxPaths);
+    if (paths.empty()) continue;
+    GraphPaths out{k, {}};
+    for (auto& pr : paths) out.paths.push_back(std::move(pr.first));
+    return out;
+  }
+  return {0, {}};
+}
+
 std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
                                                 const ActiveRegion& region, int64_t max_span, const CallParams& p) {
   for (int k : kKmerSizes) {

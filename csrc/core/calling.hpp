@@ -165,6 +165,13 @@ std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samp
 // k-mer size whose graph has no cycle.
 std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
                                                 const ActiveRegion& region, int64_t max_span, const CallParams& p);
+// The graph step alone, on plain sequences (all bases of quality 30): the k that gave an acyclic
+// graph (0: none did) and its best source-to-sink paths, the reference's among them. For tests.
+struct GraphPaths {
+  int k = 0;
+  std::vector<std::string> paths;
+};
+GraphPaths assemble_sequences(const std::string& ref, const std::vector<std::string>& reads, uint32_t min_support);
 // Adds the assembled alleles that are not already candidates (sorted order kept); sets the
 // haplotypes' alleles' support and repeat tracts.
 void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& haps, std::vector<Candidate>& alleles);
