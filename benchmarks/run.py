@@ -763,6 +763,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Versions: " + "; ".join(f"{k}: {v}" for k, v in results["versions"].items() if k != "gmscall info"),
     ]
+    out += ["", *indel_length_markdown(runs)]
     if results.get("trio"):
         out += ["", *trio_markdown(results)]
     failed = [r for r in runs if r["status"] == "failed"]
@@ -777,6 +778,24 @@ def markdown(results: dict[str, Any]) -> str:
             tail = r["stderr_tail"].strip().replace("\n", "\n    ")
             out.append(f"- {r['set']} trio {_label(r)} joint: `{r['cmd']}`\n\n    {tail}\n")
     return "\n".join(out) + "\n"
+
+
+def indel_length_markdown(runs: list[dict[str, Any]]) -> list[str]:
+    """Genotype-aware recall of the truth's indels by length bin, per evaluated run."""
+    rows = [r for r in runs if r["evaluated"] and r["eval"].get("indel_by_length")]
+    if not rows:
+        return []
+    bins = list(rows[0]["eval"]["indel_by_length"])
+    head = ["set", "sample", "caller", *(f"{b} bp" for b in bins)]
+    lines = ["## Indel recall by length", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = []
+        for b in bins:
+            c = r["eval"]["indel_by_length"][b]
+            cells.append(f"{_f(c['gt_tp'] / c['truth'])} ({c['gt_tp']}/{c['truth']})" if c["truth"] else "-")
+        lines.append("| " + " | ".join([r["set"], r["sample"], _label(r), *cells]) + " |")
+    lines += ["", "Genotype-aware: a truth indel counts when a call matches its allele and genotype."]
+    return lines
 
 
 def _label(r: dict[str, Any]) -> str:

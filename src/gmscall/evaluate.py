@@ -202,12 +202,30 @@ class EvalResult:
     gt_mismatch: list[str] = field(default_factory=list)
     #: Normalisation / matching statistics per side ("truth", "calls").
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Truth indels by length bin (INDEL_BINS): total, allele-level and genotype-aware matches.
+    indel_by_length: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["allele"] = {k: v.to_dict() for k, v in self.allele.items()}
         d["genotype"] = {k: v.to_dict() for k, v in self.genotype.items()}
         return d
+
+
+#: Indel length bins (bp, inclusive) of the recall-by-length report.
+INDEL_BINS: tuple[tuple[str, int, int], ...] = (("1-5", 1, 5), ("6-20", 6, 20), ("21-50", 21, 50),
+                                                (">50", 51, 1 << 30))
+
+
+def indel_bin(v: Variant) -> str:
+    n = abs(len(v.alt) - len(v.ref))
+    return next(name for name, lo, hi in INDEL_BINS if lo <= n <= hi)
+
+
+def recall_by_length(res: EvalResult, level: str = "genotype") -> dict[str, float | None]:
+    """Recall of the truth's indels per length bin ("allele" or "genotype" matches)."""
+    key = "gt_tp" if level == "genotype" else "allele_tp"
+    return {name: (c[key] / c["truth"] if c["truth"] else None) for name, c in res.indel_by_length.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -705,6 +723,7 @@ def evaluate(
     def in_bed(v: Variant) -> bool:
         return bed_iv is None or bed_iv.contains(v.chrom, v.pos)
 
+    res.indel_by_length = {name: {"truth": 0, "allele_tp": 0, "gt_tp": 0} for name, _, _ in INDEL_BINS}
     for side, variants, matched in (("truth", truth, t_match), ("calls", query, q_match)):
         for key in sorted(variants):
             v = variants[key]
@@ -712,6 +731,11 @@ def evaluate(
                 continue
             a, g = res.allele[v.vtype], res.genotype[v.vtype]
             ok = matched.get(key)
+            if side == "truth" and v.vtype == "INDEL":
+                c = res.indel_by_length[indel_bin(v)]
+                c["truth"] += 1
+                c["allele_tp"] += ok is not None
+                c["gt_tp"] += bool(ok)
             if side == "truth":
                 if ok is None:
                     a.fn += 1
@@ -1144,6 +1168,13 @@ def format_table(res: EvalResult) -> str:
                 f"{vt:<6} {name:<6} {c.tp:>7} {c.fp:>6} {c.fn:>6} {_fmt(c.recall):>8} "
                 f"{_fmt(c.precision):>9} {_fmt(c.f1):>8}"
             )
+    if any(c["truth"] for c in res.indel_by_length.values()):
+        lines.append("")
+        lines.append("indel recall by length (truth indels; allele / genotype-aware):")
+        for name, c in res.indel_by_length.items():
+            if c["truth"]:
+                lines.append(f"  {name:>6} bp {c['truth']:>6}  {_fmt(c['allele_tp'] / c['truth']):>8} "
+                             f"{_fmt(c['gt_tp'] / c['truth']):>8}")
     return "\n".join(lines)
 
 
