@@ -596,7 +596,9 @@ std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvi
         const int64_t p0 = rv.pos[i];
         const std::string after = ref.sub(p0, kMaxAssembledIndel + kSeed);
         const size_t at = after.find(seed, 1);
-        if (at != std::string::npos && seed.find('N') == std::string::npos) {
+        // A seed that the reference repeats (a tandem repeat) does not say how long the copy is.
+        if (at != std::string::npos && after.find(seed, at + 1) == std::string::npos &&
+            seed.find('N') == std::string::npos) {
           const int64_t q = p0 + static_cast<int64_t>(at) + kSeed;  // the copy is ref [p0, q)
           Candidate a{p0 - 1, static_cast<int32_t>(q - p0), ref.sub(p0, q - p0), 0, 0};
           normalize_indel(ref, ref.beg + 1, a);
@@ -609,7 +611,8 @@ std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvi
         const int64_t from = std::max(ref.beg, e0 - kMaxAssembledIndel);
         const std::string before = ref.sub(from, e0 - from);
         const size_t at = before.rfind(seed, before.size() - kSeed - 1);
-        if (at != std::string::npos && seed.find('N') == std::string::npos) {
+        if (at != std::string::npos && (at == 0 || before.rfind(seed, at - 1) == std::string::npos) &&
+            seed.find('N') == std::string::npos) {
           const int64_t q = from + static_cast<int64_t>(at);  // the copy is ref [q, e0)
           Candidate a{e0 - 1, static_cast<int32_t>(e0 - q), ref.sub(q, e0 - q), 0, 0};
           normalize_indel(ref, ref.beg + 1, a);
