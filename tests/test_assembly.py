@@ -179,3 +179,21 @@ def test_assembled_calls_cuda_parity(tmp_path: Path, long_indels) -> None:
         gmscall.call(ds.bam, ds.fasta, output=out[backend], backend=backend, command="x", shard_size=2_000, threads=2)
     cpu, gpu = (p.read_text().replace(f"##gmscallBackend={b}\n", "") for b, p in out.items())
     assert cpu == gpu
+
+
+def test_two_expansions_of_a_tandem_repeat(tmp_path: Path) -> None:
+    """A 60-bp AAAG repeat with one more unit on one haplotype and four more on the other (1/2),
+    the reads over the 16-bp expansion soft-clipped: one record with both ALTs."""
+    ref = synth.make_reference(6_000, 46, n_run=0, softmask=False)
+    p = 3_000
+    r = ref.upper[:p] + "AAAG" * 15 + ref.upper[p + 60 :]
+    ref = synth.Reference(ref.contig, r, ref.n_runs)
+    anchor = p - 1
+    short = (anchor, r[anchor], r[anchor] + "AAAG")
+    long_ = (anchor, r[anchor], r[anchor] + "AAAG" * 4)
+    haps = (synth._build_haplotype(ref.contig, 0, r, [short]), synth._build_haplotype(ref.contig, 1, r, [long_]))
+    reads = synth.simulate_reads(haps, 46, 40, softclip_fraction=0.0, clip_insertions_over=15)
+    fasta = synth.write_fasta(tmp_path / "ref.fa", ref)
+    bam = synth.write_bam(tmp_path / "reads.bam", reads, ref)
+    calls = calls_of(gmscall.call(bam, fasta, output=tmp_path / "c.vcf"))
+    assert calls == {(anchor, r[anchor], f"{r[anchor]}AAAG,{r[anchor]}{'AAAG' * 4}"): "1/2"}, calls

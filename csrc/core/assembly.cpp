@@ -591,15 +591,18 @@ std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvi
         for (uint32_t q = from; q < from + n; ++q) out.push_back(kBaseChar[rv.seq[off + q]]);
         return out;
       };
+      // The seed is the copy's first (right clip) or last (left clip) 20 bases, which may run past
+      // the clip point when the copy is shorter than the seed: searched in a window that allows it,
+      // and used only when it occurs there once.
       if (c.left >= kSeed && rv.pos[i] >= beg && rv.pos[i] < end) {
         const std::string seed = clip_string(c.left - kSeed, kSeed);
         const int64_t p0 = rv.pos[i];
-        const std::string after = ref.sub(p0, kMaxAssembledIndel + kSeed);
-        const size_t at = after.find(seed, 1);
-        // A seed that the reference repeats (a tandem repeat) does not say how long the copy is.
-        if (at != std::string::npos && after.find(seed, at + 1) == std::string::npos &&
+        const int64_t from = p0 - kSeed + 1;
+        const std::string window = ref.sub(from, kMaxAssembledIndel + kSeed - 1);
+        const size_t at = window.find(seed);
+        if (at != std::string::npos && window.find(seed, at + 1) == std::string::npos &&
             seed.find('N') == std::string::npos) {
-          const int64_t q = p0 + static_cast<int64_t>(at) + kSeed;  // the copy is ref [p0, q)
+          const int64_t q = from + static_cast<int64_t>(at) + kSeed;  // the copy is ref [p0, q)
           Candidate a{p0 - 1, static_cast<int32_t>(q - p0), ref.sub(p0, q - p0), 0, 0};
           normalize_indel(ref, ref.beg + 1, a);
           ++found[a];
@@ -609,9 +612,9 @@ std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvi
         const std::string seed = clip_string(rv.len[i] - c.right, kSeed);
         const int64_t e0 = rv.end[i];
         const int64_t from = std::max(ref.beg, e0 - kMaxAssembledIndel);
-        const std::string before = ref.sub(from, e0 - from);
-        const size_t at = before.rfind(seed, before.size() - kSeed - 1);
-        if (at != std::string::npos && (at == 0 || before.rfind(seed, at - 1) == std::string::npos) &&
+        const std::string window = ref.sub(from, e0 + kSeed - 1 - from);
+        const size_t at = window.find(seed);
+        if (at != std::string::npos && window.find(seed, at + 1) == std::string::npos &&
             seed.find('N') == std::string::npos) {
           const int64_t q = from + static_cast<int64_t>(at);  // the copy is ref [q, e0)
           Candidate a{e0 - 1, static_cast<int32_t>(e0 - q), ref.sub(q, e0 - q), 0, 0};

@@ -54,7 +54,7 @@ class CallOptions:
     indel_hom_prior: float = 6.25e-5
     min_qual: float = 10.0
     low_qual: float = 20.0
-    max_haplotypes: int = 8
+    max_haplotypes: int = 12
     assemble: bool = True  # local assembly of active regions (soft clips, clustered indels)
     gap_open_max: int = 45
     gap_open_min: int = 30

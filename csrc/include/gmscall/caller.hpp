@@ -23,7 +23,7 @@ struct CallParams {
   double indel_het_prior = 1.25e-4, indel_hom_prior = 6.25e-5;
   double min_qual = 10.0;       // records below are not written
   double low_qual = 20.0;       // records below get FILTER LowQual
-  int max_haplotypes = 8;
+  int max_haplotypes = 12;
   bool assemble = true;         // local assembly of active regions (core/assembly.cpp)
   int gap_open_max = 45;        // pair-HMM gap open (Phred) outside repeats
   int gap_open_min = 30;        // ... floor inside long repeats
