@@ -10,7 +10,7 @@
 namespace gms::calling {
 
 constexpr int kWindowPad = 10;       // bases around an indel's repeat tract that join its window
-constexpr int kMaxWindowAlleles = 12;
+constexpr int kMaxWindowAlleles = 20;
 
 // Shifts an indel to its leftmost equivalent position (VCF normal form), never onto an N anchor.
 void left_align(const RefSeq& ref, int64_t min_pos, Candidate& a) {
