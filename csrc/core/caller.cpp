@@ -31,10 +31,11 @@ int Cohort::ploidy_at(int column, int64_t pos) const {
   return 2;
 }
 
-std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
-                                    const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
-                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks) {
-  if (blocks && cohort.n_samples != 1) throw InputError("a gVCF holds one sample: call each sample on its own");
+namespace calling {
+
+void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, const std::string& contig, int64_t beg,
+                    int64_t end, int64_t reach, const CallParams& params, const Cohort& cohort, Backend backend,
+                    ShardEvidence& ev) {
   if (bams.size() != cohort.bam_columns.size()) throw GmsError("call_region: one column map per BAM expected");
   std::vector<int> tids;
   for (BamReader* bam : bams) {
@@ -45,15 +46,12 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   if (len < 0) throw InputError(ref.path() + ": contig '" + contig + "' is not in the reference");
   if (beg < 0 || end > len || beg >= end) throw InputError("shard outside contig " + contig);
 
-  // A gVCF also needs the records that start before the shard and reach into it (a deletion), to
-  // leave their bases out of the reference blocks: they are called here too, then dropped.
-  const int64_t reach =
-      blocks ? std::max<int64_t>({kRecordReach, params.max_indel_len + 1, params.assemble ? kMaxAssembledIndel + 1 : 0}) : 0;
   const int64_t pb = std::max<int64_t>(0, beg - reach - params.read_pad);
   const int64_t pe = std::min<int64_t>(len, end + params.read_pad);
   // Per-thread buffers reused shard after shard: their pages are faulted in and zeroed once.
   thread_local std::vector<SampleEvidence> samples;
   thread_local CohortReads cohort_reads;
+  ev.samples = &samples;
   gather_sample_reads(bams, tids, cohort, pb, pe, params.pileup, samples);
   int64_t max_end = pe, max_span = 1;
   for (const SampleEvidence& e : samples) {
@@ -63,7 +61,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
       max_span = std::max(max_span, b.end[i] - b.pos[i]);
     }
   }
-  RefSeq rs;
+  RefSeq& rs = ev.ref;
   rs.beg = std::max<int64_t>(0, pb - 2 * kMaxBand - 200);
   rs.s = ref.fetch(contig, rs.beg, max_end + 2 * kMaxBand + 200);
 
@@ -77,7 +75,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
                       ll_table.data(), kMaxQual);
   }
 
-  const int64_t lo = std::max<int64_t>(0, beg - reach);
+  const int64_t lo = ev.lo = std::max<int64_t>(0, beg - reach);
   std::vector<Candidate> alleles = find_candidates(samples, rs, params);
   // Assembly only where the calls of this shard can land (its neighbours assemble the rest); a
   // region's reads and bounds do not depend on the shard, so the haplotypes are the same for any
@@ -93,32 +91,48 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
       assembled.push_back(std::move(h));
     add_assembled_alleles(rs, assembled, alleles);
   }
-  std::vector<Window> windows;
-  std::vector<Candidate> site_snvs;
-  split_windows(alleles, windows, site_snvs);
-  seed_windows(assembled, windows);
-
-  std::vector<CallRecord> out;
-  call_site_snvs(samples, site_snvs, params, cohort, lo, end, out);
+  ev.windows.clear();
+  ev.site_snvs.clear();
+  split_windows(alleles, ev.windows, ev.site_snvs);
+  seed_windows(assembled, ev.windows);
 
   // Windows whose calls could land in this shard; all their alignments go in one batch.
-  merge_cohort_reads(samples, windows, cohort_reads);
+  merge_cohort_reads(samples, ev.windows, cohort_reads);
+  ev.batch = cohort_reads.batch;
   const ReadBatch& batch = *cohort_reads.batch;
   PairHmmBatch jobs;
-  std::vector<WindowWork> work;
+  ev.work.clear();
   const ReadView rv = batch.view();
-  for (const Window& w : windows) {
+  for (const Window& w : ev.windows) {
     if (w.end <= lo || w.beg >= end) continue;
-    plan_window(batch, rv, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, work);
+    plan_window(batch, rv, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, ev.work);
   }
-  std::vector<double> lik(jobs.jobs.size(), 0.0);
+  ev.lik.assign(jobs.jobs.size(), 0.0);
   static const PairHmmTables tables = make_pairhmm_tables();
   if (backend == Backend::kCuda) {
-    run_pairhmm_cuda(jobs, tables, lik.data());
+    run_pairhmm_cuda(jobs, tables, ev.lik.data());
   } else {
-    run_pairhmm_cpu(jobs, tables, lik.data());
+    run_pairhmm_cpu(jobs, tables, ev.lik.data());
   }
-  for (const WindowWork& w : work) genotype_window(w, batch, lik, rs, samples, params, cohort, lo, end, out);
+}
+
+}  // namespace calling
+
+std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
+                                    const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
+                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks) {
+  if (blocks && cohort.n_samples != 1) throw InputError("a gVCF holds one sample: call each sample on its own");
+  // A gVCF also needs the records that start before the shard and reach into it (a deletion), to
+  // leave their bases out of the reference blocks: they are called here too, then dropped.
+  const int64_t reach =
+      blocks ? std::max<int64_t>({kRecordReach, params.max_indel_len + 1, params.assemble ? kMaxAssembledIndel + 1 : 0}) : 0;
+  ShardEvidence ev;
+  shard_evidence(bams, ref, contig, beg, end, reach, params, cohort, backend, ev);
+  const std::vector<SampleEvidence>& samples = *ev.samples;
+  std::vector<CallRecord> out;
+  call_site_snvs(samples, ev.site_snvs, params, cohort, ev.lo, end, out);
+  for (const WindowWork& w : ev.work)
+    genotype_window(w, *ev.batch, ev.lik, ev.ref, samples, params, cohort, ev.lo, end, out);
 
   std::sort(out.begin(), out.end(), [](const CallRecord& a, const CallRecord& b) {
     return std::tie(a.pos, a.ref, a.alts) < std::tie(b.pos, b.ref, b.alts);

@@ -14,6 +14,7 @@
 
 namespace gms {
 class BamReader;
+class Reference;
 }
 
 namespace gms::calling {
@@ -103,6 +104,25 @@ struct SampleSite {
   double p_ref_only = 0.0;   // log10 posterior of carrying no ALT of the site
   int called = 0;            // the model's own call (genotype index)
 };
+
+// ---- caller.cpp
+// What every calling mode starts from, for one shard: each sample's reads and pileup, the
+// candidates (after assembly) split into per-site SNVs and haplotype windows, and the pair-HMM
+// likelihoods of the windows that can put a record into [lo, end).
+struct ShardEvidence {
+  std::vector<SampleEvidence>* samples = nullptr;  // this thread's buffers
+  RefSeq ref;
+  int64_t lo = 0;  // first position a record of this shard may have
+  std::vector<Candidate> site_snvs;
+  std::vector<Window> windows;  // WindowWork points into it
+  std::vector<WindowWork> work;
+  std::vector<double> lik;      // per pair-HMM job
+  const ReadBatch* batch = nullptr;  // the windows' reads, every sample
+};
+// `reach`: how far before beg a record may start and still matter to this shard.
+void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, const std::string& contig, int64_t beg,
+                    int64_t end, int64_t reach, const CallParams& params, const Cohort& cohort, Backend backend,
+                    ShardEvidence& ev);
 
 // ---- refconf.cpp
 // Reference blocks of [beg, end) of the first sample, around `records` (which may reach in from
