@@ -264,6 +264,26 @@ class Session {
     return d;
   }
 
+  // Somatic candidates of a shard: (pos, ref, alt, tlod, nlod, filters, [(ref, alt, dp, af) per sample]).
+  py::list call_somatic(const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
+                        const std::string& backend_name, const Cohort& cohort) {
+    const Backend backend = parse_backend(backend_name);
+    std::vector<SomaticRecord> recs;
+    {
+      py::gil_scoped_release release;
+      std::vector<BamReader*> bams;
+      for (auto& r : readers_) bams.push_back(r.get());
+      recs = call_region_somatic(bams, ref_, contig, beg, end, params, cohort, backend);
+    }
+    py::list out;
+    for (const SomaticRecord& r : recs) {
+      py::list samples;
+      for (const SomaticSample& s : r.samples) samples.append(py::make_tuple(s.ref, s.alt, s.dp, s.af));
+      out.append(py::make_tuple(r.pos, r.ref, r.alt, r.tlod, r.nlod, r.filters, samples));
+    }
+    return out;
+  }
+
   py::dict pileup(const std::string& contig, int64_t beg, int64_t end, const PileupParams& params,
                   const std::string& backend_name) {
     const Backend backend = parse_backend(backend_name);
@@ -380,6 +400,15 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("low_qual", &CallParams::low_qual)
       .def_readwrite("max_haplotypes", &CallParams::max_haplotypes)
       .def_readwrite("assemble", &CallParams::assemble)
+      .def_readwrite("tlod_emit", &CallParams::tlod_emit)
+      .def_readwrite("tlod_pass", &CallParams::tlod_pass)
+      .def_readwrite("nlod_min", &CallParams::nlod_min)
+      .def_readwrite("germline_lod", &CallParams::germline_lod)
+      .def_readwrite("normal_contamination", &CallParams::normal_contamination)
+      .def_readwrite("normal_artifact_lod", &CallParams::normal_artifact_lod)
+      .def_readwrite("min_tumor_af", &CallParams::min_tumor_af)
+      .def_readwrite("strand_bias_p", &CallParams::strand_bias_p)
+      .def_readwrite("cluster_max", &CallParams::cluster_max)
       .def_readwrite("gap_open_max", &CallParams::gap_open_max)
       .def_readwrite("gap_open_min", &CallParams::gap_open_min)
       .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)
@@ -414,6 +443,8 @@ PYBIND11_MODULE(_core, m) {
       .def("n_bams", &Session::n_bams)
       .def("pileup", &Session::pileup, py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("params"),
            py::arg("backend"))
+      .def("call_somatic", &Session::call_somatic, py::arg("contig"), py::arg("beg"), py::arg("end"),
+           py::arg("params"), py::arg("backend"), py::arg("cohort"))
       .def("call", &Session::call, py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("params"),
            py::arg("backend"), py::arg("cohort") = Cohort{})
       .def("pileup_tsv", &Session::pileup_tsv, py::arg("contig"), py::arg("beg"), py::arg("end"),

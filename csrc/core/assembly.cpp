@@ -626,7 +626,9 @@ std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvi
   }
   std::vector<AssembledHaplotype> out;
   for (const auto& [a, n] : found)
-    if (n >= static_cast<uint32_t>(p.min_alt_count) && ref.at(a.pos) != 'N') out.push_back({{a}, n});
+    // Two reads clipped into the same duplication (the same length, from one or both of its ends)
+    // are already unlikely by chance; the genotyper weighs the allele against all reads.
+    if (n >= static_cast<uint32_t>(std::min(p.min_alt_count, 2)) && ref.at(a.pos) != 'N') out.push_back({{a}, n});
   return out;
 }
 

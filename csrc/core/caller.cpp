@@ -35,7 +35,7 @@ namespace calling {
 
 void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, const std::string& contig, int64_t beg,
                     int64_t end, int64_t reach, const CallParams& params, const Cohort& cohort, Backend backend,
-                    ShardEvidence& ev) {
+                    ShardEvidence& ev, int64_t after) {
   if (bams.size() != cohort.bam_columns.size()) throw GmsError("call_region: one column map per BAM expected");
   std::vector<int> tids;
   for (BamReader* bam : bams) {
@@ -84,10 +84,11 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   if (params.assemble) {
     const int64_t margin = params.read_pad / 2;
     for (const ActiveRegion& r : active_regions(samples, alleles, pb, pe)) {
-      if (r.end <= lo - margin || r.beg >= end + margin) continue;
+      if (r.end <= lo - margin || r.beg >= end + after + margin) continue;
       for (AssembledHaplotype& h : assemble_region(samples, rs, r, max_span, params)) assembled.push_back(std::move(h));
     }
-    for (AssembledHaplotype& h : clipped_duplications(samples, rs, std::max(pb, lo - margin), std::min(pe, end + margin), params))
+    for (AssembledHaplotype& h :
+         clipped_duplications(samples, rs, std::max(pb, lo - margin), std::min(pe, end + after + margin), params))
       assembled.push_back(std::move(h));
     add_assembled_alleles(rs, assembled, alleles);
   }
@@ -104,7 +105,7 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   ev.work.clear();
   const ReadView rv = batch.view();
   for (const Window& w : ev.windows) {
-    if (w.end <= lo || w.beg >= end) continue;
+    if (w.end <= lo || w.beg >= end + after) continue;
     plan_window(batch, rv, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, ev.work);
   }
   ev.lik.assign(jobs.jobs.size(), 0.0);

@@ -119,10 +119,11 @@ struct ShardEvidence {
   std::vector<double> lik;      // per pair-HMM job
   const ReadBatch* batch = nullptr;  // the windows' reads, every sample
 };
-// `reach`: how far before beg a record may start and still matter to this shard.
+// `reach` / `after`: how far before beg / after end a record may lie and still matter to this
+// shard (windows reaching there are aligned too).
 void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, const std::string& contig, int64_t beg,
                     int64_t end, int64_t reach, const CallParams& params, const Cohort& cohort, Backend backend,
-                    ShardEvidence& ev);
+                    ShardEvidence& ev, int64_t after = 0);
 
 // ---- refconf.cpp
 // Reference blocks of [beg, end) of the first sample, around `records` (which may reach in from
@@ -196,8 +197,8 @@ GraphPaths assemble_sequences(const std::string& ref, const std::vector<std::str
 // haplotypes' alleles' support and repeat tracts.
 void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& haps, std::vector<Candidate>& alleles);
 // Tandem duplications (internal tandem duplications, up to kMaxAssembledIndel) that soft clips of
-// [beg, end) point to, each as a one-allele haplotype with its number of reads (at least
-// min_alt_count): the clipped bases repeat the reference next to the clip. Complements the graph,
+// [beg, end) point to, each as a one-allele haplotype with its number of reads (at least two):
+// the clipped bases repeat the reference next to the clip. Complements the graph,
 // which folds on a duplication longer than its k.
 std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
                                                      int64_t beg, int64_t end, const CallParams& p);

@@ -135,6 +135,22 @@ def _cmd_genotype(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_somatic(args: argparse.Namespace) -> int:
+    from .options import SomaticOptions
+    from .somatic import call_somatic
+
+    opts = SomaticOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
+                          assemble=not args.no_assembly, tlod_pass=args.tlod_pass, nlod_min=args.nlod_min,
+                          min_tumor_af=args.min_tumor_af, normal_contamination=args.normal_contamination)
+    progress = _progress_bar() if sys.stderr.isatty() else None
+    with _dask_client(args.dask) as client:
+        call_somatic(args.tumor, args.fasta_ref, args.regions, normal=args.normal, bed=args.regions_file,
+                     output=args.output, threads=args.threads, backend=args.backend, options=opts,
+                     shard_size=args.shard_size, client=client, command=" ".join(["gmscall", *sys.argv[1:]]),
+                     progress=progress)
+    return 0
+
+
 @contextmanager
 def _dask_client(address: str | None) -> Iterator[Any]:
     """A client of the Dask scheduler at `address` for the run (None without --dask), then closed."""
@@ -264,6 +280,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
     p.add_argument("--shard-size", type=int, default=50_000, help="bases per shard [50000]")
     p.set_defaults(func=_cmd_genotype)
+
+    from .options import SomaticOptions
+
+    p = sub.add_parser("somatic", help="somatic SNVs, indels and ITDs of a tumour, against its normal or tumour-only")
+    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+    p.add_argument("--tumor", "--tumour", required=True, help="the tumour's indexed BAM/CRAM")
+    p.add_argument("--normal", help="the patient's normal BAM/CRAM [none: tumour-only]")
+    _add_regions_and_output(p)
+    _add_execution(p, threads=1)
+    p.add_argument("-Q", "--min-BQ", type=int, default=10, dest="min_bq", help="min base quality [10]")
+    p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality [20]")
+    p.add_argument("-d", "--max-depth", type=int, default=2000, help="deterministic depth cap per sample [2000]")
+    p.add_argument("--tlod-pass", type=float, default=SomaticOptions.tlod_pass,
+                   help=f"min TLOD of a PASS call [{SomaticOptions.tlod_pass:g}]")
+    p.add_argument("--nlod-min", type=float, default=SomaticOptions.nlod_min,
+                   help=f"min NLOD (normal lacks the allele) of a PASS call [{SomaticOptions.nlod_min:g}]")
+    p.add_argument("--min-tumor-af", type=float, default=SomaticOptions.min_tumor_af,
+                   help=f"min tumour allele fraction of a PASS call [{SomaticOptions.min_tumor_af:g}]")
+    p.add_argument("--normal-contamination", type=float, default=SomaticOptions.normal_contamination,
+                   help=f"share of tumour cells the normal may carry [{SomaticOptions.normal_contamination:g}]")
+    p.add_argument("--no-assembly", action="store_true", help="no local assembly (CIGAR candidates only)")
+    p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
+    p.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster (scheduler address)")
+    p.set_defaults(func=_cmd_somatic)
 
     p = sub.add_parser("demo", help="call a built-in synthetic example and score it against its truth")
     p.add_argument("--length", type=int, default=200_000, help="genome length [200000]")

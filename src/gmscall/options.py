@@ -97,3 +97,47 @@ class CallOptions:
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)
         return p
+
+
+@dataclass(frozen=True)
+class SomaticOptions(CallOptions):
+    """Somatic calling (gmscall somatic): the caller's read filters and candidate stages with
+    thresholds for low allele fractions, and the tumour/normal model's thresholds (see README,
+    "Somatic calling"). Defaults were checked on sim-somatic and on synthetic mixtures of other
+    purities (tests/test_somatic.py)."""
+
+    min_alt_count: int = 3  # reads over all samples: a handful of supporting reads at 80x
+    min_snv_frac: float = 0.02
+    min_indel_frac: float = 0.02
+    tlod_emit: float = 3.0  # log10 odds that the tumour carries the allele; below: not written
+    tlod_pass: float = 6.3  # below: FILTER weak_evidence
+    nlod_min: float = 2.2  # log10 odds that the normal lacks it (vs a germline het); below: germline_risk
+    germline_lod: float = 2.0  # tumour-only: germline_risk when a germline fraction is this close
+    normal_contamination: float = 0.05  # share of tumour cells the normal may carry
+    normal_artifact_lod: float = 2.0
+    min_tumor_af: float = 0.03  # below: FILTER low_allele_fraction
+    strand_bias_p: float = 1e-3
+    cluster_max: int = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("tlod_emit", "tlod_pass", "nlod_min", "germline_lod", "normal_artifact_lod"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or v != v or v < 0:
+                raise InputError(f"{name} must be a number >= 0, got {v!r}")
+        if self.tlod_pass < self.tlod_emit:
+            raise InputError(f"tlod_pass ({self.tlod_pass}) must be at least tlod_emit ({self.tlod_emit})")
+        for name in ("normal_contamination", "min_tumor_af", "strand_bias_p"):
+            v = getattr(self, name)
+            if not 0.0 <= v < 1.0:
+                raise InputError(f"{name} must be in [0, 1), got {v!r}")
+        _check_range("cluster_max", self.cluster_max, 0, 1000)
+        if self.gvcf:
+            raise InputError("somatic calling writes no gVCF")
+
+    def to_core(self) -> _core.CallParams:
+        p = super().to_core()
+        for name in ("tlod_emit", "tlod_pass", "nlod_min", "germline_lod", "normal_contamination",
+                     "normal_artifact_lod", "min_tumor_af", "strand_bias_p", "cluster_max"):
+            setattr(p, name, getattr(self, name))
+        return p

@@ -33,6 +33,41 @@ struct CallParams {
   bool gvcf = false;            // <NON_REF> on records and reference blocks (one sample)
   std::vector<int> gq_bands{1, 10, 20, 30, 40, 50, 60, 99};  // lower bounds of the blocks' GQ bands
   bool gvcf_depth_classes = true;  // also split blocks where the depth crosses a class bound
+  // Somatic mode (call_region_somatic)
+  double tlod_emit = 3.0;          // alleles below are not written
+  double tlod_pass = 6.3;          // FILTER weak_evidence below
+  double nlod_min = 2.2;           // FILTER germline_risk below (tumour/normal)
+  double germline_lod = 2.0;       // tumour-only: germline_risk within this of a germline fraction
+  double normal_contamination = 0.05;  // share of tumour cells the normal may carry
+  double normal_artifact_lod = 2.0;    // FILTER normal_artifact: normal evidence beyond contamination
+  double min_tumor_af = 0.03;      // FILTER low_allele_fraction below
+  double strand_bias_p = 1e-3;     // FILTER strand_bias: two-sided binomial p of the ALT reads' strands
+  int cluster_max = 2;             // FILTER clustered_events: more other events within 50 bp
+};
+
+enum SomaticFilter : int {
+  kWeakEvidence = 1,
+  kGermlineRisk = 2,
+  kNormalArtifact = 4,
+  kStrandBias = 8,
+  kLowAlleleFraction = 16,
+  kClusteredEvents = 32,
+};
+
+struct SomaticSample {
+  int ref = 0, alt = 0, dp = 0;  // reads favouring REF / ALT by 3x or more; reads at the site
+  double af = 0.0;               // maximum-likelihood allele fraction
+};
+
+// One somatic candidate allele (one ALT per record); samples: tumour, then normal if given.
+struct SomaticRecord {
+  int64_t pos = 0;
+  std::string ref, alt;
+  double tlod = 0.0;
+  double nlod = 0.0;  // tumour/normal only
+  int filters = 0;    // SomaticFilter bits; 0: PASS
+  bool emitted = false;
+  std::vector<SomaticSample> samples;
 };
 
 enum FilterBits : int { kFilterLowQual = 1 };
@@ -93,6 +128,12 @@ struct RefBlock {
   char ref;             // reference base at beg
   std::vector<int> pl;  // of the block's first position of minimum GQ: 0/0, 0/N, N/N (haploid: 0, N)
 };
+
+// Somatic candidates whose POS lies in [beg, end), sorted by (pos, ref, alt): cohort column 0 is
+// the tumour, column 1 (if any) the normal.
+std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& bams, const Reference& ref,
+                                               const std::string& contig, int64_t beg, int64_t end,
+                                               const CallParams& params, const Cohort& cohort, Backend backend);
 
 // Records whose POS lies in [beg, end), sorted by (pos, ref, alts). `bams` holds one reader per
 // input file, in the order of cohort.bam_columns. With params.gvcf, records carry <NON_REF> and

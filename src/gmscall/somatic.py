@@ -1,0 +1,176 @@
+"""Somatic calling: a tumour BAM, optionally with the patient's normal, through the shared stages
+(reads, pileup, candidates, assembly, pair-HMM) and the somatic model of csrc/core/somatic.cpp.
+
+Output: VCF 4.2 with a TUMOR column (and NORMAL with a normal), one ALT per record; FILTER PASS
+means called somatic (INFO SOMATIC); the other records carry the filters that rejected them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Union
+
+from . import _core
+from .backend import resolve_backend
+from .caller import DEFAULT_SHARD, Progress
+from .cohort import CohortSpec
+from .errors import InputError
+from .options import SomaticOptions
+from .preflight import open_checked
+from .regions import Region, make_shards, resolve_regions
+from .scheduler import iter_shards
+from .vcf import open_output
+
+log = logging.getLogger("gmscall")
+Bam = Union[str, Path]
+
+#: FILTER names by bit of csrc/include/gmscall/caller.hpp's SomaticFilter, with their header text.
+FILTERS: tuple[tuple[int, str, str], ...] = (
+    (1, "weak_evidence", "TLOD below the PASS threshold (--tlod-pass): too little evidence in the tumour"),
+    (2, "germline_risk", "The allele looks germline: present in the normal (NLOD below --nlod-min), or, "
+                         "tumour-only, at an allele fraction consistent with 1/2 or 1"),
+    (4, "normal_artifact", "The normal carries the allele beyond what tumour cells in it explain"),
+    (8, "strand_bias", "At least 8 ALT reads, at most a tenth of them on one strand, while the REF reads are on "
+                       "both (two-sided binomial p < 1e-3 at the REF reads' strand share)"),
+    (16, "low_allele_fraction", "Tumour allele fraction below --min-tumor-af"),
+    (32, "clustered_events", "More than two other candidate somatic events within 50 bp"),
+)
+
+
+def _columns(session: _core.Session, bams: Sequence[str]) -> CohortSpec:
+    """TUMOR (every sample of the first BAM) and NORMAL (every sample of the second)."""
+    names = ("TUMOR", "NORMAL")[: len(bams)]
+    cols = tuple(tuple(k for _ in session.samples(k)) or (k,) for k in range(len(bams)))
+    return CohortSpec(names, cols)
+
+
+def _somatic_shard(opts: SomaticOptions, backend: str, cohort: CohortSpec, session: _core.Session,
+                   shard: Region) -> tuple[str, list]:
+    # Module level with picklable arguments, so that Dask workers in other processes can run it.
+    core = cohort.core(shard.contig, shard.start, shard.end)
+    return shard.contig, session.call_somatic(shard.contig, shard.start, shard.end, opts.to_core(), backend, core)
+
+
+def _filters(bits: int) -> list[str]:
+    return [name for bit, name, _ in FILTERS if bits & bit]
+
+
+def _as_dict(contig: str, rec: tuple, samples: tuple[str, ...]) -> dict:
+    pos, ref, alt, tlod, nlod, bits, per = rec
+    d = {"contig": contig, "pos": pos + 1, "ref": ref, "alt": alt, "tlod": tlod, "filters": _filters(bits),
+         "somatic": bits == 0}
+    if len(samples) > 1:
+        d["nlod"] = nlod
+    for name, (r, a, dp, af) in zip(samples, per):
+        d[name] = {"ad": (r, a), "dp": dp, "af": af}
+    return d
+
+
+def _line(contig: str, rec: tuple, n_samples: int) -> str:
+    pos, ref, alt, tlod, nlod, bits, per = rec
+    filt = ";".join(_filters(bits)) or "PASS"
+    info = ["SOMATIC"] if bits == 0 else []
+    info.append(f"DP={sum(s[2] for s in per)}")
+    info.append(f"TLOD={tlod:.2f}")
+    if n_samples > 1:
+        info.append(f"NLOD={nlod:.2f}")
+    cols = [contig, str(pos + 1), ".", ref, alt, ".", filt, ";".join(info), "GT:AD:DP:AF"]
+    for k, (r, a, dp, af) in enumerate(per):
+        cols.append(f"{'0/1' if k == 0 else '0/0'}:{r},{a}:{dp}:{af:.4f}")
+    return "\t".join(cols)
+
+
+def _header(contigs: Sequence[tuple[str, int]], ref: str, bams: Sequence[str], samples: Sequence[Sequence[str]],
+            opts: SomaticOptions, command: str, backend: str) -> list[str]:
+    from . import __version__
+
+    lines = ["##fileformat=VCFv4.2", '##FILTER=<ID=PASS,Description="Called somatic">']
+    lines += [f'##FILTER=<ID={name},Description="{text}">' for _, name, text in FILTERS]
+    lines += [
+        f"##source=gmscall {__version__}",
+        f"##gmscallVersion={__version__}",
+        f"##gmscallCommand={command}",
+        f"##gmscallBackend={backend}",
+        f"##gmscallMode={'tumour/normal' if len(bams) > 1 else 'tumour-only'}",
+        f"##tumor_sample={','.join(samples[0]) or 'TUMOR'}",
+        f"##tumor_bam={os.path.abspath(bams[0])}",
+    ]
+    if len(bams) > 1:
+        lines += [f"##normal_sample={','.join(samples[1]) or 'NORMAL'}", f"##normal_bam={os.path.abspath(bams[1])}"]
+    lines.append(f"##reference=file://{os.path.abspath(ref)}")
+    lines += [f"##contig=<ID={name},length={length}>" for name, length in contigs]
+    lines += [
+        '##INFO=<ID=SOMATIC,Number=0,Type=Flag,Description="Called somatic (FILTER PASS)">',
+        '##INFO=<ID=DP,Number=1,Type=Integer,Description="Read depth at the site, all samples">',
+        ('##INFO=<ID=TLOD,Number=1,Type=Float,Description="log10 likelihood ratio: the tumour carries the ALT at '
+         'its maximum-likelihood fraction vs not at all">'),
+    ]
+    if len(bams) > 1:
+        lines.append('##INFO=<ID=NLOD,Number=1,Type=Float,Description="log10 likelihood ratio: the normal carries '
+                     f'the ALT only as tumour cells in it would (up to {opts.normal_contamination:g} of its cells) '
+                     'vs as a germline het">')
+    lines += [
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype (TUMOR 0/1 for any fraction; NORMAL 0/0)">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads favouring REF / ALT by a factor of 3 or more">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth at the site">',
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Maximum-likelihood ALT allele fraction">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(("TUMOR", "NORMAL")[: len(bams)]),
+    ]
+    return lines
+
+
+def call_somatic(tumor: Bam, ref: str | Path, regions: str | Sequence[str] | None = None, *,
+                 normal: Bam | None = None, bed: str | Path | None = None, output: str | Path | None = None,
+                 threads: int = 1, backend: str = "auto", options: SomaticOptions | None = None,
+                 shard_size: int = DEFAULT_SHARD, client: Any = None, command: str | None = None,
+                 progress: Progress | None = None) -> list[dict] | Path:
+    """Somatic SNVs and indels (ITDs included) of `tumor` against `normal` (tumour-only without it).
+    Without `output`, returns every written record as a dict (PASS ones have "somatic": True);
+    with it, streams the VCF there (bgzipped + tabix-indexed for .gz) and returns its path."""
+    bams = (str(tumor),) if normal is None else (str(tumor), str(normal))
+    if len(bams) == 2 and os.path.abspath(bams[0]) == os.path.abspath(bams[1]):
+        raise InputError(f"the tumour and the normal are the same file: {bams[0]}")
+    opts = options or SomaticOptions()
+    if not isinstance(opts, SomaticOptions):
+        raise InputError("options must be SomaticOptions")
+    be = resolve_backend(backend)
+    session, contigs = open_checked(bams[0] if len(bams) == 1 else bams, str(ref), output)
+    cohort = _columns(session, bams)
+    shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
+    task = functools.partial(_somatic_shard, opts, be, cohort)
+    bam_key: str | tuple[str, ...] = bams[0] if len(bams) == 1 else bams
+    t0 = time.perf_counter()
+
+    def results() -> Iterator[tuple[str, list]]:
+        return iter_shards(task, bam_key, str(ref), shards, threads, client=client)
+
+    if output is None:
+        out: list[dict] = []
+        with closing(results()) as it:
+            for contig, recs in it:
+                out += [_as_dict(contig, r, cohort.samples) for r in recs]
+        return out
+    samples = [session.samples(k) for k in range(len(bams))]
+    header = _header(session.ref_contigs(), str(ref), bams, samples, opts,
+                     command if command is not None else "gmscall.call_somatic (Python API)", be)
+    n_pass = n_all = 0
+    bases = 0
+    with open_output(output) as fh, closing(results()) as it:
+        fh.write(("\n".join(header) + "\n").encode())
+        for k, (contig, recs) in enumerate(it):
+            if recs:
+                fh.write(("\n".join(_line(contig, r, len(bams)) for r in recs) + "\n").encode())
+            n_all += len(recs)
+            n_pass += sum(1 for r in recs if r[5] == 0)
+            bases += len(shards[k])
+            if progress is not None:
+                progress(k + 1, len(shards), bases)
+    log.info("somatic: %d PASS of %d records over %d shards in %.1f s on %s", n_pass, n_all, len(shards),
+             time.perf_counter() - t0, be)
+    return Path(output) if str(output) != "-" else Path("/dev/stdout")
