@@ -464,6 +464,19 @@ PYBIND11_MODULE(_core, m) {
       py::arg("ploidy"), py::arg("ref"), py::arg("pl"),
       "The gVCF line of a reference block (the writer's merged blocks; io/gvcf_text.cpp)");
   m.def(
+      "somatic_score",
+      [](const std::vector<std::tuple<int, int, int, int, int>>& samples, const CallParams& params) {
+        std::vector<SomaticCounts> counts;
+        for (const auto& [af, ar, rf, rr, q] : samples) counts.push_back({af, ar, rf, rr, q});
+        const SomaticRecord r = score_somatic_counts(counts, params);
+        py::list afs;
+        for (const SomaticSample& s : r.samples) afs.append(s.af);
+        return py::make_tuple(r.tlod, r.nlod, r.emitted ? r.filters : -1, afs);
+      },
+      py::arg("samples"), py::arg("params"),
+      "The somatic model on counts: samples = [(alt_fwd, alt_rev, ref_fwd, ref_rev, base_qual)] (tumour, then "
+      "normal); returns (TLOD, NLOD, FILTER bits or -1 when not emitted, [allele fraction per sample]).");
+  m.def(
       "assemble_sequences",
       [](const std::string& ref, const std::vector<std::string>& reads, uint32_t min_support) {
         const calling::GraphPaths g = calling::assemble_sequences(ref, reads, min_support);

@@ -230,3 +230,67 @@ def test_somatic_cuda_parity(pair: Pair, tmp_path: Path) -> None:
                              command="x", shard_size=8_000, threads=2)
     cpu, gpu = (p.read_text().replace(f"##gmscallBackend={b}\n", "") for b, p in out.items())
     assert cpu == gpu
+
+
+# ---------------------------------------------------------------------------------------------
+# the model and its filters on counts (csrc/core/somatic.cpp through _core.somatic_score)
+
+BITS = {name: bit for bit, name, _ in __import__("gmscall.somatic", fromlist=["FILTERS"]).FILTERS}
+
+
+def score(*samples: tuple[int, int, int, int], **opts: float) -> tuple[float, float, list[str] | None, list[float]]:
+    from gmscall import _core
+
+    tlod, nlod, bits, afs = _core.somatic_score([(*s, 30) for s in samples], SomaticOptions(**opts).to_core())
+    names = None if bits < 0 else [n for n, b in BITS.items() if bits & b]
+    return tlod, nlod, names, afs
+
+
+def test_model_estimates_the_fraction_and_passes_a_subclone() -> None:
+    tlod, nlod, filters, afs = score((5, 5, 40, 40), (0, 0, 20, 20))
+    assert filters == [] and tlod > 6.3 and nlod > 2.2
+    assert afs[0] == pytest.approx(10 / 90, abs=0.01) and afs[1] == 0.0
+
+
+def test_model_filters() -> None:
+    assert score((1, 1, 40, 40), (0, 0, 20, 20))[2] is None  # not written: TLOD < 3
+    assert score((2, 1, 40, 40), (0, 0, 20, 20))[2] == ["weak_evidence"]
+    assert "germline_risk" in score((20, 20, 20, 20), (10, 10, 10, 10))[2]
+    assert score((20, 20, 40, 40), (6, 6, 30, 30))[2] == ["normal_artifact"]
+    assert score((12, 0, 40, 40), (0, 0, 20, 20))[2] == ["strand_bias"]
+    assert score((6, 6, 40, 40), (0, 0, 20, 20))[2] == []  # both strands: no bias
+    assert score((3, 3, 300, 300), (0, 0, 20, 20))[2] == ["low_allele_fraction"]
+    assert score((3, 3, 300, 300), (0, 0, 20, 20), min_tumor_af=0.005)[2] == []
+    # Contamination: a clonal allele at 0.4 in the tumour, at 0.02 in the normal (5 % of its cells).
+    _, nlod, filters, _ = score((16, 16, 24, 24), (1, 0, 20, 19))
+    assert filters == []
+    assert score((16, 16, 24, 24), (1, 0, 20, 19), normal_contamination=0.0)[1] < nlod
+
+
+def test_tumour_only_germline_model() -> None:
+    assert score((20, 20, 20, 20))[2] == ["germline_risk"]  # at 1/2
+    assert score((40, 40, 0, 1))[2] == ["germline_risk"]  # at 1
+    assert score((8, 8, 72, 72))[2] == []  # at 0.1: somatic-looking
+
+
+def test_clustered_events_are_flagged(tmp_path: Path) -> None:
+    ref = synth.make_reference(8_000, 21, n_run=0, softmask=False)
+    r = ref.upper
+    p0 = 4_000
+
+    def snv(p: int) -> tuple[int, str, str]:
+        return p, r[p], "ACGT"[("ACGT".index(r[p]) + 2) % 4]
+
+    cluster = [snv(p0 + k) for k in (0, 12, 25, 37)]
+    lone = snv(6_000)
+    h0 = synth._build_haplotype(ref.contig, 0, r, [])
+    hs = synth._build_haplotype(ref.contig, 0, r, cluster + [lone])
+    tum = synth.simulate_reads([hs] * 3 + [h0] * 7, 21, 80, softclip_fraction=0.0, contig_end_fragments=False)
+    nor = synth.simulate_reads([h0, h0], 22, 40, softclip_fraction=0.0, contig_end_fragments=False,
+                               name_prefix="n")
+    fasta = synth.write_fasta(tmp_path / "ref.fa", ref)
+    t = synth.write_bam(tmp_path / "t.bam", tum, ref, sample="T")
+    n = synth.write_bam(tmp_path / "n.bam", nor, ref, sample="N")
+    recs = {r["pos"] - 1: r["filters"] for r in gmscall.call_somatic(t, fasta, normal=n)}
+    assert all(recs.get(p) == ["clustered_events"] for p, _, _ in cluster), recs
+    assert recs.get(lone[0]) == []

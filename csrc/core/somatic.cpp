@@ -186,6 +186,25 @@ SomaticRecord score(int64_t pos, std::string ref, std::string alt, const std::ve
 
 }  // namespace
 
+SomaticRecord score_somatic_counts(const std::vector<SomaticCounts>& samples, const CallParams& params) {
+  std::vector<AlleleEvidence> per;
+  for (const SomaticCounts& c : samples) {
+    AlleleEvidence e;
+    e.alt_fwd = c.alt_fwd;
+    e.alt_rev = c.alt_rev;
+    e.ref_fwd = c.ref_fwd;
+    e.ref_rev = c.ref_rev;
+    e.alt = c.alt_fwd + c.alt_rev;
+    e.ref = c.ref_fwd + c.ref_rev;
+    e.dp = e.alt + e.ref;
+    const double err = base_error(c.qual);
+    for (int k = 0; k < e.alt; ++k) e.reads.push_back({std::log10(1.0 - err), std::log10(err / 3.0)});
+    for (int k = 0; k < e.ref; ++k) e.reads.push_back({std::log10(err / 3.0), std::log10(1.0 - err)});
+    per.push_back(std::move(e));
+  }
+  return score(0, "A", "C", per, params);
+}
+
 std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& bams, const Reference& ref,
                                                const std::string& contig, int64_t beg, int64_t end,
                                                const CallParams& params, const Cohort& cohort, Backend backend) {

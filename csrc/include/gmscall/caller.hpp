@@ -129,6 +129,12 @@ struct RefBlock {
   std::vector<int> pl;  // of the block's first position of minimum GQ: 0/0, 0/N, N/N (haploid: 0, N)
 };
 
+// The somatic model on read counts alone (every read at base quality `qual`), for tests and tools.
+struct SomaticCounts {
+  int alt_fwd = 0, alt_rev = 0, ref_fwd = 0, ref_rev = 0, qual = 30;
+};
+SomaticRecord score_somatic_counts(const std::vector<SomaticCounts>& samples, const CallParams& params);
+
 // Somatic candidates whose POS lies in [beg, end), sorted by (pos, ref, alt): cohort column 0 is
 // the tumour, column 1 (if any) the normal.
 std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& bams, const Reference& ref,
