@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The whole GPU check as one command for a lent GPU machine (no network there; see DESIGN.md):
 # installs a carried pysam wheel, builds with CUDA required, runs the CUDA parity tests (single-sample,
-# joint and gVCF calling, pileup) and, when a data slice was carried, the GPU benchmarks. Everything it reports lands in $OUT.
+# joint, gVCF and somatic calling, assembled haplotypes, pileup) and, when a data slice was carried,
+# the GPU benchmarks. Everything it reports lands in $OUT.
 #
 # Prepare here (the device tool's README): a cp312 pysam wheel in .whl/ and, optionally, a slice of
 # the simulated set small enough to travel, e.g.
 #   samtools view -b -o .gpudata/reads.bam ../shared/data/sim-hg002-chr20-2x150/reads.bam chr20:1000001-2000000
 #   samtools index .gpudata/reads.bam; cp ../shared/data/sim-hg002-chr20-2x150/ref.fa* .gpudata/
+# and for somatic mode half of the somatic pair:
+#   for s in tumor normal; do samtools view -b -o .gpudata/$s.bam ../shared/data/sim-somatic-chr20-2x150/$s.bam \
+#     chr20:2000001-2500000 && samtools index .gpudata/$s.bam; done
 # then run: bash benchmarks/gpu_check.sh   (carry: .whl .gpudata)
 set -euo pipefail
 OUT=${OUT:-/tmp/gmscall-gpu}
@@ -25,6 +29,11 @@ if [ -f .gpudata/reads.bam ]; then
     echo -n "$backend gvcf: " >> "$OUT/timing.txt"
     { time gmscall call -f .gpudata/ref.fa -r $region --threads 16 --backend $backend --gvcf \
         -o "$OUT/calls.$backend.g.vcf.gz" .gpudata/reads.bam; } 2>> "$OUT/timing.txt"
+    if [ -f .gpudata/tumor.bam ]; then
+      echo -n "$backend somatic: " >> "$OUT/timing.txt"
+      { time gmscall somatic -f .gpudata/ref.fa -r chr20:2000001-2500000 --threads 16 --backend $backend \
+          --tumor .gpudata/tumor.bam --normal .gpudata/normal.bam -o "$OUT/somatic.$backend.vcf.gz"; } 2>> "$OUT/timing.txt"
+    fi
     echo -n "$backend pileup: " >> "$OUT/timing.txt"
     { time gmscall pileup -f .gpudata/ref.fa -r $region --threads 16 --backend $backend \
         .gpudata/reads.bam > "$OUT/pileup.$backend.tsv"; } 2>> "$OUT/timing.txt"
@@ -35,6 +44,10 @@ if [ -f .gpudata/reads.bam ]; then
     && echo "CPU/GPU records identical" | tee -a "$OUT/timing.txt"
   diff <(zcat "$OUT/calls.cpu.g.vcf.gz" | grep -v '^##gmscall') <(zcat "$OUT/calls.cuda.g.vcf.gz" | grep -v '^##gmscall') \
     && echo "CPU/GPU gVCF identical" | tee -a "$OUT/timing.txt"
+  if [ -f .gpudata/tumor.bam ]; then
+    diff <(zcat "$OUT/somatic.cpu.vcf.gz" | grep -v '^##gmscall') <(zcat "$OUT/somatic.cuda.vcf.gz" | grep -v '^##gmscall') \
+      && echo "CPU/GPU somatic identical" | tee -a "$OUT/timing.txt"
+  fi
   cmp "$OUT/pileup.cpu.tsv" "$OUT/pileup.cuda.tsv" && echo "CPU/GPU pileup identical" | tee -a "$OUT/timing.txt"
   rm -f "$OUT"/pileup.*.tsv
 fi
