@@ -294,3 +294,14 @@ def test_clustered_events_are_flagged(tmp_path: Path) -> None:
     recs = {r["pos"] - 1: r["filters"] for r in gmscall.call_somatic(t, fasta, normal=n)}
     assert all(recs.get(p) == ["clustered_events"] for p, _, _ in cluster), recs
     assert recs.get(lone[0]) == []
+
+
+def test_dask_workers_give_the_same_bytes(pair: Pair, pair_calls: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  worker_dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = tmp_path / "dask.vcf.gz"
+        gmscall.call_somatic(pair.tumor, pair.fasta, normal=pair.normal, output=remote, client=client,
+                             shard_size=6_000, command="x")
+    assert remote.read_bytes() == pair_calls.read_bytes()
