@@ -289,26 +289,17 @@ std::vector<Candidate> align_to_reference(const std::string& ref, const std::str
         S[0][c] = S[best][d] + s;
         from[0][c] = static_cast<uint8_t>(best);
       }
-      if (i > 0) {
-        const size_t u = (i - 1) * w + j;
-        const long open = S[0][u] + kOpen, ext = S[1][u] + kExtend, cross = S[2][u] + kOpen;
-        long v = open;
+      // Gap states: opened from a match, extended, or crossed over from the other gap state.
+      auto gap = [&](int state, int other, size_t prev) {
+        long v = S[0][prev] + kOpen;
         uint8_t f = 0;
-        if (ext > v) { v = ext; f = 1; }
-        if (cross > v) { v = cross; f = 2; }
-        S[1][c] = v;
-        from[1][c] = f;
-      }
-      if (j > 0) {
-        const size_t l = i * w + j - 1;
-        const long open = S[0][l] + kOpen, ext = S[2][l] + kExtend, cross = S[1][l] + kOpen;
-        long v = open;
-        uint8_t f = 0;
-        if (ext > v) { v = ext; f = 2; }
-        if (cross > v) { v = cross; f = 1; }
-        S[2][c] = v;
-        from[2][c] = f;
-      }
+        if (S[state][prev] + kExtend > v) { v = S[state][prev] + kExtend; f = static_cast<uint8_t>(state); }
+        if (S[other][prev] + kOpen > v) { v = S[other][prev] + kOpen; f = static_cast<uint8_t>(other); }
+        S[state][c] = v;
+        from[state][c] = f;
+      };
+      if (i > 0) gap(1, 2, (i - 1) * w + j);
+      if (j > 0) gap(2, 1, i * w + j - 1);
     }
   }
   int state = 0;
