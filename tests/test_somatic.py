@@ -127,8 +127,10 @@ def test_tumour_normal_calls_the_clones_and_no_germline(pair: Pair, pair_calls: 
     assert not {p for p, _, _ in calls} & set(pair.germline)
     with pysam.VariantFile(str(pair_calls)) as vf:
         assert list(vf.header.samples) == ["TUMOR", "NORMAL"]
-        flagged = {r.pos - 1: list(r.filter) for r in vf if r.pos - 1 in pair.germline}
+        germ = [r for r in vf if r.pos - 1 in pair.germline]
+    flagged = {r.pos - 1: list(r.filter) for r in germ}
     assert len(flagged) >= 0.9 * len(pair.germline) and all("germline_risk" in f for f in flagged.values())
+    assert all(r.samples["NORMAL"]["GT"] == (0, 1) for r in germ)  # the normal shows them het
 
 
 def test_records_carry_the_scores_and_fractions(pair: Pair, pair_calls: Path) -> None:

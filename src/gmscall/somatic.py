@@ -82,8 +82,16 @@ def _line(contig: str, rec: tuple, n_samples: int) -> str:
         info.append(f"NLOD={nlod:.2f}")
     cols = [contig, str(pos + 1), ".", ref, alt, ".", filt, ";".join(info), "GT:AD:DP:AF"]
     for k, (r, a, dp, af) in enumerate(per):
-        cols.append(f"{'0/1' if k == 0 else '0/0'}:{r},{a}:{dp}:{af:.4f}")
+        cols.append(f"{_gt(k, af)}:{r},{a}:{dp}:{af:.4f}")
     return "\t".join(cols)
+
+
+def _gt(column: int, af: float) -> str:
+    """TUMOR: 0/1 for any fraction (1/1 from 0.9); NORMAL: 0/0 unless the allele looks germline
+    there (0/1 from a fraction of 0.2, 1/1 from 0.9)."""
+    if af >= 0.9:
+        return "1/1"
+    return "0/1" if column == 0 or af >= 0.2 else "0/0"
 
 
 def _header(contigs: Sequence[tuple[str, int]], ref: str, bams: Sequence[str], samples: Sequence[Sequence[str]],
@@ -116,7 +124,8 @@ def _header(contigs: Sequence[tuple[str, int]], ref: str, bams: Sequence[str], s
                      f'the ALT only as tumour cells in it would (up to {opts.normal_contamination:g} of its cells) '
                      'vs as a germline het">')
     lines += [
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype (TUMOR 0/1 for any fraction; NORMAL 0/0)">',
+        ('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype: TUMOR 0/1 at any fraction below 0.9, 1/1 '
+         'above; NORMAL 0/0 below a fraction of 0.2, 0/1 up to 0.9, 1/1 above">'),
         '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads favouring REF / ALT by a factor of 3 or more">',
         '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth at the site">',
         '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Maximum-likelihood ALT allele fraction">',
