@@ -224,6 +224,9 @@ PairHmmTables make_pairhmm_tables();
 // ---- genotyper.cpp
 void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vector<Candidate>& snvs,
                     const CallParams& p, const Cohort& cohort, int64_t beg, int64_t end, std::vector<CallRecord>& out);
+// Per read x haplotype (read-major) log10 likelihoods of a window's pair-HMM jobs, each read's
+// floored by the chance that it is mismapped (its MAPQ below its best haplotype).
+std::vector<double> read_likelihoods(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik);
 void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
                      const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
                      int64_t beg, int64_t end, std::vector<CallRecord>& out);

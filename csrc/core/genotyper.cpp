@@ -262,13 +262,8 @@ SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, 
 
 }  // namespace
 
-void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
-                     const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
-                     int64_t beg, int64_t end, std::vector<CallRecord>& out) {
-  const Window& win = *w.win;
+std::vector<double> read_likelihoods(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik) {
   const size_t nh = w.haps.size(), nr = w.reads.size();
-  const size_t ns = samples.size();
-  // Per-read log10 likelihoods, floored by the chance that the read is mismapped.
   std::vector<double> L(nr * nh);
   const double log_init = std::log10(kInit);
   for (size_t r = 0; r < nr; ++r) {
@@ -281,6 +276,16 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     const double floor = best - std::min<int>(batch.mapq[w.reads[r]], kMaxQual) / 10.0;
     for (size_t h = 0; h < nh; ++h) L[r * nh + h] = std::max(L[r * nh + h], floor);
   }
+  return L;
+}
+
+void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
+                     const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
+                     int64_t beg, int64_t end, std::vector<CallRecord>& out) {
+  const Window& win = *w.win;
+  const size_t nh = w.haps.size(), nr = w.reads.size();
+  const size_t ns = samples.size();
+  const std::vector<double> L = read_likelihoods(w, batch, lik);
   // Each sample's hypotheses, at the window's ploidy (that of its first allele's position).
   std::vector<SampleWindow> sw(ns);
   for (size_t r = 0; r < nr; ++r) sw[batch.sample[w.reads[r]]].reads.push_back(r);

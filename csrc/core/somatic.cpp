@@ -232,22 +232,11 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
   }
 
   const ReadBatch& batch = *ev.batch;
-  const double log_init = std::log10(kInit);
   const double favour = std::log10(3.0);
   for (const WindowWork& w : ev.work) {
     const Window& win = *w.win;
     const size_t nh = w.haps.size(), nr = w.reads.size();
-    std::vector<double> L(nr * nh);
-    for (size_t r = 0; r < nr; ++r) {
-      double best = -INFINITY;
-      for (size_t h = 0; h < nh; ++h) {
-        const double v = ev.lik[w.first_job + r * nh + h];
-        L[r * nh + h] = v > 0 ? std::log10(v) - log_init : -INFINITY;
-        best = std::max(best, L[r * nh + h]);
-      }
-      const double floor = best - std::min<int>(batch.mapq[w.reads[r]], kMaxQual) / 10.0;
-      for (size_t h = 0; h < nh; ++h) L[r * nh + h] = std::max(L[r * nh + h], floor);
-    }
+    const std::vector<double> L = read_likelihoods(w, batch, ev.lik);
     for (size_t k = 0; k < win.alleles.size(); ++k) {
       const Candidate& a = win.alleles[k];
       if (a.pos < lo || a.pos >= hi) continue;
