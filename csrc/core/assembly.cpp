@@ -229,30 +229,15 @@ class Graph {
 // The bases of read i that lie over [lo, hi), with the soft clips adjacent to them.
 bool read_segment(const ReadView& r, const std::vector<uint8_t>& eff_qual, int i, int64_t lo, int64_t hi,
                   Segment& seg) {
-  struct V {
-    int64_t lo, hi;
-    int64_t qs = -1, qe = -1;
-    void base(int64_t rp, uint32_t qp) {
-      if (rp < lo || rp >= hi) return;
-      if (qs < 0) qs = qp;
-      qe = qp + 1;
-    }
-    void deleted(int64_t, uint32_t) {}
-    void insertion(uint32_t, int64_t, uint32_t, uint32_t, uint32_t) {}
-    void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
-  } v{lo, hi};
-  walk_alignment(r, i, v);
-  if (v.qs < 0) return false;
-  const ReadClips c = read_clips(r, i);
-  if (v.qs == c.left) v.qs = 0;
-  if (v.qe == static_cast<int64_t>(r.len[i]) - c.right) v.qe = r.len[i];
+  const QueryClip c = query_span(r, i, lo, hi);
+  if (c.qe <= c.qs) return false;
   const uint64_t off = r.seq_off[i];
-  seg.bases.assign(r.seq + off + v.qs, r.seq + off + v.qe);
+  seg.bases.assign(r.seq + off + c.qs, r.seq + off + c.qe);
   seg.quals.resize(seg.bases.size());
-  for (int64_t q = v.qs; q < v.qe; ++q) {
-    const uint8_t e = eff_qual[off + static_cast<uint64_t>(q)];
+  for (uint32_t q = c.qs; q < c.qe; ++q) {
+    const uint8_t e = eff_qual[off + q];
     // Overlapping mates: the masked mate still spells the fragment, at its raw quality.
-    seg.quals[static_cast<size_t>(q - v.qs)] = e == kMaskedQual ? r.qual[off + static_cast<uint64_t>(q)] : e;
+    seg.quals[q - c.qs] = e == kMaskedQual ? r.qual[off + q] : e;
   }
   return true;
 }
@@ -330,16 +315,9 @@ std::vector<Candidate> align_to_reference(const std::string& ref, const std::str
   return out;
 }
 
-std::string apply_edits(const std::string& ref, int64_t ref_beg, const std::vector<Candidate>& edits) {
-  std::string h = ref;
-  for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
-    const Candidate& a = *it;
-    const size_t x = static_cast<size_t>(a.pos - ref_beg);
-    if (a.len == 0) h[x] = a.seq[0];
-    else if (a.len > 0) h.insert(x + 1, a.seq);
-    else h.erase(x + 1, static_cast<size_t>(-a.len));
-  }
-  return h;
+std::string apply_edits(std::string ref, int64_t ref_beg, const std::vector<Candidate>& edits) {
+  for (auto it = edits.rbegin(); it != edits.rend(); ++it) apply_candidate(ref, ref_beg, *it);
+  return ref;
 }
 
 // Sorted edits that change disjoint reference bases (an SNV may share its base with the anchor of
@@ -377,17 +355,6 @@ void mark(std::vector<uint8_t>& active, int64_t beg, int64_t x) {
 }
 
 }  // namespace
-
-ReadClips read_clips(const ReadView& r, int i) {
-  ReadClips c;
-  const uint32_t* ops = r.cigar + r.cigar_off[i];
-  const uint32_t n = r.n_cigar[i];
-  for (uint32_t k = 0; k < n && (cigar_op(ops[k]) == kCigS || cigar_op(ops[k]) == kCigH); ++k)
-    if (cigar_op(ops[k]) == kCigS) c.left += cigar_len(ops[k]);
-  for (uint32_t k = n; k > 0 && (cigar_op(ops[k - 1]) == kCigS || cigar_op(ops[k - 1]) == kCigH); --k)
-    if (cigar_op(ops[k - 1]) == kCigS) c.right += cigar_len(ops[k - 1]);
-  return c;
-}
 
 std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samples,
                                          const std::vector<Candidate>& candidates, int64_t beg, int64_t end) {

@@ -168,10 +168,6 @@ inline double log10_sum(const std::vector<double>& v) {
 // ---- assembly.cpp
 constexpr int kMaxAssembledIndel = 300;  // longest indel taken from an assembled haplotype
 
-struct ReadClips {
-  uint32_t left = 0, right = 0;  // soft-clipped bases at each end
-};
-ReadClips read_clips(const ReadView& r, int i);
 
 // Reference interval [beg, end) to assemble.
 struct ActiveRegion {
@@ -216,6 +212,18 @@ void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& w
                    std::vector<Candidate>& site_snvs);
 
 // ---- haplotypes.cpp
+// The query bases [qs, qe) of read i aligned inside reference [lo, hi), with the soft clips
+// adjacent to them (an aligner clips an insertion longer than the read's overhang); first_ref is
+// the reference position of base qs, counted back from the first aligned base over a left clip.
+struct QueryClip {
+  uint32_t qs = 0, qe = 0;
+  int64_t first_ref = 0;
+  uint32_t left_clip = 0;  // soft-clipped bases kept before the first aligned one
+};
+QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi);
+// Applies allele `a` to `seq`, whose first base is reference position seq_beg. Several alleles of
+// one haplotype are applied right to left, so that earlier positions stay valid.
+void apply_candidate(std::string& seq, int64_t seq_beg, const Candidate& a);
 void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<uint8_t>& eff_qual,
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work);

@@ -198,10 +198,7 @@ std::string allele_on(const Window& win, const std::vector<size_t>& here, const 
   std::string s = ref;
   for (auto it = here.rbegin(); it != here.rend(); ++it) {  // right to left within the REF span
     if (!((mask >> *it) & 1)) continue;
-    const Candidate& a = win.alleles[*it];
-    if (a.len == 0) s[0] = a.seq[0];
-    else if (a.len > 0) s.insert(1, a.seq);
-    else s.erase(1, static_cast<size_t>(-a.len));
+    apply_candidate(s, win.alleles[*it].pos, win.alleles[*it]);
   }
   return s;
 }

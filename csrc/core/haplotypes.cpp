@@ -104,29 +104,11 @@ std::vector<uint8_t> gap_open_codes(const std::string& h, const CallParams& p) {
 
 std::string apply_alleles(const RefSeq& ref, int64_t hs, int64_t he, const std::vector<const Candidate*>& alleles) {
   std::string h = ref.sub(hs, he - hs);
-  for (auto it = alleles.rbegin(); it != alleles.rend(); ++it) {
-    const Candidate& a = **it;
-    const size_t x = static_cast<size_t>(a.pos - hs);
-    if (a.len == 0) {
-      h[x] = a.seq[0];
-    } else if (a.len > 0) {
-      h.insert(x + 1, a.seq);
-    } else {
-      h.erase(x + 1, static_cast<size_t>(-a.len));
-    }
-  }
+  for (auto it = alleles.rbegin(); it != alleles.rend(); ++it) apply_candidate(h, hs, **it);
   return h;
 }
 
 constexpr int64_t kReadFlank = 40;
-
-// The query bases [qs, qe) of read i aligned inside reference [lo, hi) (and the insertions between
-// them); first_ref is the reference position of base qs.
-struct QueryClip {
-  uint32_t qs = 0, qe = 0;
-  int64_t first_ref = 0;
-  uint32_t left_clip = 0;  // soft-clipped bases kept before the first aligned one
-};
 
 // Index on a haplotype (starting at reference position hs) of reference position x: shifted by
 // the haplotype's indels before it; a deleted position maps to the base after the deletion.
@@ -144,7 +126,9 @@ int64_t project_to_haplotype(const std::vector<const Candidate*>& alleles, int64
   return h;
 }
 
-QueryClip clip_to_reference(const ReadView& r, int i, int64_t lo, int64_t hi) {
+}  // namespace
+
+QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi) {
   struct V {
     int64_t lo, hi;
     QueryClip c;
@@ -163,10 +147,27 @@ QueryClip clip_to_reference(const ReadView& r, int i, int64_t lo, int64_t hi) {
     void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
   } v{lo, hi, {}};
   walk_alignment(r, i, v);
+  if (!v.seen) return v.c;
+  const ReadClips rc = read_clips(r, i);
+  if (v.c.qs == rc.left && rc.left > 0) {
+    v.c.qs = 0;
+    v.c.first_ref -= rc.left;
+    v.c.left_clip = rc.left;
+  }
+  if (v.c.qe + rc.right == r.len[i]) v.c.qe = r.len[i];
   return v.c;
 }
 
-}  // namespace
+void apply_candidate(std::string& seq, int64_t seq_beg, const Candidate& a) {
+  const size_t x = static_cast<size_t>(a.pos - seq_beg);
+  if (a.len == 0) {
+    seq[x] = a.seq[0];
+  } else if (a.len > 0) {
+    seq.insert(x + 1, a.seq);
+  } else {
+    seq.erase(x + 1, static_cast<size_t>(-a.len));
+  }
+}
 
 void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<uint8_t>& eff_qual,
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
@@ -264,17 +265,10 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
   std::vector<QueryClip> clips;
   std::vector<int32_t> aligned_reads;
   for (int32_t i : w.reads) {
-    QueryClip c = clip_to_reference(rv, i, span_beg - kReadFlank, span_end + kReadFlank);
+    // Soft clips next to the kept bases join them: an insertion longer than the read's overhang
+    // is clipped by the aligner, and its bases are the evidence for the haplotype carrying it.
+    const QueryClip c = query_span(rv, i, span_beg - kReadFlank, span_end + kReadFlank);
     if (c.qe > c.qs) {
-      // Soft clips next to the kept bases join them: an insertion longer than the read's overhang
-      // is clipped by the aligner, and its bases are the evidence for the haplotype carrying it.
-      const ReadClips rc = read_clips(rv, i);
-      if (c.qs == rc.left && rc.left > 0) {
-        c.qs = 0;
-        c.first_ref -= rc.left;
-        c.left_clip = rc.left;
-      }
-      if (c.qe + rc.right == batch.len[i]) c.qe = batch.len[i];
       clips.push_back(c);
       aligned_reads.push_back(i);
     }

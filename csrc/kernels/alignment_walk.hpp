@@ -65,6 +65,22 @@ GMS_WALK_INLINE GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v)
   }
 }
 
+struct ReadClips {
+  uint32_t left = 0, right = 0;  // soft-clipped bases at each end
+};
+
+// Soft-clipped bases at the two ends of read i (hard clips skipped).
+GMS_HD ReadClips read_clips(const ReadView& r, int i) {
+  ReadClips c;
+  const uint32_t* ops = r.cigar + r.cigar_off[i];
+  const uint32_t n = r.n_cigar[i];
+  for (uint32_t k = 0; k < n && (cigar_op(ops[k]) == kCigS || cigar_op(ops[k]) == kCigH); ++k)
+    if (cigar_op(ops[k]) == kCigS) c.left += cigar_len(ops[k]);
+  for (uint32_t k = n; k > 0 && (cigar_op(ops[k - 1]) == kCigS || cigar_op(ops[k - 1]) == kCigH); --k)
+    if (cigar_op(ops[k - 1]) == kCigS) c.right += cigar_len(ops[k - 1]);
+  return c;
+}
+
 // Steps through the aligned bases (M, =, X) of one read in reference order; used to merge mates.
 struct AlignedCursor {
   const uint32_t* ops;
