@@ -471,7 +471,7 @@ PYBIND11_MODULE(_core, m) {
         const SomaticRecord r = score_somatic_counts(counts, params);
         py::list afs;
         for (const SomaticSample& s : r.samples) afs.append(s.af);
-        return py::make_tuple(r.tlod, r.nlod, r.emitted ? r.filters : -1, afs);
+        return py::make_tuple(r.tlod, r.nlod, r.tlod >= params.tlod_emit ? r.filters : -1, afs);
       },
       py::arg("samples"), py::arg("params"),
       "The somatic model on counts: samples = [(alt_fwd, alt_rev, ref_fwd, ref_rev, base_qual)] (tumour, then "

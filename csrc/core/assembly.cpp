@@ -73,7 +73,6 @@ constexpr int kMaxPaths = 16;          // best paths kept per region
 constexpr size_t kMaxNodes = 200000;   // graphs beyond this (pathological piles) are not walked
 
 struct Node {
-  Kmer kmer;
   int32_t next[4] = {-1, -1, -1, -1};
   uint32_t count[4] = {0, 0, 0, 0};  // reads through each out-edge
   bool ref_edge[4] = {false, false, false, false};
@@ -211,7 +210,7 @@ class Graph {
  private:
   int32_t node_of(Kmer km) {
     auto [it, fresh] = index_.try_emplace(km, static_cast<int32_t>(nodes_.size()));
-    if (fresh) nodes_.push_back(Node{km});
+    if (fresh) nodes_.emplace_back();
     return it->second;
   }
   Node& link(int32_t from, uint8_t b, int32_t to) {
@@ -506,7 +505,7 @@ std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence
 }
 
 void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& haps, std::vector<Candidate>& alleles) {
-  std::vector<Candidate> extra;
+  std::map<Candidate, uint32_t> extra;  // new alleles: the strongest support of the haplotypes carrying each
   for (AssembledHaplotype& h : haps) {
     for (Candidate& a : h.alleles) {
       a.support = h.support;
@@ -514,21 +513,19 @@ void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& h
       auto it = std::lower_bound(alleles.begin(), alleles.end(), a);
       if (it != alleles.end() && *it == a) {
         it->support = std::max(it->support, a.support);
-        continue;
+      } else {
+        uint32_t& best = extra.try_emplace(a, 0u).first->second;
+        best = std::max(best, h.support);
       }
-      extra.push_back(a);
     }
   }
-  std::sort(extra.begin(), extra.end());
-  extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
-  for (Candidate& a : extra) {
-    // The strongest support among the haplotypes that carry it.
-    for (const AssembledHaplotype& h : haps)
-      for (const Candidate& b : h.alleles)
-        if (b == a) a.support = std::max(a.support, h.support);
+  std::vector<Candidate> added;
+  for (const auto& [a, support] : extra) {
+    added.push_back(a);
+    added.back().support = support;
   }
   std::vector<Candidate> merged;
-  std::merge(alleles.begin(), alleles.end(), extra.begin(), extra.end(), std::back_inserter(merged));
+  std::merge(alleles.begin(), alleles.end(), added.begin(), added.end(), std::back_inserter(merged));
   alleles = std::move(merged);
 }
 

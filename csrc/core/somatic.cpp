@@ -180,7 +180,6 @@ SomaticRecord score(int64_t pos, std::string ref, std::string alt, const std::ve
     const double best = log_lik(t.reads, ft);
     if (ft >= 0.9 || best - log_lik(t.reads, 0.5) < p.germline_lod) rec.filters |= kGermlineRisk;
   }
-  rec.emitted = true;
   return rec;
 }
 
@@ -228,7 +227,7 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
       per.push_back(snv_evidence(pu, x, base_to_allele(a.seq[0]), base_to_allele(pu.ref[static_cast<size_t>(x)])));
     }
     SomaticRecord r = score(a.pos, std::string(1, ev.ref.at(a.pos)), a.seq, per, params);
-    if (r.emitted) all.push_back(std::move(r));
+    if (r.tlod >= params.tlod_emit) all.push_back(std::move(r));
   }
 
   const ReadBatch& batch = *ev.batch;
@@ -286,7 +285,7 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
         alt_str = ref_str.substr(0, 1);
       }
       SomaticRecord r = score(a.pos, ref_str, alt_str, per, params);
-      if (r.emitted) all.push_back(std::move(r));
+      if (r.tlod >= params.tlod_emit) all.push_back(std::move(r));
     }
   }
   std::sort(all.begin(), all.end(), [](const SomaticRecord& x, const SomaticRecord& y) {

@@ -65,8 +65,7 @@ struct SomaticRecord {
   std::string ref, alt;
   double tlod = 0.0;
   double nlod = 0.0;  // tumour/normal only
-  int filters = 0;    // SomaticFilter bits; 0: PASS
-  bool emitted = false;
+  int filters = 0;    // SomaticFilter bits; 0: PASS (set only when tlod >= tlod_emit: written)
   std::vector<SomaticSample> samples;
 };
 
