@@ -536,6 +536,20 @@ std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvi
   // duplicated copy. Such reads point to one insertion: the reference between the two places.
   constexpr int kSeed = 20;  // clipped bases matched exactly against the reference
   std::map<Candidate, uint32_t> found;
+  // Where `seed` starts in reference [from, from + n) when it occurs there exactly once, else -1.
+  auto find_once = [&](const std::string& seed, int64_t from, int64_t n) -> int64_t {
+    if (seed.find('N') != std::string::npos) return -1;
+    const std::string window = ref.sub(from, n);
+    const size_t at = window.find(seed);
+    if (at == std::string::npos || window.find(seed, at + 1) != std::string::npos) return -1;
+    return from + static_cast<int64_t>(at);
+  };
+  // Reference [copy_beg, copy_end) inserted again after `anchor`.
+  auto add_copy = [&](int64_t copy_beg, int64_t copy_end, int64_t anchor) {
+    Candidate a{anchor, static_cast<int32_t>(copy_end - copy_beg), ref.sub(copy_beg, copy_end - copy_beg), 0, 0};
+    normalize_indel(ref, ref.beg + 1, a);
+    ++found[a];
+  };
   for (const SampleEvidence& e : samples) {
     const ReadView rv = e.reads.batch.view();
     for (int32_t i = 0; i < rv.n; ++i) {
@@ -550,32 +564,15 @@ std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvi
       // the clip point when the copy is shorter than the seed: searched in a window that allows it,
       // and used only when it occurs there once.
       if (c.left >= kSeed && rv.pos[i] >= beg && rv.pos[i] < end) {
-        const std::string seed = clip_string(c.left - kSeed, kSeed);
         const int64_t p0 = rv.pos[i];
-        const int64_t from = p0 - kSeed + 1;
-        const std::string window = ref.sub(from, kMaxAssembledIndel + kSeed - 1);
-        const size_t at = window.find(seed);
-        if (at != std::string::npos && window.find(seed, at + 1) == std::string::npos &&
-            seed.find('N') == std::string::npos) {
-          const int64_t q = from + static_cast<int64_t>(at) + kSeed;  // the copy is ref [p0, q)
-          Candidate a{p0 - 1, static_cast<int32_t>(q - p0), ref.sub(p0, q - p0), 0, 0};
-          normalize_indel(ref, ref.beg + 1, a);
-          ++found[a];
-        }
+        const int64_t s = find_once(clip_string(c.left - kSeed, kSeed), p0 - kSeed + 1, kMaxAssembledIndel + kSeed - 1);
+        if (s >= 0) add_copy(p0, s + kSeed, p0 - 1);
       }
       if (c.right >= kSeed && rv.end[i] > beg && rv.end[i] <= end) {
-        const std::string seed = clip_string(rv.len[i] - c.right, kSeed);
         const int64_t e0 = rv.end[i];
         const int64_t from = std::max(ref.beg, e0 - kMaxAssembledIndel);
-        const std::string window = ref.sub(from, e0 + kSeed - 1 - from);
-        const size_t at = window.find(seed);
-        if (at != std::string::npos && window.find(seed, at + 1) == std::string::npos &&
-            seed.find('N') == std::string::npos) {
-          const int64_t q = from + static_cast<int64_t>(at);  // the copy is ref [q, e0)
-          Candidate a{e0 - 1, static_cast<int32_t>(e0 - q), ref.sub(q, e0 - q), 0, 0};
-          normalize_indel(ref, ref.beg + 1, a);
-          ++found[a];
-        }
+        const int64_t s = find_once(clip_string(rv.len[i] - c.right, kSeed), from, e0 + kSeed - 1 - from);
+        if (s >= 0) add_copy(s, e0, e0 - 1);
       }
     }
   }
