@@ -52,7 +52,10 @@ def test_graph_finds_an_insertion_and_keeps_the_reference_path() -> None:
 
 def test_graph_retries_a_larger_k_when_a_repeat_folds_it() -> None:
     rng = np.random.default_rng(2)
-    flank = lambda n: "".join("ACGT"[i] for i in rng.integers(0, 4, n))  # noqa: E731
+
+    def flank(n: int) -> str:
+        return "".join("ACGT"[i] for i in rng.integers(0, 4, n))
+
     unit = "ACGTTGCAGGATC"  # 13 bp
     left, right = flank(80), flank(80)
     ref = left + unit * 4 + right  # a 52-bp tract: k-mers of 21..41 repeat in the reference

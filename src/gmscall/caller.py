@@ -251,21 +251,22 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
     layout = VcfLayout.of(plan.cohort, plan.options.gq_bands if plan.options.gvcf else None)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__, command, plan.backend,
                           plan.cohort.header_lines())
-    stream_vcf(output, header, layout, plan.shards, lambda todo: _shard_results(plan, todo, threads, client),
+    stream_vcf(output, header, ShardFormatter(layout), plan.shards,
+               lambda todo: _shard_results(plan, todo, threads, client),
                progress, work)
 
 
-def stream_vcf(output: str | Path, header: list[str], layout: VcfLayout, shards: Sequence[Region],
-               results_for: Callable[[list[Region]], Iterator[tuple[str, dict]]], progress: Progress | None = None,
+def stream_vcf(output: str | Path, header: list[str], formatter: Any, shards: Sequence[Region],
+               results_for: Callable[[list[Region]], Iterator[tuple[str, Any]]], progress: Progress | None = None,
                work: Any = None) -> None:
     """Streams shard results into the output in genome order; with a work folder, finished shards
     are read from it and new ones saved to it. `results_for(shards)` yields (contig, records) of
-    those shards in order (the C++ caller's layout)."""
+    those shards in order; `formatter.shard_text(contig, records)` turns them into bytes and
+    `formatter.finish()` gives what is left at the end (vcf.ShardFormatter for the caller's layout)."""
     reused = work.finished(len(shards)) if work is not None else set()
     if reused:
         log.info("resuming: %d of %d shards reused from %s", len(reused), len(shards), work.path)
     todo = [s for k, s in enumerate(shards) if k not in reused]
-    formatter = ShardFormatter(layout)
     bases = 0
     with open_output(output, tmp_dir=work.path if work is not None else None) as out, \
             closing(results_for(todo)) as results:

@@ -1218,8 +1218,8 @@ class SomaticEval:
         return d
 
     def table(self) -> str:
-        lines = [f"somatic PASS calls: TP {self.tp}  FP {self.fp}  FN {self.fn}  precision {_fmt(self.precision)}  "
-                 f"recall {_fmt(self.recall)}  F1 {_fmt(self.f1)}", "recall by allele fraction (truth):"]
+        lines = [(f"somatic PASS calls: TP {self.tp}  FP {self.fp}  FN {self.fn}  precision {_fmt(self.precision)}  "
+                  f"recall {_fmt(self.recall)}  F1 {_fmt(self.f1)}"), "recall by allele fraction (truth):"]
         for name, c in self.by_af.items():
             if c["truth"]:
                 lines.append(f"  {name:>10} {c['found']:>5}/{c['truth']:<5} {_fmt(c['found'] / c['truth']):>8}")

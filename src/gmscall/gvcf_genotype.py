@@ -33,7 +33,7 @@ from .options import CallOptions
 from .preflight import check_output, check_readable, ensure_fasta_index
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_ordered
-from .vcf import VcfLayout, header_lines
+from .vcf import ShardFormatter, VcfLayout, header_lines
 
 log = logging.getLogger("gmscall")
 NON_REF = "<NON_REF>"
@@ -400,7 +400,8 @@ def genotype_gvcfs(gvcfs: Sequence[str | Path], ref: str | Path, output: str | P
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__,
                           command if command is not None else "gmscall.genotype_gvcfs (Python API)",
                           "cpu", plan.cohort.header_lines())  # genotyping from likelihoods runs no kernel
-    stream_vcf(output, header, layout, plan.shards, lambda todo: _shard_results(plan, todo, threads, client),
+    stream_vcf(output, header, ShardFormatter(layout), plan.shards,
+               lambda todo: _shard_results(plan, todo, threads, client),
                progress)
     log.info("genotyped %d gVCFs over %d shards", len(plan.gvcfs), len(plan.shards))
     return Path(output) if str(output) != "-" else Path("/dev/stdout")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from . import _core
@@ -123,7 +124,7 @@ class SomaticOptions(CallOptions):
         super().__post_init__()
         for name in ("tlod_emit", "tlod_pass", "nlod_min", "germline_lod", "normal_artifact_lod"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v != v or v < 0:
+            if not isinstance(v, (int, float)) or math.isnan(v) or v < 0:
                 raise InputError(f"{name} must be a number >= 0, got {v!r}")
         if self.tlod_pass < self.tlod_emit:
             raise InputError(f"tlod_pass ({self.tlod_pass}) must be at least tlod_emit ({self.tlod_emit})")

@@ -11,21 +11,20 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Union
 
 from . import _core
 from .backend import resolve_backend
-from .caller import DEFAULT_SHARD, Progress
+from .caller import DEFAULT_SHARD, Progress, stream_vcf
 from .cohort import CohortSpec
 from .errors import InputError
 from .options import SomaticOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
-from .vcf import open_output
 
 log = logging.getLogger("gmscall")
 Bam = Union[str, Path]
@@ -33,11 +32,11 @@ Bam = Union[str, Path]
 #: FILTER names by bit of csrc/include/gmscall/caller.hpp's SomaticFilter, with their header text.
 FILTERS: tuple[tuple[int, str, str], ...] = (
     (1, "weak_evidence", "TLOD below the PASS threshold (--tlod-pass): too little evidence in the tumour"),
-    (2, "germline_risk", "The allele looks germline: present in the normal (NLOD below --nlod-min), or, "
-                         "tumour-only, at an allele fraction consistent with 1/2 or 1"),
+    (2, "germline_risk", ("The allele looks germline: present in the normal (NLOD below --nlod-min), or, "
+                          "tumour-only, at an allele fraction consistent with 1/2 or 1")),
     (4, "normal_artifact", "The normal carries the allele beyond what tumour cells in it explain"),
-    (8, "strand_bias", "At least 8 ALT reads, at most a tenth of them on one strand, while the REF reads are on "
-                       "both (two-sided binomial p < 1e-3 at the REF reads' strand share)"),
+    (8, "strand_bias", ("At least 8 ALT reads, at most a tenth of them on one strand, while the REF reads are on "
+                        "both (two-sided binomial p < 1e-3 at the REF reads' strand share)")),
     (16, "low_allele_fraction", "Tumour allele fraction below --min-tumor-af"),
     (32, "clustered_events", "More than two other candidate somatic events within 50 bp"),
 )
@@ -92,6 +91,22 @@ def _gt(column: int, af: float) -> str:
     if af >= 0.9:
         return "1/1"
     return "0/1" if column == 0 or af >= 0.2 else "0/0"
+
+
+class _SomaticFormatter:
+    """Shard records to VCF lines for caller.stream_vcf; counts what it wrote."""
+
+    def __init__(self, n_samples: int) -> None:
+        self.n_samples = n_samples
+        self.n_pass = self.n_all = 0
+
+    def shard_text(self, contig: str, recs: list) -> bytes:
+        self.n_all += len(recs)
+        self.n_pass += sum(1 for r in recs if r[5] == 0)
+        return "".join(_line(contig, r, self.n_samples) + "\n" for r in recs).encode()
+
+    def finish(self) -> bytes:
+        return b""
 
 
 def _header(contigs: Sequence[tuple[str, int]], ref: str, bams: Sequence[str], samples: Sequence[Sequence[str]],
@@ -156,30 +171,19 @@ def call_somatic(tumor: Bam, ref: str | Path, regions: str | Sequence[str] | Non
     bam_key: str | tuple[str, ...] = bams[0] if len(bams) == 1 else bams
     t0 = time.perf_counter()
 
-    def results() -> Iterator[tuple[str, list]]:
-        return iter_shards(task, bam_key, str(ref), shards, threads, client=client)
-
     if output is None:
         out: list[dict] = []
-        with closing(results()) as it:
+        with closing(iter_shards(task, bam_key, str(ref), shards, threads, client=client)) as it:
             for contig, recs in it:
                 out += [_as_dict(contig, r, cohort.samples) for r in recs]
         return out
     samples = [session.samples(k) for k in range(len(bams))]
     header = _header(session.ref_contigs(), str(ref), bams, samples, opts,
                      command if command is not None else "gmscall.call_somatic (Python API)", be)
-    n_pass = n_all = 0
-    bases = 0
-    with open_output(output) as fh, closing(results()) as it:
-        fh.write(("\n".join(header) + "\n").encode())
-        for k, (contig, recs) in enumerate(it):
-            if recs:
-                fh.write(("\n".join(_line(contig, r, len(bams)) for r in recs) + "\n").encode())
-            n_all += len(recs)
-            n_pass += sum(1 for r in recs if r[5] == 0)
-            bases += len(shards[k])
-            if progress is not None:
-                progress(k + 1, len(shards), bases)
-    log.info("somatic: %d PASS of %d records over %d shards in %.1f s on %s", n_pass, n_all, len(shards),
+    formatter = _SomaticFormatter(len(bams))
+    stream_vcf(output, header, formatter, shards,
+               lambda todo: iter_shards(task, bam_key, str(ref), todo, threads, client=client), progress)
+    log.info("somatic: %d PASS of %d records over %d shards in %.1f s on %s", formatter.n_pass, formatter.n_all,
+             len(shards),
              time.perf_counter() - t0, be)
     return Path(output) if str(output) != "-" else Path("/dev/stdout")
