@@ -226,3 +226,18 @@ def run_cli(*args: object, cwd: Path | None = None, timeout: float = 120):
 
     cmd = [sys.executable, "-c", "import sys; from gmscall.cli import main; sys.exit(main())", *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
+
+
+def fail_shards_from(monkeypatch: pytest.MonkeyPatch, start: int) -> None:
+    """Makes every shard from `start` on fail (an interrupted run), until monkeypatch.undo()."""
+    from gmscall import caller
+    from gmscall.errors import InputError
+
+    real = caller._call_shard
+
+    def failing(opts, backend, cohort, session, shard):
+        if shard.start >= start:
+            raise InputError("stop here")
+        return real(opts, backend, cohort, session, shard)
+
+    monkeypatch.setattr(caller, "_call_shard", failing)

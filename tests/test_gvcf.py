@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import fail_shards_from
 
 import gmscall
 from gmscall import synth
@@ -147,22 +148,13 @@ def test_gvcf_needs_one_sample_and_a_file(ds: synth.Dataset, tmp_path: Path) -> 
 
 def test_resumed_gvcf_is_byte_identical(ds: synth.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Checkpoints hold each shard's result, so blocks merge across reused and fresh shards alike."""
-    from gmscall import caller
-
     whole = tmp_path / "whole.g.vcf.gz"
     gmscall.call(ds.bam, ds.fasta, output=whole, options=GVCF, shard_size=3_000, command="x")
     out = tmp_path / "x.g.vcf.gz"
-    real = caller._call_shard
-
-    def failing(opts, backend, cohort, session, shard):
-        if shard.start >= 15_000:
-            raise InputError("stop here")
-        return real(opts, backend, cohort, session, shard)
-
-    monkeypatch.setattr(caller, "_call_shard", failing)
+    fail_shards_from(monkeypatch, 15_000)
     with pytest.raises(InputError):
         gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, shard_size=3_000, command="x", resume=True)
-    monkeypatch.setattr(caller, "_call_shard", real)
+    monkeypatch.undo()
     gmscall.call(ds.bam, ds.fasta, output=out, options=GVCF, shard_size=3_000, command="x", resume=True)
     assert out.read_bytes() == whole.read_bytes()
 

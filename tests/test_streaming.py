@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
+from conftest import fail_shards_from
 
 import gmscall
 from gmscall import synth
@@ -143,13 +144,7 @@ def test_resume_reuses_finished_shards(ds: synth.Dataset, reference_vcf: bytes, 
     work = tmp_path / "calls.vcf.gz.gmscall-work"
     real = caller._call_shard
     computed: list[int] = []
-
-    def failing_at_20k(opts, backend, cohort, session, shard):
-        if shard.start >= 20_000:
-            raise InputError("stop here")
-        return real(opts, backend, cohort, session, shard)
-
-    monkeypatch.setattr(caller, "_call_shard", failing_at_20k)
+    fail_shards_from(monkeypatch, 20_000)
     with pytest.raises(InputError, match="stop here"):
         _call_file(ds, out, resume=True)
     assert not out.exists()
@@ -169,22 +164,13 @@ def test_resume_reuses_finished_shards(ds: synth.Dataset, reference_vcf: bytes, 
 
 def test_damaged_checkpoint_is_recomputed(ds: synth.Dataset, reference_vcf: bytes, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from gmscall import caller
-
     out = tmp_path / "calls.vcf.gz"
-    real = caller._call_shard
-
-    def failing(opts, backend, cohort, session, shard):
-        if shard.start >= 10_000:
-            raise InputError("stop here")
-        return real(opts, backend, cohort, session, shard)
-
-    monkeypatch.setattr(caller, "_call_shard", failing)
+    fail_shards_from(monkeypatch, 10_000)
     with pytest.raises(InputError):
         _call_file(ds, out, resume=True)
     part = tmp_path / "calls.vcf.gz.gmscall-work" / "part-0000002.gz"
     part.write_bytes(part.read_bytes()[:-5])  # truncated: its gzip trailer (CRC, length) is gone
-    monkeypatch.setattr(caller, "_call_shard", real)
+    monkeypatch.undo()
     assert _call_file(ds, out, resume=True) == reference_vcf
 
 
