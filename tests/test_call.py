@@ -166,6 +166,56 @@ def test_hom_deletion_next_to_insertion(tmp_path: Path, ins: str) -> None:
     assert got == {1: want, 2: want, 3: want}
 
 
+def test_duplication_at_a_repeat_end_written_as_a_mismatch(tmp_path: Path) -> None:
+    """A het 5-bp duplication (TTATG) right after a 50-bp ATTTT repeat. An aligner writes it as an
+    insertion only on reads that span the repeat; the others, shifted by one repeat unit, show a
+    T>G mismatch instead (found on sim-trio HG004, chr20:4168947). Both layouts explain the reads
+    that stop inside the repeat, so the pair-HMM must see the reads out to the repeat's far side:
+    the duplication is called, not the SNV (the two tied and neither was called before)."""
+    flank_l, flank_r = random_seq(1000, 21), random_seq(1000, 22)
+    seq = flank_l + "ATTTT" * 10 + "ATGTTATTTT" + flank_r
+    x = len(flank_l) + 47  # the T after which TTATG is duplicated
+    dup = (x, seq[x], seq[x] + "TTATG")
+    as_mismatch = seq[:x] + "G" + seq[x + 1 :]  # the duplicated haplotype less one repeat unit
+    haps = tuple(synth._build_haplotype(CONTIG, h, seq, e) for h, e in ((0, [dup]), (1, [])))
+    reads = synth.simulate_reads(haps, 5, 40, softclip_fraction=0.0)
+    rewritten = 0
+    for rd in reads:
+        if rd.hap != 0 or rd.hap_start < 0 or rd.flag & 0x904:
+            continue
+        true_seq = haps[0].seq[rd.hap_start : rd.hap_start + len(rd.seq)]
+        at = as_mismatch.find(true_seq)
+        if any(op == 1 for op, _ in rd.cigar) and at >= 0 and as_mismatch.find(true_seq, at + 1) < 0:
+            rd.pos, rd.cigar = at, [(0, len(rd.seq))]
+            rewritten += 1
+    spanning = sum(1 for rd in reads if any(op == 1 for op, _ in rd.cigar))
+    assert rewritten >= 5 and spanning >= 3, (rewritten, spanning)
+    fasta = synth.write_fasta(tmp_path / "ref.fa", seq, CONTIG)
+    bam = synth.write_bam(tmp_path / "reads.bam", reads, seq, CONTIG)
+    got = [site(r) for r in gmscall.call(bam, fasta)]
+    assert got == [expect(x + 1, dup[1], (dup[2],), (0, 1))]
+
+
+def test_records_drop_the_bases_of_uncalled_alleles(tmp_path: Path) -> None:
+    """A het SNV and, on a few reads, a 2-bp deletion anchored on the same base: the deletion is a
+    candidate (it widens the window's REF span) but not called, so the record is the SNV alone in
+    its minimal form (REF one base), as gVCF genotyping and bcftools norm write it."""
+    seq = random_seq(2000, 31)
+    s = next(k for k in range(1000, 1100) if len({seq[k], seq[k + 1], seq[k + 2]}) == 3)
+    snv = (s, seq[s], _ALT[seq[s]])
+    deletion = (s, seq[s : s + 3], seq[s])
+    fasta, bam = build_case(tmp_path / "main", seq, ([snv], []), depth=40)
+    minor = synth.simulate_reads((synth._build_haplotype(CONTIG, 0, seq, [deletion]),) * 2, 9, 6,
+                                 softclip_fraction=0.0, name_prefix="minor")
+    assert sum(1 for rd in minor if any(op == 2 for op, _ in rd.cigar)) >= 3
+    merged = tmp_path / "merged.bam"
+    minor_bam = synth.write_bam(tmp_path / "minor.bam", minor, seq, CONTIG)
+    pysam.merge("-f", str(merged), str(bam), str(minor_bam))
+    pysam.index(str(merged))
+    recs = gmscall.call(merged, fasta)
+    assert [site(r) for r in recs] == [expect(s + 1, seq[s], (snv[2],), (0, 1))]
+
+
 # --------------------------------------------------------------------------------------------
 # multi-allelic sites
 

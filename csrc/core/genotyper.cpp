@@ -203,6 +203,17 @@ std::string allele_on(const Window& win, const std::vector<size_t>& here, const 
   return s;
 }
 
+// The REF span covers every window allele anchored at the position, called or not; once only the
+// called ones remain, the bases all alleles end with are dropped (VCF's minimal representation,
+// the layout gVCF genotyping writes for the same alleles).
+void trim_common_suffix(std::vector<std::string>& alleles) {
+  for (;;) {
+    for (const std::string& a : alleles)
+      if (a.size() < 2 || a.back() != alleles[0].back()) return;
+    for (std::string& a : alleles) a.pop_back();
+  }
+}
+
 // gVCF PL of a haplotype-model record over its alleles and <NON_REF> from each read's allele
 // likelihoods (the best haplotype of each allele, and the second best for <NON_REF>).
 std::vector<int> non_ref_pl(const std::vector<std::vector<double>>& reads, int ploidy, int n_alleles) {
@@ -334,12 +345,13 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     }
     const int na = static_cast<int>(alleles.size());
     if (na < 2 || na > kMaxRecordAlleles) continue;
+    trim_common_suffix(alleles);
     std::vector<bool> indel;
-    for (const std::string& a : alleles) indel.push_back(a.size() != ref_str.size());
+    for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());
 
     CallRecord rec;
     rec.pos = pos;
-    rec.ref = ref_str;
+    rec.ref = alleles[0];
     rec.alts.assign(alleles.begin() + 1, alleles.end());
     rec.dp = 0;
     std::vector<SampleSite> sample_sites;

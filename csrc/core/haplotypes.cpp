@@ -109,6 +109,27 @@ std::string apply_alleles(const RefSeq& ref, int64_t hs, int64_t he, const std::
 }
 
 constexpr int64_t kReadFlank = 40;
+constexpr int64_t kRepeatAnchor = 10;  // bases beyond a tandem repeat that anchor a read's length call
+constexpr int64_t kMaxRepeatScan = 200;
+constexpr int kMaxRepeatPeriod = 6;
+
+// First (dir -1) or last-plus-one (dir +1) position of the short tandem repeat that x lies at the
+// edge of, scanning at most kMaxRepeatScan bases. Haplotypes that differ by a repeat unit inside
+// such a repeat look the same to reads that stop inside it, so their read span must reach past it.
+int64_t repeat_edge(const RefSeq& ref, int64_t x, int dir) {
+  int64_t edge = x;
+  for (int period = 1; period <= kMaxRepeatPeriod; ++period) {
+    int64_t j = x;
+    if (dir < 0) {
+      while (x - j < kMaxRepeatScan && ref.at(j - 1) != 'N' && ref.at(j - 1) == ref.at(j - 1 + period)) --j;
+      edge = std::min(edge, j);
+    } else {
+      while (j - x < kMaxRepeatScan && ref.at(j) != 'N' && ref.at(j) == ref.at(j - period)) ++j;
+      edge = std::max(edge, j);
+    }
+  }
+  return edge;
+}
 
 // Index on a haplotype (starting at reference position hs) of reference position x: shifted by
 // the haplotype's indels before it; a deleted position maps to the base after the deletion.
@@ -264,10 +285,12 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
   w.first_job = jobs.jobs.size();
   std::vector<QueryClip> clips;
   std::vector<int32_t> aligned_reads;
+  const int64_t read_lo = std::min(span_beg - kReadFlank, repeat_edge(ref, span_beg, -1) - kRepeatAnchor);
+  const int64_t read_hi = std::max(span_end + kReadFlank, repeat_edge(ref, span_end, +1) + kRepeatAnchor);
   for (int32_t i : w.reads) {
     // Soft clips next to the kept bases join them: an insertion longer than the read's overhang
     // is clipped by the aligner, and its bases are the evidence for the haplotype carrying it.
-    const QueryClip c = query_span(rv, i, span_beg - kReadFlank, span_end + kReadFlank);
+    const QueryClip c = query_span(rv, i, read_lo, read_hi);
     if (c.qe > c.qs) {
       clips.push_back(c);
       aligned_reads.push_back(i);
