@@ -17,6 +17,7 @@
 #include "gmscall/pileup.hpp"
 #include "io/bam_reader.hpp"
 #include "io/gvcf_text.hpp"
+#include "io/tabix_stream.hpp"
 #include "io/header.hpp"
 #include "io/pileup_tsv.hpp"
 #include "io/reference.hpp"
@@ -449,6 +450,22 @@ PYBIND11_MODULE(_core, m) {
            py::arg("backend"), py::arg("cohort") = Cohort{})
       .def("pileup_tsv", &Session::pileup_tsv, py::arg("contig"), py::arg("beg"), py::arg("end"),
            py::arg("params"), py::arg("backend"));
+
+  py::class_<TabixStream>(m, "TabixStream",
+                          "A .tbi index built from the BGZF blocks as they are written (io/tabix_stream.cpp)")
+      .def(py::init<>())
+      .def(
+          "add_block",
+          [](TabixStream& t, const py::bytes& data, uint64_t block_addr, uint64_t next_addr) {
+            char* p = nullptr;
+            Py_ssize_t n = 0;
+            PyBytes_AsStringAndSize(data.ptr(), &p, &n);
+            py::gil_scoped_release release;
+            t.add_block(std::string_view(p, static_cast<size_t>(n)), block_addr, next_addr);
+          },
+          py::arg("data"), py::arg("block_addr"), py::arg("next_addr"))
+      .def("finish", &TabixStream::finish, py::arg("eof_addr"), py::arg("data_path"), py::arg("index_path"),
+           py::call_guard<py::gil_scoped_release>());
 
   m.def("info", &build_info);
   m.def(

@@ -133,6 +133,58 @@ def test_streamed_bgzf_is_bgzip_of_the_text(reference_vcf: bytes, tmp_path: Path
     assert (tmp_path / "x.vcf.gz").read_bytes() == reference_vcf
 
 
+def _tabix_of(path: Path) -> bytes:
+    """The index tabix makes for a finished file."""
+    copy = path.with_name("copy-" + path.name)
+    copy.write_bytes(path.read_bytes())
+    pysam.tabix_index(str(copy), preset="vcf", force=True, keep_original=True)
+    return Path(str(copy) + ".tbi").read_bytes()
+
+
+def _index_cases() -> dict[str, bytes]:
+    header = "##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID=c{k},length=9000000>\n" for k in range(3))
+    header += "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    rng = np.random.default_rng(5)
+    lines = []
+    for contig in ("c1", "c0", "c2"):  # contigs in file order, not name order
+        pos = 1
+        for _ in range(4000):
+            pos += int(rng.integers(1, 900))
+            ref = "ACGT"[: int(rng.integers(1, 5))]
+            info = rng.choice([".", f"END={pos + 500}", f"DP=3;END={pos + 20}", f"BLEND=1;END={pos + 7}",
+                               f"END={pos - 5}", "END=."])
+            lines.append(f"{contig}\t{pos}\t.\t{ref}\t<NON_REF>\t.\t.\t{info}\n")
+    body = "".join(lines)
+    # a line that ends exactly at the end of the first BGZF block
+    pad = 0xFF00 - len(header) % 0xFF00 - len("c9\t1\t.\tA\tC\t.\t.\t\n")
+    edge = header + f"c9\t1\t.\tA\tC\t.\t.\t{'X' * pad}\n" + body
+    return {"records": (header + body).encode(), "block_edge": edge.encode(), "header_only": header.encode()}
+
+
+@pytest.mark.parametrize("case", ["records", "block_edge", "header_only"])
+def test_streamed_index_is_tabix_of_the_file(tmp_path: Path, case: str) -> None:
+    """The .tbi built while the blocks are written is the one tabix makes from the finished file:
+    several contigs, INFO END (before POS, '.', after another key), a line that ends a block."""
+    from gmscall.vcf import open_output
+
+    text = _index_cases()[case]
+    out = tmp_path / "x.vcf.gz"
+    with open_output(out) as fh:
+        for k in range(0, len(text), 7777):
+            fh.write(text[k : k + 7777])
+    assert gzip.decompress(out.read_bytes()) == text
+    assert Path(str(out) + ".tbi").read_bytes() == _tabix_of(out)
+
+
+def test_unsorted_text_leaves_no_file(tmp_path: Path) -> None:
+    from gmscall.vcf import open_output
+
+    out = tmp_path / "x.vcf.gz"
+    with pytest.raises(InputError, match="out of order"), open_output(out) as fh:
+        fh.write(b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nc\t50\t.\tA\tC\t.\t.\t.\nc\t10\t.\tA\tC\t.\t.\t.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ resume
 
 

@@ -318,10 +318,14 @@ def test_failure_while_writing_leaves_nothing(synth_dataset, tmp_path: Path, mon
 def test_failure_while_indexing_leaves_nothing(synth_dataset, tmp_path: Path, monkeypatch) -> None:
     before: dict[str, bytes] = {}
 
-    def failing(*args: object, **kw: object) -> None:
-        raise OSError("injected: disk full")
+    class FailingIndex:
+        def add_block(self, *args: object) -> None:
+            pass
 
-    monkeypatch.setattr(gms_vcf.pysam, "tabix_index", failing)
+        def finish(self, *args: object) -> None:
+            raise OSError("injected: disk full")
+
+    monkeypatch.setattr(gms_vcf._core, "TabixStream", FailingIndex)
     with pytest.raises(OSError, match="disk full"):
         gmscall.call(synth_dataset.bam, synth_dataset.fasta, output=tmp_path / "c.vcf.gz")
     _assert_untouched(tmp_path, before)

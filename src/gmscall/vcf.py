@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import pysam
+from . import _core
 
 from .preflight import check_output
 
@@ -239,18 +239,23 @@ def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
 class _ParallelBgzf:
     """A BGZF writer that deflates its 64 KB blocks on worker threads (zlib releases the GIL) and
     writes them in order: the bytes of htslib's bgzip (same block size, zlib level and window),
-    made while the next shards are computed. A gVCF is ~15x the text of a VCF."""
+    made while the next shards are computed. A gVCF is ~15x the text of a VCF. With `index`, the
+    tabix index is built from the blocks as they are written (the bytes tabix gives for the file)
+    and saved as `path`.tbi on close."""
 
     BLOCK = 0xFF00  # htslib's BGZF_BLOCK_SIZE: uncompressed bytes per block
     EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
-    def __init__(self, path: str, workers: int = 2) -> None:
+    def __init__(self, path: str, workers: int = 2, index: bool = False) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        self._path = path
         self._fh = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gmscall-bgzf")
-        self._pending: list = []
+        self._pending: list = []  # (uncompressed block, future of its BGZF bytes), in file order
         self._buf = bytearray()
+        self._offset = 0
+        self._index = _core.TabixStream() if index else None
 
     @staticmethod
     def _block(data: bytes) -> bytes:
@@ -262,22 +267,34 @@ class _ParallelBgzf:
         header = b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff\x06\x00BC\x02\x00" + struct.pack("<H", len(body) + 25)
         return header + body + struct.pack("<II", zlib.crc32(data), len(data))
 
+    def _submit(self, data: bytes) -> None:
+        self._pending.append((data, self._pool.submit(self._block, data)))
+
+    def _write_next(self) -> None:
+        data, fut = self._pending.pop(0)
+        block = fut.result()
+        self._fh.write(block)
+        if self._index is not None:
+            self._index.add_block(data, self._offset, self._offset + len(block))
+        self._offset += len(block)
+
     def write(self, data: bytes | memoryview) -> None:
         self._buf += data
         while len(self._buf) >= self.BLOCK:
-            self._pending.append(self._pool.submit(self._block, bytes(self._buf[:self.BLOCK])))
+            self._submit(bytes(self._buf[:self.BLOCK]))
             del self._buf[:self.BLOCK]
-        while self._pending and (len(self._pending) > 8 or self._pending[0].done()):
-            self._fh.write(self._pending.pop(0).result())
+        while self._pending and (len(self._pending) > 8 or self._pending[0][1].done()):
+            self._write_next()
 
     def close(self) -> None:
         try:
             if self._buf:
-                self._pending.append(self._pool.submit(self._block, bytes(self._buf)))
+                self._submit(bytes(self._buf))
                 self._buf = bytearray()
-            for f in self._pending:
-                self._fh.write(f.result())
-            self._pending = []
+            while self._pending:
+                self._write_next()
+            if self._index is not None:
+                self._index.finish(self._offset, self._path, self._path + ".tbi")
             self._fh.write(self.EOF)
         finally:
             self._pool.shutdown(wait=True)
@@ -319,10 +336,9 @@ def open_output(path: str | Path | None, tmp_dir: str | Path | None = None) -> I
     tmp_tbi = tmp + ".tbi"
     bgzipped = path.name.endswith(".gz")
     try:
-        with (_ParallelBgzf(tmp) if bgzipped else open(tmp, "wb")) as f:
+        with (_ParallelBgzf(tmp, index=True) if bgzipped else open(tmp, "wb")) as f:
             yield f
         if bgzipped:
-            pysam.tabix_index(tmp, preset="vcf", force=True, keep_original=True)
             os.replace(tmp_tbi, str(path) + ".tbi")
         os.replace(tmp, path)
     finally:
