@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import _core
-
 from .preflight import check_output
 
 FILTERS = {1: "LowQual"}
