@@ -39,9 +39,18 @@ GMS_HD double emission(const PairHmmTables& t, uint8_t r, uint8_t h, uint8_t q) 
 }
 
 // Returns the scaled likelihood (t.init * P(read | hap)); the host takes log10 and removes init.
+// Each row is two passes: match and insertion states of every band cell (independent of each
+// other, so the compiler can vectorise them), then the deletion chain along the row. A cell's
+// arithmetic is the same in either order, so the bits do not depend on the schedule.
 GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const PairHmmJob& job) {
-  double m_prev[2 * kMaxBand + 3], i_prev[2 * kMaxBand + 3], d_prev[2 * kMaxBand + 3];
-  double m_cur[2 * kMaxBand + 3], i_cur[2 * kMaxBand + 3], d_cur[2 * kMaxBand + 3];
+  constexpr int kCells = 2 * kMaxBand + 3;
+  double rows[6][kCells];
+  double* m_prev = rows[0];
+  double* i_prev = rows[1];
+  double* d_prev = rows[2];
+  double* m_cur = rows[3];
+  double* i_cur = rows[4];
+  double* d_cur = rows[5];
   const int w = 2 * job.band + 1;
   const uint8_t* rb = in.read_bases + job.read_off;
   const uint8_t* rq = in.read_quals + job.read_off;
@@ -52,35 +61,49 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
   const double ext_close = 1.0 - ext;
   // Band cell k of read row i is haplotype position j = diag + i - band + k.
   // Neighbours: (i-1, j-1) -> same k in the previous row; (i-1, j) -> k+1; (i, j-1) -> k-1.
-  for (int k = 0; k < w + 2; ++k) {
+  for (int k = 0; k < kCells; ++k) {
     m_prev[k] = 0.0; i_prev[k] = 0.0; d_prev[k] = 0.0;
+    m_cur[k] = 0.0; i_cur[k] = 0.0; d_cur[k] = 0.0;
   }
   for (int i = 0; i < static_cast<int>(job.read_len); ++i) {
     const int j0 = job.diag + i - job.band;
-    for (int k = 0; k < w; ++k) {
-      const int j = j0 + k;
-      if (j < 0 || j >= m) {
-        m_cur[k] = 0.0; i_cur[k] = 0.0; d_cur[k] = 0.0;
-        continue;
+    // Cells on the haplotype: k in [k_lo, k_hi); the others hold zeros.
+    const int k_lo = j0 < 0 ? (-j0 < w ? -j0 : w) : 0;
+    const int k_hi = m - j0 < w ? (m - j0 > k_lo ? m - j0 : k_lo) : w;
+    for (int k = 0; k < k_lo; ++k) {
+      m_cur[k] = 0.0; i_cur[k] = 0.0; d_cur[k] = 0.0;
+    }
+    for (int k = k_hi; k < w; ++k) {
+      m_cur[k] = 0.0; i_cur[k] = 0.0; d_cur[k] = 0.0;
+    }
+    const uint8_t r = rb[i];
+    const double hit = r == 4 ? 0.25 : t.match[rq[i]];
+    const double miss = r == 4 ? 0.25 : t.mismatch[rq[i]];
+    if (i == 0) {
+      for (int k = k_lo; k < k_hi; ++k) {
+        const uint8_t h = hb[j0 + k];
+        m_cur[k] = (h == 4 ? 0.25 : (h == r ? hit : miss)) * t.init;  // free start inside the band
+        i_cur[k] = 0.0;
       }
-      const double open = t.gap_open[go[j]];
-      const double e = emission(t, rb[i], hb[j], rq[i]);
-      double from_diag;
-      if (i == 0) {
-        from_diag = t.init;  // free start anywhere on the haplotype inside the band
-      } else {
+    } else {
+      for (int k = k_lo; k < k_hi; ++k) {
+        const int j = j0 + k;
+        const uint8_t h = hb[j];
+        const double e = h == 4 ? 0.25 : (h == r ? hit : miss);
+        const double open = t.gap_open[go[j]];
         const double open_prev = j > 0 ? t.gap_open[go[j - 1]] : open;
-        from_diag = m_prev[k] * (1.0 - 2.0 * open_prev) + (i_prev[k] + d_prev[k]) * ext_close;
+        m_cur[k] = e * (m_prev[k] * (1.0 - 2.0 * open_prev) + (i_prev[k] + d_prev[k]) * ext_close);
+        // Insertion in the read: read base i consumed, haplotype position stays.
+        i_cur[k] = m_prev[k + 1] * open + i_prev[k + 1] * ext;
       }
-      m_cur[k] = e * from_diag;
-      // Insertion in the read: read base i consumed, haplotype position stays.
-      i_cur[k] = (i == 0) ? 0.0 : (m_prev[k + 1] * open + i_prev[k + 1] * ext);
-      // Deletion from the read: haplotype position j consumed, read stays on row i.
-      d_cur[k] = (k == 0) ? 0.0 : (m_cur[k - 1] * open + d_cur[k - 1] * ext);
     }
-    for (int k = 0; k < w; ++k) {
-      m_prev[k] = m_cur[k]; i_prev[k] = i_cur[k]; d_prev[k] = d_cur[k];
-    }
+    // Deletion from the read: haplotype position j consumed, read stays on row i. The cell left
+    // of k_lo is off the haplotype (zeros), so the chain starts at zero there.
+    if (k_lo < k_hi) d_cur[k_lo] = 0.0;
+    for (int k = k_lo + 1; k < k_hi; ++k) d_cur[k] = m_cur[k - 1] * t.gap_open[go[j0 + k]] + d_cur[k - 1] * ext;
+    double* tmp = m_prev; m_prev = m_cur; m_cur = tmp;
+    tmp = i_prev; i_prev = i_cur; i_cur = tmp;
+    tmp = d_prev; d_prev = d_cur; d_cur = tmp;
     m_prev[w] = 0.0; i_prev[w] = 0.0; d_prev[w] = 0.0;
   }
   double total = 0.0;
