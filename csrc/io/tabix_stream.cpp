@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "gmscall/errors.hpp"
@@ -15,44 +16,51 @@ namespace {
 constexpr int kTbiMinShift = 14;  // tabix's .tbi geometry (tbx_index with min_shift 0)
 constexpr int kTbiLevels = 5;
 struct Interval {
-  std::string contig;
+  std::string_view contig;
   int64_t beg = 0, end = 0;
 };
 
+int64_t parse_int(std::string_view s, bool& ok) {
+  int64_t v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  ok = r.ec == std::errc() && r.ptr != s.data();
+  return v;
+}
+
 // A VCF line's interval as htslib's tbx_parse1 reads it (not exported by every htslib): POS - 1
 // to POS - 1 + len(REF), or to INFO END when that is past POS.
-Interval vcf_interval(const std::string& line) {
+Interval vcf_interval(std::string_view line) {
   std::string_view cols[8];
-  size_t start = 0;
   int n = 0;
-  for (size_t i = 0; i <= line.size() && n < 8; ++i) {
-    if (i == line.size() || line[i] == '\t') {
-      cols[n++] = std::string_view(line).substr(start, i - start);
-      start = i + 1;
-    }
+  size_t start = 0;
+  while (n < 8) {
+    const size_t tab = line.find('\t', start);
+    cols[n++] = line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+    if (tab == std::string_view::npos) break;
+    start = tab + 1;
   }
-  if (n < 4) throw InputError("tabix index: a VCF line with fewer than 4 columns: " + line.substr(0, 80));
+  if (n < 4) throw InputError("tabix index: a VCF line with fewer than 4 columns: " + std::string(line.substr(0, 80)));
   Interval iv;
-  iv.contig = std::string(cols[0]);
-  char* stop = nullptr;
-  const std::string pos(cols[1]);
-  iv.beg = std::strtoll(pos.c_str(), &stop, 0) - 1;
-  if (stop == pos.c_str()) throw InputError("tabix index: a VCF line without POS: " + line.substr(0, 80));
-  iv.beg = std::max<int64_t>(iv.beg, 0);
-  iv.end = std::max<int64_t>(iv.beg + 1, 1);
-  if (!cols[3].empty()) iv.end = iv.beg + static_cast<int64_t>(cols[3].size());
+  iv.contig = cols[0];
+  bool ok = false;
+  iv.beg = std::max<int64_t>(parse_int(cols[1], ok) - 1, 0);
+  if (!ok) throw InputError("tabix index: a VCF line without POS: " + std::string(line.substr(0, 80)));
+  iv.end = cols[3].empty() ? iv.beg + 1 : iv.beg + static_cast<int64_t>(cols[3].size());
   if (n == 8) {
-    const std::string info(cols[7]);
-    const char* s = std::strstr(info.c_str(), "END=");
-    if (s == info.c_str()) {
-      s += 4;
-    } else if (s) {
-      s = std::strstr(info.c_str(), ";END=");
-      if (s) s += 5;
+    // strstr semantics of tbx_parse1: the first "END=", taken only at the start of INFO, else ";END=".
+    const std::string_view info = cols[7];
+    size_t at = info.find("END=");
+    if (at == 0) {
+      at = 4;
+    } else if (at != std::string_view::npos) {
+      at = info.find(";END=");
+      if (at != std::string_view::npos) at += 5;
     }
-    if (s && *s != '.') {
-      const long long end = std::strtoll(s, nullptr, 0);
-      if (end > iv.beg) iv.end = end;
+    if (at != std::string_view::npos && at < info.size() && info[at] != '.') {
+      size_t stop = at;
+      while (stop < info.size() && info[stop] != ';') ++stop;
+      const int64_t end = parse_int(info.substr(at, stop - at), ok);
+      if (ok && end > iv.beg) iv.end = end;
     }
   }
   return iv;
@@ -74,7 +82,7 @@ int TabixStream::tid_of(const std::string& name) {
 
 // As tbx_index: header lines move the index's start; each record is pushed with the virtual
 // offset just after its newline (bgzf_getline moves to the next block when a line ends one).
-void TabixStream::add_line(std::string& line, uint64_t voffset_after) {
+void TabixStream::add_line(std::string_view line, uint64_t voffset_after) {
   if (!line.empty() && line[0] == tbx_conf_vcf.meta_char) {
     last_header_off_ = voffset_after;
     return;
@@ -84,19 +92,26 @@ void TabixStream::add_line(std::string& line, uint64_t voffset_after) {
     if (!idx_) throw std::runtime_error("tabix index: out of memory");
   }
   const Interval iv = vcf_interval(line);
-  const int tid = tid_of(iv.contig);
+  if (last_tid_ < 0 || iv.contig != names_[static_cast<size_t>(last_tid_)]) last_tid_ = tid_of(std::string(iv.contig));
+  const int tid = last_tid_;
   if (hts_idx_push(idx_, tid, iv.beg, iv.end, voffset_after, 1) < 0)
-    throw InputError("tabix index: records out of order at " + line.substr(0, 80));
+    throw InputError("tabix index: records out of order at " + std::string(line.substr(0, 80)));
 }
 
 void TabixStream::add_block(std::string_view data, uint64_t block_addr, uint64_t next_addr) {
   size_t start = 0;
-  for (size_t i = 0; i < data.size(); ++i) {
-    if (data[i] != '\n') continue;
-    partial_.append(data.substr(start, i - start));
+  while (start < data.size()) {
+    const void* nl = std::memchr(data.data() + start, '\n', data.size() - start);
+    if (!nl) break;
+    const size_t i = static_cast<size_t>(static_cast<const char*>(nl) - data.data());
     const uint64_t after = i + 1 == data.size() ? next_addr << 16 : (block_addr << 16) | (i + 1);
-    add_line(partial_, after);
-    partial_.clear();
+    if (partial_.empty()) {
+      add_line(data.substr(start, i - start), after);
+    } else {  // a line that began in an earlier block
+      partial_.append(data.substr(start, i - start));
+      add_line(partial_, after);
+      partial_.clear();
+    }
     start = i + 1;
   }
   partial_.append(data.substr(start));

@@ -26,12 +26,13 @@ class TabixStream {
   void finish(uint64_t eof_addr, const std::string& data_path, const std::string& index_path);
 
  private:
-  void add_line(std::string& line, uint64_t voffset_after);
+  void add_line(std::string_view line, uint64_t voffset_after);
   int tid_of(const std::string& name);
 
   hts_idx_t* idx_ = nullptr;
   uint64_t last_header_off_ = 0;
   std::string partial_;
+  int last_tid_ = -1;
   std::unordered_map<std::string, int> tids_;
   std::vector<std::string> names_;  // by tid: the order contigs first appear in
 };
