@@ -145,7 +145,7 @@ py::object block_dict(const RefBlock& b) {
   d["dp_sum"] = b.dp_sum;
   d["ploidy"] = b.ploidy;
   d["key"] = b.key;
-  d["pl"] = b.pl;
+  d["pl"] = std::vector<int>(b.pl, b.pl + b.n_pl);
   d["ref"] = std::string(1, b.ref);
   return std::move(d);
 }
@@ -472,9 +472,12 @@ PYBIND11_MODULE(_core, m) {
       "block_line",
       [](const std::string& contig, int64_t beg, int64_t end, int gq, int min_dp, int64_t dp_sum, int ploidy,
          const std::string& ref, const std::vector<int>& pl) {
+        if (pl.size() > 3) throw InputError("a reference block has at most 3 PL values");
+        RefBlock b{beg, end, gq, min_dp, dp_sum, ploidy, 0, ref.empty() ? 'N' : ref[0], {0, 0, 0},
+                   static_cast<int>(pl.size())};
+        std::copy(pl.begin(), pl.end(), b.pl);
         std::string out;
-        append_block_line(contig, RefBlock{beg, end, gq, min_dp, dp_sum, ploidy, 0, ref.empty() ? 'N' : ref[0], pl},
-                          out);
+        append_block_line(contig, b, out);
         return out;
       },
       py::arg("contig"), py::arg("beg"), py::arg("end"), py::arg("gq"), py::arg("min_dp"), py::arg("dp_sum"),

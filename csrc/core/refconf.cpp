@@ -68,13 +68,13 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
       cur.dp_sum += dp;
       if (rc_conf.gq < cur.gq) {
         cur.gq = rc_conf.gq;
-        cur.pl.assign(rc_conf.pl, rc_conf.pl + n_pl(ploidy));
+        std::copy(rc_conf.pl, rc_conf.pl + 3, cur.pl);
       }
       continue;
     }
     if (open) out.push_back(cur);
-    cur = RefBlock{x, x + 1, rc_conf.gq, dp, dp, ploidy, key, rc, {}};
-    cur.pl.assign(rc_conf.pl, rc_conf.pl + n_pl(ploidy));
+    cur = RefBlock{x, x + 1, rc_conf.gq, dp, dp, ploidy, key, rc, {rc_conf.pl[0], rc_conf.pl[1], rc_conf.pl[2]},
+                   n_pl(ploidy)};
     open = true;
   }
   if (open) out.push_back(cur);

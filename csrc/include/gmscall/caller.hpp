@@ -124,8 +124,9 @@ struct RefBlock {
   int64_t dp_sum;  // DP = dp_sum / (end - beg), rounded down
   int ploidy;
   int key;
-  char ref;             // reference base at beg
-  std::vector<int> pl;  // of the block's first position of minimum GQ: 0/0, 0/N, N/N (haploid: 0, N)
+  char ref;       // reference base at beg
+  int pl[3];      // of the block's first position of minimum GQ: 0/0, 0/N, N/N (haploid: 0, N)
+  int n_pl;       // 3 diploid, 2 haploid, 0 no copy (a genome has millions of blocks: no allocation)
 };
 
 // The somatic model on read counts alone (every read at base quality `qual`), for tests and tools.
