@@ -200,3 +200,16 @@ def test_two_expansions_of_a_tandem_repeat(tmp_path: Path) -> None:
     bam = synth.write_bam(tmp_path / "reads.bam", reads, ref)
     calls = calls_of(gmscall.call(bam, fasta, output=tmp_path / "c.vcf"))
     assert calls == {(anchor, r[anchor], f"{r[anchor]}AAAG,{r[anchor]}{'AAAG' * 4}"): "1/2"}, calls
+
+
+def test_gata_repeat_of_the_real_hg001_slice(shared_data: Path) -> None:
+    """GIAB HG001 chr20:10,037,110-10,037,145, the issue's GATA repeat: the truth's two homozygous
+    insertions (+4, +8). Five MAPQ-29 reads there were written by the aligner with three deletions;
+    they match the haplotype with both insertions exactly, but placed from their first aligned
+    base they sat 18 bp off its diagonal, beyond the pair-HMM band, and made the +4 look het. The
+    band now spans the placements from the read's first and from its last aligned base."""
+    d = shared_data / "real-hg001-chr20-2x101"
+    recs = gmscall.call(d / "reads.bam", d / "ref.fa.gz", "chr20:10037000-10037300")
+    got = {(r["pos"], r["ref"], tuple(r["alts"])): tuple(r["gt"]) for r in recs}
+    assert got.get((10037110, "T", ("TGATA",))) == (1, 1), got
+    assert got.get((10037144, "T", ("TGATAGATA",))) == (1, 1), got

@@ -420,9 +420,12 @@ def test_sigint_mid_run_stops_cleanly(shared_data: Path, tmp_path: Path) -> None
 
     d = shared_data / "sim-hg002-chr20-2x150"
     out = tmp_path / "x.vcf.gz"
+    # A shell's background job (CI started with `&`) inherits SIGINT ignored, and Python then keeps
+    # ignoring it: the child gets the default disposition back, as in a terminal.
     proc = subprocess.Popen([*CLI, "call", "-f", str(d / "ref.fa"), "-r", "chr20:1000001-6000000", "--threads", "2",
                              "--shard-size", "100000", "-o", str(out), str(d / "reads.bam")],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     time.sleep(0.6)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

@@ -218,7 +218,9 @@ void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& w
 struct QueryClip {
   uint32_t qs = 0, qe = 0;
   int64_t first_ref = 0;
-  uint32_t left_clip = 0;  // soft-clipped bases kept before the first aligned one
+  int64_t last_ref = 0;     // reference position of the last aligned base kept
+  uint32_t left_clip = 0;   // soft-clipped bases kept before the first aligned one
+  uint32_t right_clip = 0;  // and after the last
 };
 QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi);
 // Applies allele `a` to `seq`, whose first base is reference position seq_beg. Several alleles of

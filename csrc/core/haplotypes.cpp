@@ -162,6 +162,7 @@ QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi) {
         seen = true;
       }
       c.qe = qp + 1;
+      c.last_ref = rp;
     }
     void deleted(int64_t, uint32_t) {}
     void insertion(uint32_t, int64_t, uint32_t, uint32_t, uint32_t) {}
@@ -175,7 +176,10 @@ QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi) {
     v.c.first_ref -= rc.left;
     v.c.left_clip = rc.left;
   }
-  if (v.c.qe + rc.right == r.len[i]) v.c.qe = r.len[i];
+  if (v.c.qe + rc.right == r.len[i]) {
+    v.c.right_clip = rc.right;
+    v.c.qe = r.len[i];
+  }
   return v.c;
 }
 
@@ -315,12 +319,20 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
       const uint8_t e = eff_qual[so + q];
       jobs.read_quals.push_back(e == kMaskedQual ? 0 : static_cast<uint8_t>(std::min<int>(e, kMaxQual)));
     }
-    const int band = std::min(kMaxBand, 8 + std::max(max_len, own_indel));
+    const int base_band = 8 + std::max(max_len, own_indel);
     // The read's first kept base, placed on each haplotype through that haplotype's indels (a
-    // left clip is placed back from the first aligned base, where the aligner anchored it).
+    // left clip is placed back from the first aligned base, where the aligner anchored it), and
+    // placed again from its last aligned base. The two agree unless the read's own indels and the
+    // haplotype's differ between them (a read the aligner wrote with deletions inside a repeat
+    // that the haplotype expands): the band then spans both placements.
     const int64_t anchor = clip.first_ref + clip.left_clip;
+    const int64_t kept = static_cast<int64_t>(qe - qs);
     for (size_t h = 0; h < w.haps.size(); ++h) {
-      const int64_t diag = project_to_haplotype(hap_alleles[h], anchor, hs) - clip.left_clip;
+      const int64_t from_start = project_to_haplotype(hap_alleles[h], anchor, hs) - clip.left_clip;
+      const int64_t from_end = project_to_haplotype(hap_alleles[h], clip.last_ref, hs) + clip.right_clip - (kept - 1);
+      const int64_t lo = std::min(from_start, from_end), spread = std::abs(from_start - from_end);
+      const int64_t diag = lo + spread / 2;
+      const int band = static_cast<int>(std::min<int64_t>(kMaxBand, base_band + (spread - spread / 2)));
       jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(diag), band});
     }
   }
