@@ -331,9 +331,13 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
       const int64_t from_start = project_to_haplotype(hap_alleles[h], anchor, hs) - clip.left_clip;
       const int64_t from_end = project_to_haplotype(hap_alleles[h], clip.last_ref, hs) + clip.right_clip - (kept - 1);
       const int64_t lo = std::min(from_start, from_end), spread = std::abs(from_start - from_end);
-      const int64_t diag = lo + spread / 2;
-      const int band = static_cast<int>(std::min<int64_t>(kMaxBand, base_band + (spread - spread / 2)));
-      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(diag), band});
+      int64_t diag = lo + spread / 2;
+      int64_t band = base_band + (spread - spread / 2);
+      if (band > kMaxBand) {  // no band reaches both: the aligner's anchor at the read's start
+        diag = from_start;
+        band = std::min<int64_t>(kMaxBand, base_band);
+      }
+      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(diag), static_cast<int32_t>(band)});
     }
   }
   work.push_back(std::move(w));
