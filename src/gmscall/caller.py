@@ -268,7 +268,8 @@ def stream_vcf(output: str | Path, header: list[str], formatter: Any, shards: Se
         log.info("resuming: %d of %d shards reused from %s", len(reused), len(shards), work.path)
     todo = [s for k, s in enumerate(shards) if k not in reused]
     bases = 0
-    with open_output(output, tmp_dir=work.path if work is not None else None) as out, \
+    with open_output(output, tmp_dir=work.path if work is not None else None,
+                     level=formatter.deflate_level) as out, \
             closing(results_for(todo)) as results:
         out.write(("\n".join(header) + "\n").encode())
         for k, shard in enumerate(shards):

@@ -25,6 +25,7 @@ from .options import SomaticOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
+from .vcf import BGZIP_LEVEL
 
 log = logging.getLogger("gmscall")
 Bam = Union[str, Path]
@@ -99,6 +100,7 @@ class _SomaticFormatter:
     def __init__(self, n_samples: int) -> None:
         self.n_samples = n_samples
         self.n_pass = self.n_all = 0
+        self.deflate_level = BGZIP_LEVEL
 
     def shard_text(self, contig: str, recs: list) -> bytes:
         self.n_all += len(recs)
