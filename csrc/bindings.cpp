@@ -145,7 +145,7 @@ py::object block_dict(const RefBlock& b) {
   d["dp_sum"] = b.dp_sum;
   d["ploidy"] = b.ploidy;
   d["key"] = b.key;
-  d["pl"] = std::vector<int>(b.pl, b.pl + b.n_pl);
+  d["pl"] = std::vector<int>(b.pl, b.pl + b.n_pl());
   d["ref"] = std::string(1, b.ref);
   return std::move(d);
 }
@@ -472,9 +472,10 @@ PYBIND11_MODULE(_core, m) {
       "block_line",
       [](const std::string& contig, int64_t beg, int64_t end, int gq, int min_dp, int64_t dp_sum, int ploidy,
          const std::string& ref, const std::vector<int>& pl) {
-        if (pl.size() > 3) throw InputError("a reference block has at most 3 PL values");
-        RefBlock b{beg, end, gq, min_dp, dp_sum, ploidy, 0, ref.empty() ? 'N' : ref[0], {0, 0, 0},
-                   static_cast<int>(pl.size())};
+        RefBlock b{beg, end, gq, min_dp, dp_sum, ploidy, 0, ref.empty() ? 'N' : ref[0], {0, 0, 0}};
+        if (static_cast<int>(pl.size()) != b.n_pl())
+          throw InputError("a reference block of ploidy " + std::to_string(ploidy) + " has " +
+                           std::to_string(b.n_pl()) + " PL values, not " + std::to_string(pl.size()));
         std::copy(pl.begin(), pl.end(), b.pl);
         std::string out;
         append_block_line(contig, b, out);

@@ -331,7 +331,7 @@ bool disjoint_sorted(const std::vector<Candidate>& edits) {
       if (a.pos == last_indel_anchor) return false;
       last_indel_anchor = a.pos;
     }
-    changed_end = std::max(changed_end, a.len < 0 ? a.pos + 1 - a.len : first + (a.len == 0 ? 1 : 0));
+    changed_end = std::max(changed_end, a.ref_end());
   }
   return true;
 }
@@ -504,15 +504,14 @@ std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence
   return {};
 }
 
-void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& haps, std::vector<Candidate>& alleles) {
+void add_assembled_alleles(const RefSeq& ref, const std::vector<AssembledHaplotype>& haps,
+                           std::vector<Candidate>& alleles) {
   std::map<Candidate, uint32_t> extra;  // new alleles: the strongest support of the haplotypes carrying each
-  for (AssembledHaplotype& h : haps) {
-    for (Candidate& a : h.alleles) {
-      a.support = h.support;
-      a.tract_end = a.is_indel() ? tract_end(ref, a) : a.pos;
+  for (const AssembledHaplotype& h : haps) {
+    for (const Candidate& a : h.alleles) {
       auto it = std::lower_bound(alleles.begin(), alleles.end(), a);
       if (it != alleles.end() && *it == a) {
-        it->support = std::max(it->support, a.support);
+        it->support = std::max(it->support, h.support);
       } else {
         uint32_t& best = extra.try_emplace(a, 0u).first->second;
         best = std::max(best, h.support);
@@ -523,6 +522,7 @@ void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& h
   for (const auto& [a, support] : extra) {
     added.push_back(a);
     added.back().support = support;
+    added.back().tract_end = a.is_indel() ? tract_end(ref, a) : a.pos;
   }
   std::vector<Candidate> merged;
   std::merge(alleles.begin(), alleles.end(), added.begin(), added.end(), std::back_inserter(merged));

@@ -189,9 +189,10 @@ struct GraphPaths {
   std::vector<std::string> paths;
 };
 GraphPaths assemble_sequences(const std::string& ref, const std::vector<std::string>& reads, uint32_t min_support);
-// Adds the assembled alleles that are not already candidates (sorted order kept); sets the
-// haplotypes' alleles' support and repeat tracts.
-void add_assembled_alleles(const RefSeq& ref, std::vector<AssembledHaplotype>& haps, std::vector<Candidate>& alleles);
+// Adds the assembled alleles that are not already candidates (sorted order kept, with their support
+// and repeat tracts) and raises the support of those that are to their haplotypes' support.
+void add_assembled_alleles(const RefSeq& ref, const std::vector<AssembledHaplotype>& haps,
+                           std::vector<Candidate>& alleles);
 // Tandem duplications (internal tandem duplications, up to kMaxAssembledIndel) that soft clips of
 // [beg, end) point to, each as a one-allele haplotype with its number of reads (at least two):
 // the clipped bases repeat the reference next to the clip. Complements the graph,
@@ -213,12 +214,11 @@ void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& w
 
 // ---- haplotypes.cpp
 // The query bases [qs, qe) of read i aligned inside reference [lo, hi), with the soft clips
-// adjacent to them (an aligner clips an insertion longer than the read's overhang); first_ref is
-// the reference position of base qs, counted back from the first aligned base over a left clip.
+// adjacent to them (an aligner clips an insertion longer than the read's overhang).
 struct QueryClip {
   uint32_t qs = 0, qe = 0;
-  int64_t first_ref = 0;
-  int64_t last_ref = 0;     // reference position of the last aligned base kept
+  int64_t first_ref = 0;    // reference position of the first aligned base kept
+  int64_t last_ref = 0;     // and of the last
   uint32_t left_clip = 0;   // soft-clipped bases kept before the first aligned one
   uint32_t right_clip = 0;  // and after the last
 };

@@ -173,7 +173,6 @@ QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi) {
   const ReadClips rc = read_clips(r, i);
   if (v.c.qs == rc.left && rc.left > 0) {
     v.c.qs = 0;
-    v.c.first_ref -= rc.left;
     v.c.left_clip = rc.left;
   }
   if (v.c.qe + rc.right == r.len[i]) {
@@ -325,10 +324,9 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
     // placed again from its last aligned base. The two agree unless the read's own indels and the
     // haplotype's differ between them (a read the aligner wrote with deletions inside a repeat
     // that the haplotype expands): the band then spans both placements.
-    const int64_t anchor = clip.first_ref + clip.left_clip;
     const int64_t kept = static_cast<int64_t>(qe - qs);
     for (size_t h = 0; h < w.haps.size(); ++h) {
-      const int64_t from_start = project_to_haplotype(hap_alleles[h], anchor, hs) - clip.left_clip;
+      const int64_t from_start = project_to_haplotype(hap_alleles[h], clip.first_ref, hs) - clip.left_clip;
       const int64_t from_end = project_to_haplotype(hap_alleles[h], clip.last_ref, hs) + clip.right_clip - (kept - 1);
       const int64_t lo = std::min(from_start, from_end), spread = std::abs(from_start - from_end);
       int64_t diag = lo + spread / 2;

@@ -172,7 +172,7 @@ int apply_trio(const std::array<int, 3>& trio, const std::vector<SampleSite>& si
   const Belief& bc = belief[static_cast<size_t>(c)];
   const double mu = p.de_novo_prior;
   std::vector<double> terms;
-  struct Cell { size_t i, j, k; double v; bool no_novel_alt; };
+  struct Cell { size_t i, j, k; double v; bool novel_alt; };
   std::vector<Cell> cells;
   for (size_t i = 0; i < gf.size(); ++i) {
     for (size_t j = 0; j < gm.size(); ++j) {
@@ -180,7 +180,7 @@ int apply_trio(const std::array<int, 3>& trio, const std::vector<SampleSite>& si
         const double t = transmission(gc[k], gf[i], gm[j]);
         const double tm = (1.0 - mu) * t + mu / static_cast<double>(gc.size());
         const double v = wf[i] + wm[j] + (bc.post[k] - bc.prior[k]) + std::log10(tm);
-        cells.push_back({i, j, k, v, !has_novel_alt(gc[k], gf[i], gm[j])});
+        cells.push_back({i, j, k, v, has_novel_alt(gc[k], gf[i], gm[j])});
         terms.push_back(v);
       }
     }
@@ -194,7 +194,7 @@ int apply_trio(const std::array<int, 3>& trio, const std::vector<SampleSite>& si
     mf[x.i] = log10_add(mf[x.i], v);
     mm[x.j] = log10_add(mm[x.j], v);
     mc[x.k] = log10_add(mc[x.k], v);
-    if (!x.no_novel_alt) de_novo = log10_add(de_novo, v);
+    if (x.novel_alt) de_novo = log10_add(de_novo, v);
   }
   auto update = [&](int s, std::vector<double>& marginal) {
     if (!sites[static_cast<size_t>(s)].covered) return;

@@ -21,9 +21,6 @@ int depth_class(int dp) {
   return k;
 }
 
-// PL values of a block: 0/0, 0/N, N/N; haploid: 0, N; no copy: none.
-int n_pl(int ploidy) { return ploidy == 2 ? 3 : (ploidy == 1 ? 2 : 0); }
-
 int gq_band(int gq, const std::vector<int>& bands) {
   int k = 0;
   for (int b : bands) k += gq >= b;
@@ -57,8 +54,8 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
       // Reads with an indel anchored here, and reads whose alignment deletes this very base.
       const unsigned indels = pu.ins[xi * 2] + pu.ins[xi * 2 + 1] + pu.del_start[xi * 2] + pu.del_start[xi * 2 + 1] +
                               sum_counts(pu, xi, kDel);
-      rc_conf = reference_confidence(&pu.snv_ll[xi * 12], base_to_allele(rc), static_cast<unsigned>(dp),
-                                     std::min(indels, static_cast<unsigned>(dp)), ploidy, ll_to_log10);
+      rc_conf = reference_confidence(&pu.snv_ll[xi * 12], base_to_allele(rc), static_cast<unsigned>(dp), indels,
+                                     ploidy, ll_to_log10);
     }
     const int dclass = p.gvcf_depth_classes ? depth_class(dp) : 0;
     const int key = (gq_band(rc_conf.gq, p.gq_bands) * 16 + dclass) * 4 + ploidy;
@@ -73,8 +70,7 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
       continue;
     }
     if (open) out.push_back(cur);
-    cur = RefBlock{x, x + 1, rc_conf.gq, dp, dp, ploidy, key, rc, {rc_conf.pl[0], rc_conf.pl[1], rc_conf.pl[2]},
-                   n_pl(ploidy)};
+    cur = RefBlock{x, x + 1, rc_conf.gq, dp, dp, ploidy, key, rc, {rc_conf.pl[0], rc_conf.pl[1], rc_conf.pl[2]}};
     open = true;
   }
   if (open) out.push_back(cur);

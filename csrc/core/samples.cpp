@@ -54,7 +54,7 @@ void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<
     s.reads.batch.clear();
     s.reads.pairs.clear();
   }
-  thread_local PreparedReads scratch;
+  thread_local ReadBatch scratch;
   std::vector<uint8_t> appended(out.size(), 0);
   for (size_t k = 0; k < bams.size(); ++k) {
     const std::vector<int>& columns = cohort.bam_columns[k];
@@ -67,17 +67,17 @@ void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<
     }
     // Several samples in the file, or a sample in several files: the depth cap and the mate
     // pairs are each sample's, after its reads are brought together.
-    fetch_reads_into(scratch.batch, *bams[k], tids[k], beg, end, params);
-    for (int32_t i = 0; i < scratch.batch.size(); ++i) {
-      const int column = columns[scratch.batch.sample[i]];
+    fetch_reads_into(scratch, *bams[k], tids[k], beg, end, params);
+    for (int32_t i = 0; i < scratch.size(); ++i) {
+      const int column = columns[scratch.sample[i]];
       appended[static_cast<size_t>(column)] = 1;
-      append_read(out[static_cast<size_t>(column)].reads.batch, scratch.batch, i, static_cast<uint16_t>(column));
+      append_read(out[static_cast<size_t>(column)].reads.batch, scratch, i, static_cast<uint16_t>(column));
     }
   }
   for (size_t c = 0; c < out.size(); ++c) {
     if (!appended[c]) continue;
     PreparedReads& r = out[c].reads;
-    if (sources[c] > 1) sort_by_position(r.batch, scratch.batch);
+    if (sources[c] > 1) sort_by_position(r.batch, scratch);
     finish_reads(r, beg, end, params);
   }
 }

@@ -23,25 +23,8 @@ namespace {
 
 constexpr int64_t kClusterSpan = 50;  // bp each side in which other somatic events make a cluster
 
-constexpr int kLongInsertion = 30;  // insertions from this length: see spans_unclipped
-constexpr int64_t kSpanFlank = 10;
-
-// Read i is aligned (no clip, no indel) over [x - kSpanFlank, x + kSpanFlank].
-bool spans_unclipped(const ReadBatch& b, int32_t i, int64_t x) {
-  if (b.pos[i] > x - kSpanFlank || b.end[i] <= x + kSpanFlank) return false;
-  int64_t rp = b.pos[i];
-  const uint32_t* ops = b.cigar.data() + b.cigar_off[i];
-  for (uint32_t k = 0; k < b.n_cigar[i]; ++k) {
-    const uint32_t op = cigar_op(ops[k]), l = cigar_len(ops[k]);
-    if (is_aligned_op(op)) {
-      if (rp <= x - kSpanFlank && rp + l > x + kSpanFlank) return true;
-      rp += l;
-    } else if (op == kCigD || op == kCigN) {
-      rp += l;
-    }
-  }
-  return false;
-}
+constexpr int kLongInsertion = 30;  // insertions from this length: see call_region_somatic
+constexpr int64_t kSpanFlank = 10;  // aligned bases each side of the insertion point
 
 // One read's log10 likelihoods: carrying the allele, not carrying it.
 struct ReadLik {
@@ -50,8 +33,15 @@ struct ReadLik {
 
 struct AlleleEvidence {
   std::vector<ReadLik> reads;
-  int alt = 0, ref = 0, dp = 0;        // reads that clearly favour each side; reads at the site
-  int alt_fwd = 0, alt_rev = 0, ref_fwd = 0, ref_rev = 0;
+  int dp = 0;  // reads at the site
+  int alt_fwd = 0, alt_rev = 0, ref_fwd = 0, ref_rev = 0;  // reads that clearly favour each side
+  int alt() const { return alt_fwd + alt_rev; }
+  int ref() const { return ref_fwd + ref_rev; }
+  // Reads known only by their counts, each at one base error rate per side.
+  void add_counted_reads(double err_alt, double err_ref) {
+    for (int k = 0; k < alt(); ++k) reads.push_back({std::log10(1.0 - err_alt), std::log10(err_alt / 3.0)});
+    for (int k = 0; k < ref(); ++k) reads.push_back({std::log10(err_ref / 3.0), std::log10(1.0 - err_ref)});
+  }
 };
 
 double log_lik(const std::vector<ReadLik>& reads, double f) {
@@ -116,15 +106,11 @@ AlleleEvidence snv_evidence(const PileupResult& pu, int64_t x, int alt_base, int
   ev.alt_rev = strand(1, alt_base);
   ev.ref_fwd = strand(0, ref_base);
   ev.ref_rev = strand(1, ref_base);
-  ev.alt = ev.alt_fwd + ev.alt_rev;
-  ev.ref = ev.ref_fwd + ev.ref_rev;
   auto mean_error = [&](int b, int n) {
     const double q = n ? static_cast<double>(pu.qual_sum[x * 6 + b]) / n : 30.0;
     return base_error(static_cast<int>(std::lround(std::clamp(q, 1.0, static_cast<double>(kMaxQual)))));
   };
-  const double ea = mean_error(alt_base, ev.alt), er = mean_error(ref_base, ev.ref);
-  for (int k = 0; k < ev.alt; ++k) ev.reads.push_back({std::log10(1.0 - ea), std::log10(ea / 3.0)});
-  for (int k = 0; k < ev.ref; ++k) ev.reads.push_back({std::log10(er / 3.0), std::log10(1.0 - er)});
+  ev.add_counted_reads(mean_error(alt_base, ev.alt()), mean_error(ref_base, ev.ref()));
   return ev;
 }
 
@@ -135,20 +121,21 @@ SomaticRecord score(int64_t pos, std::string ref, std::string alt, const std::ve
   rec.ref = std::move(ref);
   rec.alt = std::move(alt);
   const AlleleEvidence& t = per_sample[0];
-  const double ft = best_fraction(t.reads);
-  rec.tlod = log_lik(t.reads, ft) - log_lik(t.reads, 0.0);
   for (const AlleleEvidence& e : per_sample) {
     SomaticSample s;
-    s.ref = e.ref;
-    s.alt = e.alt;
+    s.ref = e.ref();
+    s.alt = e.alt();
     s.dp = e.dp;
     s.af = best_fraction(e.reads);
     rec.samples.push_back(s);
   }
+  const double ft = rec.samples[0].af;
+  const double t_best = log_lik(t.reads, ft);
+  rec.tlod = t_best - log_lik(t.reads, 0.0);
   if (rec.tlod < p.tlod_emit) return rec;
   if (rec.tlod < p.tlod_pass) rec.filters |= kWeakEvidence;
   if (ft < p.min_tumor_af) rec.filters |= kLowAlleleFraction;
-  const int alt_n = t.alt_fwd + t.alt_rev, ref_n = t.ref_fwd + t.ref_rev;
+  const int alt_n = t.alt(), ref_n = t.ref();
   // Strand bias: the ALT reads (almost) all on one strand while the REF reads are on both, and that
   // split unlikely at the REF reads' strand share. Mates and fragment placement make strand shares
   // vary more than independent reads would, hence both conditions.
@@ -169,16 +156,15 @@ SomaticRecord score(int64_t pos, std::string ref, std::string alt, const std::ve
     if (rec.nlod < p.nlod_min) {
       rec.filters |= kGermlineRisk;
     } else {
-      const double fn = best_fraction(n.reads);
-      if (n.alt >= 2 && fn > f0 && log_lik(n.reads, fn) - log_lik(n.reads, f0) >= p.normal_artifact_lod)
+      const double fn = rec.samples[1].af;
+      if (n.alt() >= 2 && fn > f0 && log_lik(n.reads, fn) - log_lik(n.reads, f0) >= p.normal_artifact_lod)
         rec.filters |= kNormalArtifact;
     }
   } else {
     // Tumour-only: an allele at a germline fraction (1/2 or 1) within `germline_lod` log10 units of
     // the best fraction is flagged, whatever its true origin (a clonal somatic allele at purity
     // near 1 looks the same).
-    const double best = log_lik(t.reads, ft);
-    if (ft >= 0.9 || best - log_lik(t.reads, 0.5) < p.germline_lod) rec.filters |= kGermlineRisk;
+    if (ft >= 0.9 || t_best - log_lik(t.reads, 0.5) < p.germline_lod) rec.filters |= kGermlineRisk;
   }
   return rec;
 }
@@ -193,12 +179,8 @@ SomaticRecord score_somatic_counts(const std::vector<SomaticCounts>& samples, co
     e.alt_rev = c.alt_rev;
     e.ref_fwd = c.ref_fwd;
     e.ref_rev = c.ref_rev;
-    e.alt = c.alt_fwd + c.alt_rev;
-    e.ref = c.ref_fwd + c.ref_rev;
-    e.dp = e.alt + e.ref;
-    const double err = base_error(c.qual);
-    for (int k = 0; k < e.alt; ++k) e.reads.push_back({std::log10(1.0 - err), std::log10(err / 3.0)});
-    for (int k = 0; k < e.ref; ++k) e.reads.push_back({std::log10(err / 3.0), std::log10(1.0 - err)});
+    e.dp = e.alt() + e.ref();
+    e.add_counted_reads(base_error(c.qual), base_error(c.qual));
     per.push_back(std::move(e));
   }
   return score(0, "A", "C", per, params);
@@ -231,6 +213,7 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
   }
 
   const ReadBatch& batch = *ev.batch;
+  const ReadView rv = batch.view();
   const double favour = std::log10(3.0);
   for (const WindowWork& w : ev.work) {
     const Window& win = *w.win;
@@ -252,7 +235,8 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
           double& side = ((w.haps[h] >> k) & 1) ? la : lr;
           side = std::max(side, L[r * nh + h]);
         }
-        if (long_insertion && std::abs(la - lr) < favour && spans_unclipped(batch, i, a.pos)) {
+        if (long_insertion && std::abs(la - lr) < favour &&
+            aligned_across(rv, i, a.pos - kSpanFlank, a.pos + kSpanFlank)) {
           // A read of either haplotype matches a duplication longer than itself equally well; the
           // aligner's view decides: aligned straight across the insertion point, it is a
           // reference read (ALT reads there are clipped).
@@ -262,10 +246,8 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
         const bool rev = is_reverse(batch.flag[i]);
         bool counted = true;
         if (la - lr >= favour) {
-          ++e.alt;
           ++(rev ? e.alt_rev : e.alt_fwd);
         } else if (lr - la >= favour) {
-          ++e.ref;
           ++(rev ? e.ref_rev : e.ref_fwd);
         } else {
           counted = batch.pos[i] <= a.pos && batch.end[i] > a.pos;
@@ -273,17 +255,9 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
         // DP: the reads at the site, clipped ones that take a side included.
         e.dp += counted;
       }
-      std::string ref_str, alt_str;
-      if (a.len == 0) {
-        ref_str = std::string(1, ev.ref.at(a.pos));
-        alt_str = a.seq;
-      } else if (a.len > 0) {
-        ref_str = std::string(1, ev.ref.at(a.pos));
-        alt_str = ref_str + a.seq;
-      } else {
-        ref_str = ev.ref.sub(a.pos, 1 - a.len);
-        alt_str = ref_str.substr(0, 1);
-      }
+      const std::string ref_str = ev.ref.sub(a.pos, a.ref_end() - a.pos);
+      std::string alt_str = ref_str;
+      apply_candidate(alt_str, a.pos, a);
       SomaticRecord r = score(a.pos, ref_str, alt_str, per, params);
       if (r.tlod >= params.tlod_emit) all.push_back(std::move(r));
     }
@@ -291,11 +265,6 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
   std::sort(all.begin(), all.end(), [](const SomaticRecord& x, const SomaticRecord& y) {
     return std::tie(x.pos, x.ref, x.alt) < std::tie(y.pos, y.ref, y.alt);
   });
-  all.erase(std::unique(all.begin(), all.end(),
-                        [](const SomaticRecord& x, const SomaticRecord& y) {
-                          return x.pos == y.pos && x.ref == y.ref && x.alt == y.alt;
-                        }),
-            all.end());
 
   // Clustered events: more than cluster_max other candidate somatic events within kClusterSpan.
   std::vector<int64_t> events;

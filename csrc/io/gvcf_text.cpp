@@ -28,8 +28,8 @@ void append_block_line(const std::string& contig, const RefBlock& b, std::string
   out += ':';
   append_int(out, b.min_dp);
   out += ':';
-  if (b.n_pl == 0) out += '.';
-  for (int k = 0; k < b.n_pl; ++k) {
+  if (b.n_pl() == 0) out += '.';
+  for (int k = 0; k < b.n_pl(); ++k) {
     if (k) out += ',';
     append_int(out, b.pl[k]);
   }

@@ -65,6 +65,23 @@ GMS_WALK_INLINE GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v)
   }
 }
 
+// Read i has one aligned CIGAR op (no clip, no indel) covering reference positions [lo, hi].
+GMS_HD bool aligned_across(const ReadView& r, int i, int64_t lo, int64_t hi) {
+  if (r.pos[i] > lo || r.end[i] <= hi) return false;
+  int64_t rp = r.pos[i];
+  const uint32_t* ops = r.cigar + r.cigar_off[i];
+  for (uint32_t k = 0; k < r.n_cigar[i]; ++k) {
+    const uint32_t op = cigar_op(ops[k]), l = cigar_len(ops[k]);
+    if (is_aligned_op(op)) {
+      if (rp <= lo && rp + l > hi) return true;
+      rp += l;
+    } else if (op == kCigD || op == kCigN) {
+      rp += l;
+    }
+  }
+  return false;
+}
+
 struct ReadClips {
   uint32_t left = 0, right = 0;  // soft-clipped bases at each end
 };

@@ -33,9 +33,10 @@ struct PairHmmInputs {
   const uint8_t* hap_gap_open; // gap-open Phred code (< 64) at each haplotype position
 };
 
-GMS_HD double emission(const PairHmmTables& t, uint8_t r, uint8_t h, uint8_t q) {
-  if (r == 4 || h == 4) return 0.25;  // N carries no information
-  return r == h ? t.match[q] : t.mismatch[q];
+// Emission of haplotype base h for read base r, given the read base's match and mismatch
+// probabilities (0.25 each when r is N): N carries no information.
+GMS_HD double emission(uint8_t h, uint8_t r, double hit, double miss) {
+  return h == 4 ? 0.25 : (h == r ? hit : miss);
 }
 
 // Returns the scaled likelihood (t.init * P(read | hap)); the host takes log10 and removes init.
@@ -81,15 +82,13 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
     const double miss = r == 4 ? 0.25 : t.mismatch[rq[i]];
     if (i == 0) {
       for (int k = k_lo; k < k_hi; ++k) {
-        const uint8_t h = hb[j0 + k];
-        m_cur[k] = (h == 4 ? 0.25 : (h == r ? hit : miss)) * t.init;  // free start inside the band
+        m_cur[k] = emission(hb[j0 + k], r, hit, miss) * t.init;  // free start inside the band
         i_cur[k] = 0.0;
       }
     } else {
       for (int k = k_lo; k < k_hi; ++k) {
         const int j = j0 + k;
-        const uint8_t h = hb[j];
-        const double e = h == 4 ? 0.25 : (h == r ? hit : miss);
+        const double e = emission(hb[j], r, hit, miss);
         const double open = t.gap_open[go[j]];
         const double open_prev = j > 0 ? t.gap_open[go[j - 1]] : open;
         m_cur[k] = e * (m_prev[k] * (1.0 - 2.0 * open_prev) + (i_prev[k] + d_prev[k]) * ext_close);

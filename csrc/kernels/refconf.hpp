@@ -22,16 +22,17 @@ struct RefConfidence {
 GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, unsigned depth, unsigned indels,
                                           int ploidy, double ll_to_log10) {
   RefConfidence out{0, {0, 0, 0}};
-  double v[12];  // each term scaled once (the same products the sums below used to make each time)
-  for (int k = 0; k < 12; ++k) v[k] = static_cast<double>(ll[k]) * ll_to_log10;
+  if (indels > depth) indels = depth;  // indel events (anchored and deleting reads) can outnumber the reads
+  double term[12];  // each term scaled once (the same products the sums below used to make each time)
+  for (int k = 0; k < 12; ++k) term[k] = static_cast<double>(ll[k]) * ll_to_log10;
   double s00 = 0.0, s0n = -INFINITY, snn = -INFINITY;
-  for (int b = 0; b < 4; ++b) s00 += v[b * 3 + (b == ref_base ? 0 : 2)];
+  for (int b = 0; b < 4; ++b) s00 += term[b * 3 + (b == ref_base ? 0 : 2)];
   for (int a = 0; a < 4; ++a) {
     if (a == ref_base) continue;
     double het = 0.0, hom = 0.0;
     for (int b = 0; b < 4; ++b) {
-      het += v[b * 3 + ((b == ref_base || b == a) ? 1 : 2)];
-      hom += v[b * 3 + (b == a ? 0 : 2)];
+      het += term[b * 3 + ((b == ref_base || b == a) ? 1 : 2)];
+      hom += term[b * 3 + (b == a ? 0 : 2)];
     }
     s0n = het > s0n ? het : s0n;
     snn = hom > snn ? hom : snn;

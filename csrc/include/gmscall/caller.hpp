@@ -125,8 +125,9 @@ struct RefBlock {
   int ploidy;
   int key;
   char ref;       // reference base at beg
-  int pl[3];      // of the block's first position of minimum GQ: 0/0, 0/N, N/N (haploid: 0, N)
-  int n_pl;       // 3 diploid, 2 haploid, 0 no copy (a genome has millions of blocks: no allocation)
+  int pl[3];      // of the block's first position of minimum GQ: 0/0, 0/N, N/N (haploid: 0, N); inline,
+                  // as a genome has millions of blocks
+  int n_pl() const { return ploidy == 2 ? 3 : (ploidy == 1 ? 2 : 0); }  // PL values in use
 };
 
 // The somatic model on read counts alone (every read at base quality `qual`), for tests and tools.
