@@ -27,7 +27,6 @@ import argparse
 import gzip
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import DEFAULT_DATA, warm_page_cache
+
 from gmscall.evaluate import evaluate, evaluate_somatic
 
 SET = "sim-somatic-chr20-2x150"
@@ -134,7 +136,7 @@ def score(truth: Path, germline: Path, calls: Path, ref: Path, bed: Path, region
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench-somatic"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
@@ -145,14 +147,13 @@ def main() -> int:
     bed, region = d / "confident.bed", "chr20:2000001-3000000"
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    jar = args.varscan_jar or (shutil.which("varscan") and None) or fetch_varscan(out)
+    jar = args.varscan_jar or fetch_varscan(out)
     sets = {SET: {"tumor": d / "tumor.bam", "normal": d / "normal.bam", "truth": d / "truth.somatic.vcf.gz"},
             "mix-0.53": make_mix(d, out)}
     gms = [sys.executable, "-m", "gmscall.cli"]
     rows = []
     for name, s in sets.items():
-        for path in (s["tumor"], s["normal"]):
-            sh(f"cat {path} > /dev/null")  # page cache: the first run is not charged for the disk
+        warm_page_cache([s["tumor"], s["normal"]])
         base = out / name
         base.mkdir(exist_ok=True)
         somatic = f"{' '.join(gms)} somatic -f {ref} -r {region} --threads {args.threads} --tumor {s['tumor']}"

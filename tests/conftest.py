@@ -228,6 +228,25 @@ def run_cli(*args: object, cwd: Path | None = None, timeout: float = 120):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
 
 
+def tabix_of(path: Path) -> bytes:
+    """The .tbi tabix makes for a finished bgzipped VCF (made from a copy, `path`'s own index kept)."""
+    import pysam
+
+    copy = path.with_name("copy-" + path.name)
+    copy.write_bytes(path.read_bytes())
+    pysam.tabix_index(str(copy), preset="vcf", force=True, keep_original=True)
+    return Path(str(copy) + ".tbi").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A local Dask cluster of two one-thread worker processes, shared by the tests that use one."""
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  worker_dashboard_address=None) as cluster:
+        yield cluster
+
+
 def fail_shards_from(monkeypatch: pytest.MonkeyPatch, start: int) -> None:
     """Makes every shard from `start` on fail (an interrupted run), until monkeypatch.undo()."""
     from gmscall import caller

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import gzip
 import subprocess
-import sys
 from pathlib import Path
 
 import pysam
 import pytest
+from conftest import run_cli
 
 import gmscall
 from gmscall import synth
 from gmscall.errors import InputError
 from gmscall.options import CallOptions
 
-CLI = [sys.executable, "-c", "import sys; from gmscall.cli import main; sys.exit(main())"]
 NAMES = ("DAD", "MUM", "KID")
 
 
@@ -91,10 +90,6 @@ def test_same_bytes_for_any_split(fam: synth.Family, gvcfs: list[Path], tmp_path
     assert outs[0] == outs[1] == outs[2]
 
 
-def run_cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=120, check=False)
-
-
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("gmscall: error:") and "Traceback" not in proc.stderr, proc.stderr
@@ -156,13 +151,12 @@ def test_list_file_on_the_command_line(fam: synth.Family, gvcfs: list[Path], tmp
     assert text(out).count("\tDAD\tMUM\tKID") == 1
 
 
-def test_dask_workers_give_the_same_bytes(fam: synth.Family, gvcfs: list[Path], tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
+def test_dask_workers_give_the_same_bytes(fam: synth.Family, gvcfs: list[Path], dask_cluster, tmp_path: Path) -> None:
+    import distributed
+
     local = tmp_path / "local.vcf.gz"
     gmscall.genotype_gvcfs(gvcfs, fam.fasta, local, threads=2, shard_size=4_000, command="x")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  worker_dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with distributed.Client(dask_cluster) as client:
         remote = tmp_path / "dask.vcf.gz"
         gmscall.genotype_gvcfs(gvcfs, fam.fasta, remote, client=client, shard_size=4_000, command="x")
     assert remote.read_bytes() == local.read_bytes()

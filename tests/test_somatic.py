@@ -5,14 +5,13 @@ determinism, bad input, and `gmscall eval --somatic`."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pysam
 import pytest
+from conftest import run_cli
 
 import gmscall
 from gmscall import synth
@@ -144,6 +143,7 @@ def test_records_carry_the_scores_and_fractions(pair: Pair, pair_calls: Path) ->
         assert t["DP"] >= sum(t["AD"]) and t["AD"][1] > 0
         if pos in pair.somatic and len(ra) == len(aa) == 1:
             afs.append((pair.somatic[pos][2], t["AF"][0]))
+    assert afs
     by_expected: dict[float, list[float]] = {}
     for want, got in afs:
         by_expected.setdefault(want, []).append(got)
@@ -211,15 +211,15 @@ def test_bad_input(pair: Pair, tmp_path: Path) -> None:
 
 def test_cli_and_eval(pair: Pair, tmp_path: Path) -> None:
     out = tmp_path / "cli.vcf.gz"
-    cmd = [sys.executable, "-m", "gmscall.cli", "somatic", "-f", str(pair.fasta), "--tumor", str(pair.tumor),
-           "--normal", str(pair.normal), "-o", str(out), "--threads", "2"]
-    subprocess.run(cmd, check=True)
+    args = ["somatic", "-f", pair.fasta, "--tumor", pair.tumor, "--threads", "2"]
+    run = run_cli(*args, "--normal", pair.normal, "-o", out)
+    assert run.returncode == 0, run.stderr
     assert out.exists() and Path(str(out) + ".tbi").exists()
-    ev = subprocess.run([sys.executable, "-m", "gmscall.cli", "eval", "--somatic", "--truth", str(pair.truth_vcf),
-                         "--calls", str(out), "-f", str(pair.fasta), "--calls-sample", "TUMOR"],
-                        check=True, capture_output=True, text=True).stdout
-    assert "somatic PASS calls" in ev and "ITD" in ev and "recall by allele fraction" in ev
-    bad = subprocess.run(cmd[:-2] + ["--normal", str(pair.tumor)], capture_output=True, text=True, check=False)
+    ev = run_cli("eval", "--somatic", "--truth", pair.truth_vcf, "--calls", out, "-f", pair.fasta,
+                 "--calls-sample", "TUMOR")
+    assert ev.returncode == 0, ev.stderr
+    assert "somatic PASS calls" in ev.stdout and "ITD" in ev.stdout and "recall by allele fraction" in ev.stdout
+    bad = run_cli(*args, "--normal", pair.tumor, "-o", out)
     assert bad.returncode == 2 and "same file" in bad.stderr
 
 
@@ -298,11 +298,10 @@ def test_clustered_events_are_flagged(tmp_path: Path) -> None:
     assert recs.get(lone[0]) == []
 
 
-def test_dask_workers_give_the_same_bytes(pair: Pair, pair_calls: Path, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  worker_dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+def test_dask_workers_give_the_same_bytes(pair: Pair, pair_calls: Path, dask_cluster, tmp_path: Path) -> None:
+    import distributed
+
+    with distributed.Client(dask_cluster) as client:
         remote = tmp_path / "dask.vcf.gz"
         gmscall.call_somatic(pair.tumor, pair.fasta, normal=pair.normal, output=remote, client=client,
                              shard_size=6_000, command="x")

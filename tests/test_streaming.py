@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
-from conftest import fail_shards_from
+from conftest import fail_shards_from, tabix_of
 
 import gmscall
 from gmscall import synth
@@ -133,14 +133,6 @@ def test_streamed_bgzf_is_bgzip_of_the_text(reference_vcf: bytes, tmp_path: Path
     assert (tmp_path / "x.vcf.gz").read_bytes() == reference_vcf
 
 
-def _tabix_of(path: Path) -> bytes:
-    """The index tabix makes for a finished file."""
-    copy = path.with_name("copy-" + path.name)
-    copy.write_bytes(path.read_bytes())
-    pysam.tabix_index(str(copy), preset="vcf", force=True, keep_original=True)
-    return Path(str(copy) + ".tbi").read_bytes()
-
-
 def _index_cases() -> dict[str, bytes]:
     header = "##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID=c{k},length=9000000>\n" for k in range(3))
     header += "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -173,7 +165,7 @@ def test_streamed_index_is_tabix_of_the_file(tmp_path: Path, case: str) -> None:
         for k in range(0, len(text), 7777):
             fh.write(text[k : k + 7777])
     assert gzip.decompress(out.read_bytes()) == text
-    assert Path(str(out) + ".tbi").read_bytes() == _tabix_of(out)
+    assert Path(str(out) + ".tbi").read_bytes() == tabix_of(out)
 
 
 def test_unsorted_text_leaves_no_file(tmp_path: Path) -> None:
@@ -321,14 +313,6 @@ def _body(path: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ Dask
-
-
-@pytest.fixture(scope="module")
-def dask_cluster():
-    distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  worker_dashboard_address=None) as cluster:
-        yield cluster
 
 
 def test_dask_processes_from_the_command_line(ds: synth.Dataset, dask_cluster, tmp_path: Path) -> None:

@@ -21,14 +21,13 @@ from . import _core
 from .backend import resolve_backend
 from .cohort import CohortSpec, build_cohort
 from .errors import InputError
-from .options import CallOptions
+from .options import DEFAULT_SHARD, CallOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
 from .vcf import ShardFormatter, VcfLayout, header_lines, open_output
 
 log = logging.getLogger("gmscall")
-DEFAULT_SHARD = 250_000  # fastest on the benchmark set: per-shard arrays stay in reused heap memory
 Progress = Callable[[int, int, int], None]
 PLOIDY_MARGIN = 10_000  # ploidy is looked up around a shard too: windows and reads reach past it
 

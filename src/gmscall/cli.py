@@ -68,6 +68,24 @@ def _add_execution(p: argparse.ArgumentParser, threads: int) -> None:
     p.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto", help="compute backend [auto]")
 
 
+def _add_read_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-Q", "--min-BQ", type=int, default=10, dest="min_bq", help="min base quality [10]")
+    p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality [20]")
+    p.add_argument("-d", "--max-depth", type=int, default=2000, help="deterministic depth cap per sample [2000]")
+
+
+def _add_qual_thresholds(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
+    p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
+
+
+def _add_sharding(p: argparse.ArgumentParser, shard_size: int) -> None:
+    """--shard-size (default `shard_size`) and --dask."""
+    p.add_argument("--shard-size", type=int, default=shard_size, help=f"bases per shard [{shard_size}]")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the shards on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")
+
+
 def _cmd_pileup(args: argparse.Namespace) -> int:
     from .options import PileupOptions
     from .pileup_api import pileup_tsv
@@ -217,7 +235,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .options import CallOptions
+    from .options import DEFAULT_SHARD, GENOTYPE_SHARD, CallOptions
 
     parser = argparse.ArgumentParser(prog="gmscall", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gmscall {__version__}")
@@ -238,12 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-b", "--bam-list", help="file with one BAM/CRAM path per line (after those given as arguments)")
     _add_regions_and_output(p)
     _add_execution(p, threads=1)
-    p.add_argument("-Q", "--min-BQ", type=int, default=10, dest="min_bq", help="min base quality [10]")
-    p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality [20]")
-    p.add_argument("-d", "--max-depth", type=int, default=2000, help="deterministic depth cap [2000]")
-    p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
-    p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
-    p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
+    _add_read_filters(p)
+    _add_qual_thresholds(p)
+    _add_sharding(p, DEFAULT_SHARD)
     p.add_argument("--no-assembly", action="store_true",
                    help="no local assembly of active regions: haplotypes from the reads' CIGAR alleles only")
     p.add_argument("--sample", help="sample name in the VCF of a single one-sample BAM [the BAM's @RG SM]")
@@ -262,8 +277,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="checkpoint finished shards next to the output (OUTPUT.gmscall-work/) and reuse "
                         "those of an interrupted run with the same inputs and options")
-    p.add_argument("--dask", metavar="ADDRESS",
-                   help="run the shards on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")
     p.set_defaults(func=_cmd_call)
 
     p = sub.add_parser("genotype", help="joint genotyping of one-sample gVCFs (gmscall call --gvcf) into one VCF")
@@ -272,13 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-l", "--list", help="file with one gVCF path per line (after those given as arguments)")
     _add_regions_and_output(p)
     p.add_argument("--threads", type=int, default=1, help="worker threads [1]")
-    p.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster (scheduler address)")
     p.add_argument("--ped", help="pedigree (PED): trio-aware genotypes, de novo qualities")
     p.add_argument("--de-novo-prior", type=float, default=CallOptions.de_novo_prior,
                    help=f"with --ped: prior of a non-Mendelian child genotype [{CallOptions.de_novo_prior:g}]")
-    p.add_argument("--min-qual", type=float, default=10.0, help="do not write records below this QUAL [10]")
-    p.add_argument("--low-qual", type=float, default=20.0, help="FILTER LowQual below this QUAL [20]")
-    p.add_argument("--shard-size", type=int, default=50_000, help="bases per shard [50000]")
+    _add_qual_thresholds(p)
+    _add_sharding(p, GENOTYPE_SHARD)
     p.set_defaults(func=_cmd_genotype)
 
     from .options import SomaticOptions
@@ -289,9 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normal", help="the patient's normal BAM/CRAM [none: tumour-only]")
     _add_regions_and_output(p)
     _add_execution(p, threads=1)
-    p.add_argument("-Q", "--min-BQ", type=int, default=10, dest="min_bq", help="min base quality [10]")
-    p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality [20]")
-    p.add_argument("-d", "--max-depth", type=int, default=2000, help="deterministic depth cap per sample [2000]")
+    _add_read_filters(p)
     p.add_argument("--tlod-pass", type=float, default=SomaticOptions.tlod_pass,
                    help=f"min TLOD of a PASS call [{SomaticOptions.tlod_pass:g}]")
     p.add_argument("--nlod-min", type=float, default=SomaticOptions.nlod_min,
@@ -301,8 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normal-contamination", type=float, default=SomaticOptions.normal_contamination,
                    help=f"share of tumour cells the normal may carry [{SomaticOptions.normal_contamination:g}]")
     p.add_argument("--no-assembly", action="store_true", help="no local assembly (CIGAR candidates only)")
-    p.add_argument("--shard-size", type=int, default=250_000, help="bases per shard [250000]")
-    p.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster (scheduler address)")
+    _add_sharding(p, DEFAULT_SHARD)
     p.set_defaults(func=_cmd_somatic)
 
     p = sub.add_parser("demo", help="call a built-in synthetic example and score it against its truth")

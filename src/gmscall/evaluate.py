@@ -222,12 +222,6 @@ def indel_bin(v: Variant) -> str:
     return next(name for name, lo, hi in INDEL_BINS if lo <= n <= hi)
 
 
-def recall_by_length(res: EvalResult, level: str = "genotype") -> dict[str, float | None]:
-    """Recall of the truth's indels per length bin ("allele" or "genotype" matches)."""
-    key = "gt_tp" if level == "genotype" else "allele_tp"
-    return {name: (c[key] / c["truth"] if c["truth"] else None) for name, c in res.indel_by_length.items()}
-
-
 # --------------------------------------------------------------------------------------------
 # Reference, regions and BED
 

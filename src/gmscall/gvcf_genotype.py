@@ -29,7 +29,7 @@ from .caller import Progress, stream_vcf
 from .cohort import CohortSpec
 from .errors import InputError
 from .family import read_ped
-from .options import CallOptions
+from .options import GENOTYPE_SHARD, CallOptions
 from .preflight import check_output, check_readable, ensure_fasta_index
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_ordered
@@ -37,9 +37,6 @@ from .vcf import ShardFormatter, VcfLayout, header_lines
 
 log = logging.getLogger("gmscall")
 NON_REF = "<NON_REF>"
-# Bases per shard: a shard holds the parsed lines of every gVCF over it (a few hundred thousand
-# objects for 30 samples at 250 kb), so shards are smaller than `call`'s.
-GENOTYPE_SHARD = 50_000
 _local = threading.local()
 
 
@@ -135,7 +132,6 @@ class _Line:
     mq: float | None = None
     sor: float | None = None
     hap: bool = False
-    block: bool = False
 
 
 def _parse_line(path: str, text: str) -> _Line:
@@ -157,7 +153,7 @@ def _parse_fields(text: str) -> _Line:
     dp = int(fields["DP"]) if fields.get("DP", ".") != "." else 0
     pl = [int(x) for x in fields["PL"].split(",")] if fields.get("PL", ".") != "." else None
     if "END" in info:
-        return _Line(pos, int(info["END"]), [f[3]], ploidy, dp, pl, block=True)
+        return _Line(pos, int(info["END"]), [f[3]], ploidy, dp, pl)
     ad = [int(x) for x in fields["AD"].split(",")] if fields.get("AD", ".") != "." else None
     mq = float(info["MQ"]) if info.get("MQ", ".") != "." else None
     sor = float(info["SOR"]) if info.get("SOR", ".") != "." else None
@@ -174,11 +170,14 @@ class _SampleLines:
     block_pos: list[int] = field(default_factory=list)
     block_end: list[int] = field(default_factory=list)
     block_text: list[str] = field(default_factory=list)
+    parsed: dict[int, _Line] = field(default_factory=dict)  # blocks parsed so far, by index
 
     def block_at(self, pos: int) -> _Line | None:
         k = bisect.bisect_right(self.block_pos, pos) - 1
         if k >= 0 and self.block_end[k] > pos:
-            return _parse_line(self.path, self.block_text[k])
+            if k not in self.parsed:  # a long block under several of the cohort's sites
+                self.parsed[k] = _parse_line(self.path, self.block_text[k])
+            return self.parsed[k]
         return None
 
 
@@ -295,7 +294,7 @@ def _spanning(lines: list[_Line], pos: int) -> _Line | None:
         if line.pos < pos < line.end and line.pl:
             gq = min(sorted(line.pl)[1], 99)
             return _Line(pos, pos + 1, [line.alleles[0][pos - line.pos]], line.ploidy, line.dp,
-                         [0, gq, max(line.pl)] if line.ploidy == 2 else [0, gq], block=True)
+                         [0, gq, max(line.pl)] if line.ploidy == 2 else [0, gq])
     return None
 
 

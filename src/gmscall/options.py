@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from . import _core
 from .errors import InputError
 
+DEFAULT_SHARD = 250_000  # `call`/`somatic`: fastest on the benchmark set, per-shard arrays stay in reused heap memory
+# `genotype`: a shard holds the parsed lines of every gVCF over it (a few hundred thousand objects
+# for 30 samples at 250 kb), so shards are smaller than `call`'s.
+GENOTYPE_SHARD = 50_000
+
 
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:

@@ -18,14 +18,14 @@ from typing import Any, Union
 
 from . import _core
 from .backend import resolve_backend
-from .caller import DEFAULT_SHARD, Progress, stream_vcf
+from .caller import Progress, stream_vcf
 from .cohort import CohortSpec
 from .errors import InputError
-from .options import SomaticOptions
+from .options import DEFAULT_SHARD, SomaticOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
-from .vcf import BGZIP_LEVEL
+from .vcf import BGZIP_LEVEL, preamble
 
 log = logging.getLogger("gmscall")
 Bam = Union[str, Path]
@@ -115,21 +115,15 @@ def _header(contigs: Sequence[tuple[str, int]], ref: str, bams: Sequence[str], s
             opts: SomaticOptions, command: str, backend: str) -> list[str]:
     from . import __version__
 
-    lines = ["##fileformat=VCFv4.2", '##FILTER=<ID=PASS,Description="Called somatic">']
-    lines += [f'##FILTER=<ID={name},Description="{text}">' for _, name, text in FILTERS]
-    lines += [
-        f"##source=gmscall {__version__}",
-        f"##gmscallVersion={__version__}",
-        f"##gmscallCommand={command}",
-        f"##gmscallBackend={backend}",
+    run = [
         f"##gmscallMode={'tumour/normal' if len(bams) > 1 else 'tumour-only'}",
         f"##tumor_sample={','.join(samples[0]) or 'TUMOR'}",
         f"##tumor_bam={os.path.abspath(bams[0])}",
     ]
     if len(bams) > 1:
-        lines += [f"##normal_sample={','.join(samples[1]) or 'NORMAL'}", f"##normal_bam={os.path.abspath(bams[1])}"]
-    lines.append(f"##reference=file://{os.path.abspath(ref)}")
-    lines += [f"##contig=<ID={name},length={length}>" for name, length in contigs]
+        run += [f"##normal_sample={','.join(samples[1]) or 'NORMAL'}", f"##normal_bam={os.path.abspath(bams[1])}"]
+    filters = [("PASS", "Called somatic"), *((name, text) for _, name, text in FILTERS)]
+    lines = preamble(contigs, ref, __version__, command, backend, filters, run)
     lines += [
         '##INFO=<ID=SOMATIC,Number=0,Type=Flag,Description="Called somatic (FILTER PASS)">',
         '##INFO=<ID=DP,Number=1,Type=Integer,Description="Read depth at the site, all samples">',

@@ -653,16 +653,16 @@ def simulate_reads(
             clips = (int(clip_left[j]), int(clip_right[j]))
             if clip_insertions_over > 0:
                 clips = _clip_long_insertions(m, *clips, clip_insertions_over, min_anchor)
-            placed.append(clips)
-        if placed[0] is None and placed[1] is None:
+            placed.append((m, clips))
+        if placed[0][1] is None and placed[1][1] is None:
             continue  # neither mate maps: the fragment is not in the BAM
-        if placed[0] is None or placed[1] is None:
-            unmapped[f] = 1 if placed[0] is None else 2
-        for j, clips in zip((2 * f, 2 * f + 1), placed):
+        if placed[0][1] is None or placed[1][1] is None:
+            unmapped[f] = 1 if placed[0][1] is None else 2
+        for j, (m, clips) in zip((2 * f, 2 * f + 1), placed):
             h = int(r_hap[j])
             s = int(r_start[j])
-            m = haplotypes[h].hap2ref[s : s + read_len]
-            pos, cigar = _cigar_from_map(m, *(clips or (0, 0))) if clips or not (m < 0).all() else (0, [])
+            # a mate the aligner would not place is written unmapped below
+            pos, cigar = _cigar_from_map(m, *clips) if clips is not None else (0, [])
             pair.append(
                 SimRead(
                     name=name,
@@ -978,16 +978,11 @@ def make_long_indel_dataset(
     for k, n in enumerate(lengths):
         pos = spacing * (k + 1)
         if kind == "deletion":
-            ra, aa = r[pos : pos + n + 1], r[pos]
-        elif kind == "duplication":
-            ra, aa = r[pos], r[pos] + r[pos + 1 - n : pos + 1]
-        else:
-            ra, aa = r[pos], r[pos] + "".join("ACGT"[i] for i in rng.integers(0, 4, n))
-        if kind == "deletion":
             pos = _left_align_del(r, pos + 1, n)[0] - 1
             ra, aa = r[pos : pos + n + 1], r[pos]
         else:
-            pos, ins, _ = _left_align_ins(r, pos, aa[1:])
+            ins = r[pos + 1 - n : pos + 1] if kind == "duplication" else "".join("ACGT"[i] for i in rng.integers(0, 4, n))
+            pos, ins, _ = _left_align_ins(r, pos, ins)
             ra, aa = r[pos], r[pos] + ins
         hom = k % hom_every == hom_every - 1
         gt = (1, 1) if hom else (0, 1)

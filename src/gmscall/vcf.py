@@ -46,12 +46,13 @@ class VcfLayout:
         return len(self.samples) > 1
 
 
-def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, reference: str, version: str,
-                 command: str, backend: str, extra: Sequence[str] = ()) -> list[str]:
-    lines = [
-        "##fileformat=VCFv4.2",
-        '##FILTER=<ID=PASS,Description="All filters passed">',
-        '##FILTER=<ID=LowQual,Description="QUAL below the low-quality threshold (--low-qual)">',
+def preamble(contigs: Sequence[tuple[str, int]], reference: str, version: str, command: str, backend: str,
+             filters: Sequence[tuple[str, str]], extra: Sequence[str] = ()) -> list[str]:
+    """The header lines every gmscall VCF opens with: format, FILTERs (PASS first), the run
+    (version, command, backend, then `extra`), reference and contigs."""
+    lines = ["##fileformat=VCFv4.2"]
+    lines += [f'##FILTER=<ID={name},Description="{text}">' for name, text in filters]
+    lines += [
         f"##source=gmscall {version}",
         f"##gmscallVersion={version}",
         f"##gmscallCommand={command}",
@@ -59,7 +60,14 @@ def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, referenc
         *extra,
         f"##reference=file://{os.path.abspath(reference)}",
     ]
-    lines += [f"##contig=<ID={name},length={length}>" for name, length in contigs]
+    return lines + [f"##contig=<ID={name},length={length}>" for name, length in contigs]
+
+
+def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, reference: str, version: str,
+                 command: str, backend: str, extra: Sequence[str] = ()) -> list[str]:
+    lines = preamble(contigs, reference, version, command, backend,
+                     [("PASS", "All filters passed"), ("LowQual", "QUAL below the low-quality threshold (--low-qual)")],
+                     extra)
     if layout.gvcf:
         lines += _gvcf_header(layout.gq_bands or ())
     if layout.cohort:
@@ -209,8 +217,6 @@ def _merge_into(block: dict, nxt: dict) -> None:
 
 def _block_line(b: dict) -> str:
     """The line of a block merged here, formatted by the same C++ as every other block line."""
-    from . import _core
-
     return _core.block_line(b["contig"], b["beg"], b["end"], b["gq"], b["min_dp"], b["dp_sum"], b["ploidy"], b["ref"],
                             b["pl"])
 
