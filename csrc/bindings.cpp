@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <limits>
 #include <tuple>
 
 #include <htslib/hts.h>
@@ -167,17 +168,23 @@ void add_blocks(py::dict& d, const std::string& contig, int64_t beg, int64_t end
 using SampleLikelihoods = std::tuple<int, int, std::vector<int>, std::vector<double>>;
 
 // Genotypes one site of a cohort from per-sample likelihoods (ploidy, DP, AD, log10 GL per
-// genotype; GL empty: no call) with the joint caller's cohort and pedigree priors. Returns None
-// when no sample carries an ALT or QUAL < min_qual, else (qual, filter, gt, gq, dnq, pl) with one
-// entry per sample in gt/gq/dnq/pl.
-py::object genotype_site(const std::vector<bool>& indel, const std::vector<SampleLikelihoods>& samples,
-                         const Cohort& cohort, const CallParams& params) {
-  if (indel.size() < 2) throw InputError("a site needs REF and at least one ALT");
+// genotype; GL empty: no call) with the joint caller's cohort and pedigree priors. `alleles`: REF
+// first; `sor`: the site's strand odds ratio (NaN: unknown). Returns None when no sample carries an
+// ALT or QUAL < min_qual, else (qual, filter, gt, gq, dnq, pl) with one entry per sample in
+// gt/gq/dnq/pl.
+py::object genotype_site(const std::vector<std::string>& alleles, const std::vector<SampleLikelihoods>& samples,
+                         const Cohort& cohort, const CallParams& params, double sor) {
+  if (alleles.size() < 2) throw InputError("a site needs REF and at least one ALT");
+  std::vector<bool> indel;
+  for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());
   std::vector<calling::SampleSite> sites;
   for (const auto& [ploidy, dp, ad, gl] : samples) {
     sites.push_back(calling::site_from_likelihoods(ploidy, dp, ad, gl, indel, params));
   }
   CallRecord rec;
+  rec.ref = alleles[0];
+  rec.alts.assign(alleles.begin() + 1, alleles.end());
+  rec.sor = sor;
   if (!calling::genotype_cohort(sites, static_cast<int>(indel.size()), cohort, params, 3000.0, rec)) return py::none();
   py::list gt, gq, dnq, pl;
   for (const SampleCall& c : rec.samples) {
@@ -399,6 +406,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("indel_hom_prior", &CallParams::indel_hom_prior)
       .def_readwrite("min_qual", &CallParams::min_qual)
       .def_readwrite("low_qual", &CallParams::low_qual)
+      .def_readwrite("strand_bias_sor", &CallParams::strand_bias_sor)
+      .def_readwrite("strand_bias_qd", &CallParams::strand_bias_qd)
       .def_readwrite("max_haplotypes", &CallParams::max_haplotypes)
       .def_readwrite("assemble", &CallParams::assemble)
       .def_readwrite("tlod_emit", &CallParams::tlod_emit)
@@ -505,7 +514,8 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("ref"), py::arg("reads"), py::arg("min_support") = 2,
       "Local assembly's graph step on plain sequences: (k used, best paths), k = 0 when every graph had a cycle.");
-  m.def("genotype_site", &genotype_site, py::arg("indel"), py::arg("samples"), py::arg("cohort"), py::arg("params"),
+  m.def("genotype_site", &genotype_site, py::arg("alleles"), py::arg("samples"), py::arg("cohort"), py::arg("params"),
+        py::arg("sor") = std::numeric_limits<double>::quiet_NaN(),
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },
         py::arg("quiet") = true, "Silence htslib's own [E::...] messages (gmscall reports errors itself).");

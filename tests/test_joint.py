@@ -278,7 +278,7 @@ def test_de_novo_quality_needs_a_novel_alt() -> None:
 
     def dnq(father: str, mother: str) -> int:
         samples = [(2, 30, [15, 15], strong[father]), (2, 30, [15, 15], strong[mother]), (2, 30, [15, 15], strong["0/1"])]
-        return _core.genotype_site([False, False], samples, cohort, params)[4][2]
+        return _core.genotype_site(["A", "C"], samples, cohort, params)[4][2]
 
     assert dnq("1/1", "1/1") < 20
     assert dnq("0/0", "0/0") >= 20

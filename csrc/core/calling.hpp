@@ -147,7 +147,8 @@ double genotype_prior(const std::vector<int>& g, const std::vector<bool>& indel,
 // Per-sample genotypes, QUAL and de novo qualities of a site. With one sample and no pedigree,
 // each sample keeps its model's own call; otherwise the priors take the cohort's allele
 // frequencies (leave-one-out) and the trios' transmission into account. Returns false when no
-// sample carries an ALT or QUAL < min_qual.
+// sample carries an ALT or QUAL < min_qual. `rec` comes with its REF, ALTs and SOR (FILTER
+// StrandBias reads them).
 bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const Cohort& cohort, const CallParams& p,
                      double qual_cap, CallRecord& rec);
 // A sample's site evidence from its genotype likelihoods alone (log10, genotype_list order; empty:

@@ -234,6 +234,33 @@ double genotype_prior(const std::vector<int>& g, const std::vector<bool>& indel,
   return std::log10(het(i) * hom(j));
 }
 
+namespace {
+
+// QUAL over the depth of the samples that carry an ALT (GATK's QD): the evidence per read.
+double qual_by_depth(const CallRecord& rec) {
+  int dp = 0;
+  for (const SampleCall& c : rec.samples)
+    if (carries_alt(c.gt)) dp += c.dp;
+  return rec.qual / std::max(1, dp);
+}
+
+bool is_snv(const CallRecord& rec) {
+  if (rec.ref.size() != 1) return false;
+  for (const std::string& a : rec.alts)
+    if (a.size() != 1) return false;
+  return true;
+}
+
+// A base substitution whose ALT reads keep to one strand (SOR) while giving little evidence per
+// read (QD) has the shape of a strand-specific sequencing error (Illumina's after GG, or after a
+// homopolymer). Either bound alone also fires on true SNVs: random strand splits of good reads,
+// hets with few ALT reads.
+bool strand_bias(const CallRecord& rec, const CallParams& p) {
+  return is_snv(rec) && rec.sor > p.strand_bias_sor && qual_by_depth(rec) < p.strand_bias_qd;
+}
+
+}  // namespace
+
 bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const Cohort& cohort, const CallParams& p,
                      double qual_cap, CallRecord& rec) {
   const size_t ns = sites.size();
@@ -280,6 +307,7 @@ bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const 
   rec.qual = p_none == -INFINITY ? qual_cap : std::min(qual_cap, -10.0 * p_none);
   if (rec.qual < p.min_qual) return false;
   rec.filter = rec.qual < p.low_qual ? kFilterLowQual : 0;
+  if (strand_bias(rec, p)) rec.filter |= kFilterStrandBias;
   return true;
 }
 

@@ -25,7 +25,7 @@ from .options import DEFAULT_SHARD, CallOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
-from .vcf import ShardFormatter, VcfLayout, header_lines, open_output
+from .vcf import ShardFormatter, VcfLayout, filter_text, header_lines, open_output
 
 log = logging.getLogger("gmscall")
 Progress = Callable[[int, int, int], None]
@@ -161,7 +161,7 @@ def _as_batch(shard: Region, samples: tuple[str, ...], recs: dict) -> RecordBatc
     return RecordBatch(
         shard.contig, shard.start, shard.end, samples, recs["pos"] + 1, _objects(recs["ref"]),
         _objects([tuple(a) for a in recs["alts"]]), recs["qual"],
-        _objects(["PASS" if f == 0 else "LowQual" for f in recs["filter"].tolist()]), recs["dp"], recs["mq"],
+        _objects([filter_text(f) for f in recs["filter"].tolist()]), recs["dp"], recs["mq"],
         recs["sor"], recs["haplotype_model"].astype(bool), recs["gt"], recs["gq"], recs["sample_dp"], recs["dnq"],
         _objects([[tuple(a) for a in row] for row in recs["ad"]], (n, ns)),
         _objects([[tuple(p) for p in row] for row in recs["pl"]], (n, ns)))

@@ -342,8 +342,8 @@ def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions], 
     params = options.to_core()
     kept: list[tuple[_Site, tuple]] = []
     for site in _sites(per_sample, shard):
-        indel = [len(a) != len(site.alleles[0]) for a in site.alleles]
-        result = _core.genotype_site(indel, site.samples, core_cohort, params)
+        sor = site.sor[1] if site.sor else float("nan")
+        result = _core.genotype_site(site.alleles, site.samples, core_cohort, params, sor)
         if result is not None:
             kept.append((site, result))
     return shard.contig, _as_records(kept, cohort.n_samples)

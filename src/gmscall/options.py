@@ -60,6 +60,10 @@ class CallOptions:
     indel_hom_prior: float = 6.25e-5
     min_qual: float = 10.0
     low_qual: float = 20.0
+    # FILTER StrandBias on SNVs with SOR above and QD below these (GATK's hard-filter bounds, required
+    # together: on ../shared/data either alone also flags true SNVs, together only errors)
+    strand_bias_sor: float = 3.0
+    strand_bias_qd: float = 2.0
     max_haplotypes: int = 12
     assemble: bool = True  # local assembly of active regions (soft clips, clustered indels)
     gap_open_max: int = 45
@@ -88,6 +92,9 @@ class CallOptions:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {v!r}")
+        for name in ("strand_bias_sor", "strand_bias_qd"):
+            if not getattr(self, name) >= 0.0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("snv_het_prior", "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "de_novo_prior"):
             v = getattr(self, name)
             if not 0.0 < v < 0.5:
@@ -98,7 +105,7 @@ class CallOptions:
         p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
-                     "max_haplotypes", "assemble", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior",
+                     "strand_bias_sor", "strand_bias_qd", "max_haplotypes", "assemble", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior",
                      "gvcf", "gvcf_depth_classes"):
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)

@@ -15,7 +15,15 @@ from typing import IO, Any
 from . import _core
 from .preflight import check_output
 
-FILTERS = {1: "LowQual"}
+#: FILTER bits of germline records (core FilterBits) and their header descriptions
+FILTERS = {1: ("LowQual", "QUAL below the low-quality threshold (--low-qual)"),
+           2: ("StrandBias", ("SNV whose ALT reads keep to one strand with little evidence per read "
+                              "(SOR > 3 and QD < 2, CallOptions.strand_bias_sor/_qd)"))}
+
+
+def filter_text(bits: int) -> str:
+    """The FILTER column of a germline record from its FilterBits."""
+    return "PASS" if bits == 0 else ";".join(name for b, (name, _) in FILTERS.items() if bits & b)
 #: zlib level of .gz output: bgzip's (6) for VCFs, so a VCF has the bytes bgzip gives; 2 for gVCFs,
 #: which carry ~15x the text: at level 6 deflating them was most of the cost of --gvcf (~22 %
 #: larger files, deflated ~2.7x faster).
@@ -66,7 +74,7 @@ def preamble(contigs: Sequence[tuple[str, int]], reference: str, version: str, c
 def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, reference: str, version: str,
                  command: str, backend: str, extra: Sequence[str] = ()) -> list[str]:
     lines = preamble(contigs, reference, version, command, backend,
-                     [("PASS", "All filters passed"), ("LowQual", "QUAL below the low-quality threshold (--low-qual)")],
+                     [("PASS", "All filters passed"), *FILTERS.values()],
                      extra)
     if layout.gvcf:
         lines += _gvcf_header(layout.gq_bands or ())
@@ -227,7 +235,7 @@ def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
     fmt = "GT:GQ:DP:AD:PL:DNQ" if layout.trios else "GT:GQ:DP:AD:PL"
     for k in range(len(recs["pos"])):
         filt = int(recs["filter"][k])
-        filter_txt = "PASS" if filt == 0 else ";".join(v for b, v in FILTERS.items() if filt & b)
+        filter_txt = filter_text(filt)
         alts = recs["alts"][k]
         info = ""
         if layout.cohort:

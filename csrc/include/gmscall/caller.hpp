@@ -23,6 +23,10 @@ struct CallParams {
   double indel_het_prior = 1.25e-4, indel_hom_prior = 6.25e-5;
   double min_qual = 10.0;       // records below are not written
   double low_qual = 20.0;       // records below get FILTER LowQual
+  // FILTER StrandBias on SNV records: GATK's hard-filter bounds (SOR > 3, QD < 2), here required
+  // together. Either alone also fires on true SNVs (random strand splits, low-fraction hets).
+  double strand_bias_sor = 3.0;
+  double strand_bias_qd = 2.0;
   int max_haplotypes = 12;
   bool assemble = true;         // local assembly of active regions (core/assembly.cpp)
   int gap_open_max = 45;        // pair-HMM gap open (Phred) outside repeats
@@ -69,7 +73,7 @@ struct SomaticRecord {
   std::vector<SomaticSample> samples;
 };
 
-enum FilterBits : int { kFilterLowQual = 1 };
+enum FilterBits : int { kFilterLowQual = 1, kFilterStrandBias = 2 };
 
 // Copies of a chromosome that a sample carries over [beg, end) (0, 1 or 2).
 struct PloidyInterval {
