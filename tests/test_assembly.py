@@ -213,3 +213,45 @@ def test_gata_repeat_of_the_real_hg001_slice(shared_data: Path) -> None:
     got = {(r["pos"], r["ref"], tuple(r["alts"])): tuple(r["gt"]) for r in recs}
     assert got.get((10037110, "T", ("TGATA",))) == (1, 1), got
     assert got.get((10037144, "T", ("TGATAGATA",))) == (1, 1), got
+
+
+def _mixed_representation_case(root: Path) -> tuple[Path, Path, int]:
+    """A het haplotype with one more AC unit in an (AC)8 repeat and G>A at the base after it,
+    on 6 of 46 spanning reads, written two ways as an aligner may: +AC at the repeat plus the
+    mismatch (3 reads), or the mismatch at the first G plus +CA after it (3 reads). Each way is
+    below the indel candidates' fraction (3/46 < 0.08); the two together are not.
+    Returns (fasta, bam, 0-based position of the repeat's anchor base)."""
+    from test_robustness import ref_fasta, write_bam
+
+    rng = np.random.default_rng(5)
+
+    def flank(n: int) -> str:
+        return "".join("ACGT"[i] for i in rng.integers(0, 4, n))
+
+    left, right = flank(150) + "T", "GG" + flank(150)
+    ref = left + "AC" * 8 + right
+    anchor, g = len(left) - 1, len(left) + 16  # the repeat's anchor; the first G after it
+    alt = left + "AC" * 9 + "A" + right[1:]
+    reads = []
+    for k in range(46):
+        start = anchor - 40 - (k * 7) % 30
+        if k < 40:
+            seq, cigar = ref[start : start + 100], "100M"
+        else:
+            seq = alt[start : start + 100]
+            if k < 43:  # +AC after the anchor, then the mismatch
+                cigar = f"{anchor + 1 - start}M2I{100 - (anchor + 1 - start) - 2}M"
+            else:  # the mismatch at the first G, then +CA after it
+                cigar = f"{g + 1 - start}M2I{100 - (g + 1 - start) - 2}M"
+        reads.append({"name": f"r{k}", "pos": start, "cigar": cigar, "seq": seq, "flag": 16 * (k % 2)})
+    reads.sort(key=lambda r: r["pos"])
+    fasta = ref_fasta(root / "ref.fa", "chrM2", ref)
+    bam = write_bam(root / "reads.bam", "chrM2", len(ref), reads)
+    return fasta, bam, anchor
+
+
+def test_one_event_written_two_ways_is_assembled(tmp_path: Path) -> None:
+    fasta, bam, anchor = _mixed_representation_case(tmp_path)
+    calls = {(r["pos"] - 1, r["ref"], tuple(r["alts"])): r["gt"] for r in gmscall.call(bam, fasta)}
+    g = anchor + 17
+    assert calls == {(anchor, "T", ("TAC",)): (0, 1), (g, "G", ("A",)): (0, 1)}

@@ -356,7 +356,8 @@ void mark(std::vector<uint8_t>& active, int64_t beg, int64_t x) {
 }  // namespace
 
 std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samples,
-                                         const std::vector<Candidate>& candidates, int64_t beg, int64_t end) {
+                                         const std::vector<Candidate>& candidates, const RefSeq& ref,
+                                         const CallParams& p, int64_t beg, int64_t end) {
   std::vector<uint8_t> active(static_cast<size_t>(std::max<int64_t>(0, end - beg)), 0);
   // Soft clips: two reads clipped within a few bases of each other.
   std::vector<uint16_t> clips(active.size(), 0);
@@ -391,6 +392,27 @@ std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samp
         mark(active, beg, candidates[b].pos);
       }
     }
+  }
+  // Indel reads that no candidate explains, summed over a stretch: one event written differently
+  // on different reads (e.g. an insertion at a repeat's end placed with a mismatch), each way
+  // below the candidate thresholds, which assembly can put together.
+  std::vector<uint32_t> unexplained(active.size(), 0);
+  for (const SampleEvidence& e : samples) {
+    for (const IndelAllele& x : e.pu.indels) {
+      Candidate a{x.pos, x.length, x.seq};
+      normalize_indel(ref, e.pu.beg, a);
+      if (a.pos < beg || a.pos >= end || std::binary_search(candidates.begin(), candidates.end(), a)) continue;
+      unexplained[static_cast<size_t>(a.pos - beg)] += x.fwd + x.rev;
+    }
+  }
+  uint32_t in_stretch = 0;
+  for (int64_t x = 0; x < static_cast<int64_t>(unexplained.size()) + kNear; ++x) {
+    if (x < static_cast<int64_t>(unexplained.size())) in_stretch += unexplained[static_cast<size_t>(x)];
+    if (x >= 2 * kNear + 1) in_stretch -= unexplained[static_cast<size_t>(x - 2 * kNear - 1)];
+    if (x < kNear || in_stretch < static_cast<uint32_t>(std::max(p.min_alt_count, 2))) continue;
+    uint32_t depth = 0;
+    for (const SampleEvidence& e : samples) depth += depth_at(e.pu, beg + x - kNear - e.pu.beg);
+    if (in_stretch >= p.min_indel_frac * depth) mark(active, beg, beg + x - kNear);
   }
   // Long indels in the reads' CIGARs, also those beyond the CIGAR candidates' length limit.
   for (const SampleEvidence& e : samples) {

@@ -83,7 +83,7 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   std::vector<AssembledHaplotype> assembled;
   if (params.assemble) {
     const int64_t margin = params.read_pad / 2;
-    for (const ActiveRegion& r : active_regions(samples, alleles, pb, pe)) {
+    for (const ActiveRegion& r : active_regions(samples, alleles, rs, params, pb, pe)) {
       if (r.end <= lo - margin || r.beg >= end + after + margin) continue;
       for (AssembledHaplotype& h : assemble_region(samples, rs, r, max_span, params)) assembled.push_back(std::move(h));
     }

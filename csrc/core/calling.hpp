@@ -176,9 +176,11 @@ struct ActiveRegion {
 };
 // Regions of [beg, end) where reads disagree with the reference beyond what single CIGAR
 // candidates explain: soft clips on two reads or more within a few bases, two indels close
-// together, an indel among mismatches, or an indel of 10 bp or more. Empty where all is quiet.
+// together, an indel among mismatches, an indel of 10 bp or more, or indel reads of no candidate
+// that together reach the indel candidates' thresholds. Empty where all is quiet.
 std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samples,
-                                         const std::vector<Candidate>& candidates, int64_t beg, int64_t end);
+                                         const std::vector<Candidate>& candidates, const RefSeq& ref,
+                                         const CallParams& p, int64_t beg, int64_t end);
 // Haplotypes of the region's reads (all samples pooled) that carry an indel, from the first
 // k-mer size whose graph has no cycle.
 std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
