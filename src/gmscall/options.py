@@ -105,8 +105,8 @@ class CallOptions:
         p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
-                     "strand_bias_sor", "strand_bias_qd", "max_haplotypes", "assemble", "gap_open_max", "gap_open_min", "gap_open_slope", "de_novo_prior",
-                     "gvcf", "gvcf_depth_classes"):
+                     "strand_bias_sor", "strand_bias_qd", "max_haplotypes", "assemble", "gap_open_max",
+                     "gap_open_min", "gap_open_slope", "de_novo_prior", "gvcf", "gvcf_depth_classes"):
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)
         return p
