@@ -17,8 +17,8 @@ from .preflight import check_output
 
 #: FILTER bits of germline records (core FilterBits) and their header descriptions
 FILTERS = {1: ("LowQual", "QUAL below the low-quality threshold (--low-qual)"),
-           2: ("StrandBias", ("SNV whose ALT reads keep to one strand with little evidence per read "
-                              "(SOR > 3 and QD < 2, CallOptions.strand_bias_sor/_qd)"))}
+           2: ("StrandBias", ("SNV whose ALT reads keep to one strand with little evidence per read: SOR "
+                              "above CallOptions.strand_bias_sor and QD below strand_bias_qd (defaults 3 and 2)"))}
 
 
 def filter_text(bits: int) -> str:
