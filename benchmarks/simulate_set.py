@@ -24,19 +24,14 @@ import sys
 from pathlib import Path
 
 import pysam
+from run import DEFAULT_DATA, read_datasets
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from gmscall.regions import parse_region
+
 SOURCE_SET = "sim-hg002-chr20-2x150"
 PROFILES = {"HS20": 100, "HS25": 150, "MSv3": 250}  # ART's profiles and their longest read
 COLUMNS = ("name", "kind", "bams", "ref", "truth", "confident_bed", "region", "truth_sample", "notes")
 SAMPLE = "HG002"
-
-
-def parse_region(text: str) -> tuple[str, int, int]:
-    """chr:start-end (1-based inclusive) as (chr, 0-based start, end)."""
-    contig, span = text.split(":")
-    start, end = (int(x.replace(",", "")) for x in span.split("-"))
-    return contig, start - 1, end
 
 
 def plant(fasta: str, truth: str, contig: str, beg: int, end: int, seed: int, out: Path) -> list[Path]:
@@ -97,7 +92,8 @@ def clip_bed(bed: Path, contig: str, beg: int, end: int, out: Path) -> None:
                 o.write(f"{c}\t{s}\t{e}\n")
 
 
-def read_tsv(path: Path) -> dict[str, dict[str, str]]:
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
+    """The rows of a datasets.tsv as written (run.read_datasets resolves their paths)."""
     with open(path, newline="") as fh:
         return {row["name"]: row for row in csv.DictReader(fh, delimiter="\t")}
 
@@ -127,20 +123,22 @@ def main() -> int:
         sys.exit(f"--length must be in [25, {PROFILES[args.profile]}] for {args.profile}")
     fragment = args.fragment or max(400, round(2.4 * length))
     data, out = Path(args.data), Path(args.out).resolve()
-    src = read_tsv(data / "datasets.tsv")[SOURCE_SET]
-    contig, beg, end = parse_region(args.region)
+    src = {ds.name: ds for ds in read_datasets(data)}[SOURCE_SET]
+    with pysam.FastaFile(str(src.ref)) as fa:
+        region = parse_region(args.region, dict(zip(fa.references, fa.lengths)))
+    contig, beg, end = region.contig, region.start, region.end
     name = f"sim-hg002-{args.profile}-{length}-{args.depth:g}x-seed{args.seed}"
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
 
     ref = out / "ref.fa"  # the source's reference and its bwa index, shared by every set in OUT
     if not ref.exists():
-        shutil.copyfile(data / src["ref"], ref)
+        shutil.copyfile(src.ref, ref)
         pysam.faidx(str(ref))
     if not Path(f"{ref}.bwt").exists():
         run(f"bwa index {ref} 2>/dev/null")
-    haps = plant(str(ref), str(data / src["truth"]), contig, beg, end, args.seed, folder)
-    clip_bed(data / src["confident_bed"], contig, beg, end, folder / "confident.bed")
+    haps = plant(str(ref), str(src.truth), contig, beg, end, args.seed, folder)
+    clip_bed(src.bed, contig, beg, end, folder / "confident.bed")
     for h, hap in enumerate(haps):
         run(f"art_illumina -ss {args.profile} -i {hap} -p -l {length} -f {args.depth / 2} -m {fragment} "
             f"-s {fragment // 8} -rs {args.seed * 2 + h} -na -q -o {folder}/reads{h}_ 2>/dev/null")
@@ -153,7 +151,7 @@ def main() -> int:
         f.unlink()
 
     tsv = out / "datasets.tsv"
-    rows = read_tsv(tsv) if tsv.exists() else {}
+    rows = read_rows(tsv) if tsv.exists() else {}
     rows[name] = {
         "name": name, "kind": "simulated", "bams": f"{name}/reads.bam", "ref": os.path.relpath(ref, out),
         "truth": f"{name}/truth.vcf.gz", "confident_bed": f"{name}/confident.bed", "region": args.region,
