@@ -25,7 +25,7 @@ from .options import DEFAULT_SHARD, SomaticOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards
-from .vcf import BGZIP_LEVEL, preamble
+from .vcf import BGZIP_LEVEL, filter_names, filter_text, preamble
 
 log = logging.getLogger("gmscall")
 Bam = Union[str, Path]
@@ -57,13 +57,9 @@ def _somatic_shard(opts: SomaticOptions, backend: str, cohort: CohortSpec, sessi
     return shard.contig, session.call_somatic(shard.contig, shard.start, shard.end, opts.to_core(), backend, core)
 
 
-def _filters(bits: int) -> list[str]:
-    return [name for bit, name, _ in FILTERS if bits & bit]
-
-
 def _as_dict(contig: str, rec: tuple, samples: tuple[str, ...]) -> dict:
     pos, ref, alt, tlod, nlod, bits, per = rec
-    d = {"contig": contig, "pos": pos + 1, "ref": ref, "alt": alt, "tlod": tlod, "filters": _filters(bits),
+    d = {"contig": contig, "pos": pos + 1, "ref": ref, "alt": alt, "tlod": tlod, "filters": filter_names(bits, FILTERS),
          "somatic": bits == 0}
     if len(samples) > 1:
         d["nlod"] = nlod
@@ -74,7 +70,7 @@ def _as_dict(contig: str, rec: tuple, samples: tuple[str, ...]) -> dict:
 
 def _line(contig: str, rec: tuple, n_samples: int) -> str:
     pos, ref, alt, tlod, nlod, bits, per = rec
-    filt = ";".join(_filters(bits)) or "PASS"
+    filt = filter_text(bits, FILTERS)
     info = ["SOMATIC"] if bits == 0 else []
     info.append(f"DP={sum(s[2] for s in per)}")
     info.append(f"TLOD={tlod:.2f}")

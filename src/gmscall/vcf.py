@@ -15,15 +15,23 @@ from typing import IO, Any
 from . import _core
 from .preflight import check_output
 
-#: FILTER bits of germline records (core FilterBits) and their header descriptions
-FILTERS = {1: ("LowQual", "QUAL below the low-quality threshold (--low-qual)"),
-           2: ("StrandBias", ("SNV whose ALT reads keep to one strand with little evidence per read: SOR "
-                              "above CallOptions.strand_bias_sor and QD below strand_bias_qd (defaults 3 and 2)"))}
+#: FILTER bits of germline records (core FilterBits): (bit, name, header text); somatic.FILTERS is
+#: the same for somatic records
+FILTERS: tuple[tuple[int, str, str], ...] = (
+    (1, "LowQual", "QUAL below the low-quality threshold (--low-qual)"),
+    (2, "StrandBias", ("SNV whose ALT reads keep to one strand with little evidence per read: SOR "
+                       "above CallOptions.strand_bias_sor and QD below strand_bias_qd (defaults 3 and 2)")),
+)
 
 
-def filter_text(bits: int) -> str:
-    """The FILTER column of a germline record from its FilterBits."""
-    return "PASS" if bits == 0 else ";".join(name for b, (name, _) in FILTERS.items() if bits & b)
+def filter_names(bits: int, table: tuple[tuple[int, str, str], ...] = FILTERS) -> list[str]:
+    """The FILTER names of a record's bits."""
+    return [name for bit, name, _ in table if bits & bit]
+
+
+def filter_text(bits: int, table: tuple[tuple[int, str, str], ...] = FILTERS) -> str:
+    """The FILTER column of a record from its bits."""
+    return ";".join(filter_names(bits, table)) or "PASS"
 #: zlib level of .gz output: bgzip's (6) for VCFs, so a VCF has the bytes bgzip gives; 2 for gVCFs,
 #: which carry ~15x the text: at level 6 deflating them was most of the cost of --gvcf (~22 %
 #: larger files, deflated ~2.7x faster).
@@ -74,7 +82,7 @@ def preamble(contigs: Sequence[tuple[str, int]], reference: str, version: str, c
 def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, reference: str, version: str,
                  command: str, backend: str, extra: Sequence[str] = ()) -> list[str]:
     lines = preamble(contigs, reference, version, command, backend,
-                     [("PASS", "All filters passed"), *FILTERS.values()],
+                     [("PASS", "All filters passed"), *((name, text) for _, name, text in FILTERS)],
                      extra)
     if layout.gvcf:
         lines += _gvcf_header(layout.gq_bands or ())
