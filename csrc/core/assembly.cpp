@@ -356,8 +356,9 @@ void mark(std::vector<uint8_t>& active, int64_t beg, int64_t x) {
 }  // namespace
 
 std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samples,
-                                         const std::vector<Candidate>& candidates, const RefSeq& ref,
-                                         const CallParams& p, int64_t beg, int64_t end) {
+                                         const std::vector<Candidate>& candidates,
+                                         const std::vector<Candidate>& below_thresholds, const CallParams& p,
+                                         int64_t beg, int64_t end) {
   std::vector<uint8_t> active(static_cast<size_t>(std::max<int64_t>(0, end - beg)), 0);
   // Soft clips: two reads clipped within a few bases of each other.
   std::vector<uint16_t> clips(active.size(), 0);
@@ -397,14 +398,8 @@ std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samp
   // on different reads (e.g. an insertion at a repeat's end placed with a mismatch), each way
   // below the candidate thresholds, which assembly can put together.
   std::vector<uint32_t> unexplained(active.size(), 0);
-  for (const SampleEvidence& e : samples) {
-    for (const IndelAllele& x : e.pu.indels) {
-      Candidate a{x.pos, x.length, x.seq};
-      normalize_indel(ref, e.pu.beg, a);
-      if (a.pos < beg || a.pos >= end || std::binary_search(candidates.begin(), candidates.end(), a)) continue;
-      unexplained[static_cast<size_t>(a.pos - beg)] += x.fwd + x.rev;
-    }
-  }
+  for (const Candidate& a : below_thresholds)
+    if (a.pos >= beg && a.pos < end) unexplained[static_cast<size_t>(a.pos - beg)] += a.support;
   uint32_t in_stretch = 0;
   for (int64_t x = 0; x < static_cast<int64_t>(unexplained.size()) + kNear; ++x) {
     if (x < static_cast<int64_t>(unexplained.size())) in_stretch += unexplained[static_cast<size_t>(x)];

@@ -76,14 +76,15 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   }
 
   const int64_t lo = ev.lo = std::max<int64_t>(0, beg - reach);
-  std::vector<Candidate> alleles = find_candidates(samples, rs, params);
+  std::vector<Candidate> below_thresholds;
+  std::vector<Candidate> alleles = find_candidates(samples, rs, params, below_thresholds);
   // Assembly only where the calls of this shard can land (its neighbours assemble the rest); a
   // region's reads and bounds do not depend on the shard, so the haplotypes are the same for any
   // split.
   std::vector<AssembledHaplotype> assembled;
   if (params.assemble) {
     const int64_t margin = params.read_pad / 2;
-    for (const ActiveRegion& r : active_regions(samples, alleles, rs, params, pb, pe)) {
+    for (const ActiveRegion& r : active_regions(samples, alleles, below_thresholds, params, pb, pe)) {
       if (r.end <= lo - margin || r.beg >= end + after + margin) continue;
       for (AssembledHaplotype& h : assemble_region(samples, rs, r, max_span, params)) assembled.push_back(std::move(h));
     }

@@ -176,11 +176,13 @@ struct ActiveRegion {
 };
 // Regions of [beg, end) where reads disagree with the reference beyond what single CIGAR
 // candidates explain: soft clips on two reads or more within a few bases, two indels close
-// together, an indel among mismatches, an indel of 10 bp or more, or indel reads of no candidate
-// that together reach the indel candidates' thresholds. Empty where all is quiet.
+// together, an indel among mismatches, an indel of 10 bp or more, or indel alleles below the
+// candidate thresholds (find_candidates' `below`) whose reads together reach them. Empty where all
+// is quiet.
 std::vector<ActiveRegion> active_regions(const std::vector<SampleEvidence>& samples,
-                                         const std::vector<Candidate>& candidates, const RefSeq& ref,
-                                         const CallParams& p, int64_t beg, int64_t end);
+                                         const std::vector<Candidate>& candidates,
+                                         const std::vector<Candidate>& below_thresholds, const CallParams& p,
+                                         int64_t beg, int64_t end);
 // Haplotypes of the region's reads (all samples pooled) that carry an indel, from the first
 // k-mer size whose graph has no cycle.
 std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
@@ -210,8 +212,9 @@ int64_t tract_end(const RefSeq& ref, const Candidate& a);
 uint32_t sum_counts(const PileupResult& pu, int64_t x, int allele);
 uint32_t depth_at(const PileupResult& pu, int64_t x);
 void normalize_indel(const RefSeq& ref, int64_t min_pos, Candidate& a);
+// `below` receives the indel alleles seen on reads that miss the thresholds (support: their reads).
 std::vector<Candidate> find_candidates(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
-                                      const CallParams& p);
+                                      const CallParams& p, std::vector<Candidate>& below);
 void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& windows,
                    std::vector<Candidate>& site_snvs);
 

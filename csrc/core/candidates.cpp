@@ -82,7 +82,7 @@ bool enough_support(const std::vector<uint32_t>& count, const std::vector<uint32
 }  // namespace
 
 std::vector<Candidate> find_candidates(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
-                                      const CallParams& p) {
+                                      const CallParams& p, std::vector<Candidate>& below) {
   std::vector<Candidate> out;
   const PileupResult& pu0 = samples[0].pu;
   const int64_t n = pu0.end - pu0.beg;
@@ -120,11 +120,13 @@ std::vector<Candidate> find_candidates(const std::vector<SampleEvidence>& sample
       depth[s] = std::max<uint32_t>(1, depth_at(samples[s].pu, a0.pos - pu0.beg));
       total += c[s];
     }
+    Candidate a = a0;
+    a.support = total;
     if (enough_support(c, depth, p.min_alt_count, p.min_indel_frac)) {
-      Candidate a = a0;
-      a.support = total;
       a.tract_end = tract_end(ref, a);
       out.push_back(a);
+    } else {
+      below.push_back(a);
     }
   }
   std::sort(out.begin(), out.end());
