@@ -257,8 +257,12 @@ class _Site:
     alleles: list[str]
     samples: list[tuple[int, int, list[int], list[float]]] = field(default_factory=list)
     mq: list[tuple[int, float]] = field(default_factory=list)
-    sor: tuple[int, float] | None = None
+    sor: tuple[int, float] | None = None  # (DP, SOR) of the deepest sample record that has one
     hap: bool = False
+
+    @property
+    def strand_odds(self) -> float:
+        return self.sor[1] if self.sor else float("nan")
 
 
 def _likelihoods_of_record(line: _Line, alleles: list[str], longest_ref: str) -> tuple[list[int], list[float]]:
@@ -342,8 +346,7 @@ def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions], 
     params = options.to_core()
     kept: list[tuple[_Site, tuple]] = []
     for site in _sites(per_sample, shard):
-        sor = site.sor[1] if site.sor else float("nan")
-        result = _core.genotype_site(site.alleles, site.samples, core_cohort, params, sor)
+        result = _core.genotype_site(site.alleles, site.samples, core_cohort, params, site.strand_odds)
         if result is not None:
             kept.append((site, result))
     return shard.contig, _as_records(kept, cohort.n_samples)
@@ -371,7 +374,7 @@ def _as_records(kept: list[tuple[_Site, tuple]], ns: int) -> dict:
         "qual": np.array([r[0] for _, r in kept], dtype=np.float64),
         "filter": np.array([r[1] for _, r in kept], dtype=np.int32),
         "dp": sdp.sum(axis=1).astype(np.int32), "mq": np.array(mq, dtype=np.float64),
-        "sor": np.array([s.sor[1] if s.sor else float("nan") for s, _ in kept], dtype=np.float64),
+        "sor": np.array([s.strand_odds for s, _ in kept], dtype=np.float64),
         "haplotype_model": np.array([s.hap for s, _ in kept], dtype=np.uint8),
         "gt": gt, "gq": gq, "sample_dp": sdp, "dnq": dnq, "ad": ad, "pl": pl,
     }
