@@ -41,10 +41,16 @@ def _reads(ref: str, strands: list[tuple[bool, bool]], alt_bq: int) -> list[dict
     return sorted(reads, key=lambda r: r["pos"])
 
 
-def _call(tmp_path: Path, strands: list[tuple[bool, bool]], alt_bq: int, **options: object) -> dict:
+def _case(tmp_path: Path, strands: list[tuple[bool, bool]], alt_bq: int, name: str = "reads",
+          sample: str = "S1") -> tuple[Path, Path]:
+    """(FASTA, BAM) of `_reads` on the test reference."""
     ref = _reference()
     fasta = ref_fasta(tmp_path / "ref.fa", CONTIG, ref)
-    bam = write_bam(tmp_path / "reads.bam", CONTIG, LENGTH, _reads(ref, strands, alt_bq))
+    return fasta, write_bam(tmp_path / f"{name}.bam", CONTIG, LENGTH, _reads(ref, strands, alt_bq), samples=(sample,))
+
+
+def _call(tmp_path: Path, strands: list[tuple[bool, bool]], alt_bq: int, **options: object) -> dict:
+    fasta, bam = _case(tmp_path, strands, alt_bq)
     recs = gmscall.call(bam, fasta, options=gmscall.CallOptions(**options))
     at_site = [r for r in recs if r["pos"] == SITE + 1]
     assert len(at_site) == 1, recs
@@ -82,9 +88,7 @@ def test_bounds_are_options(tmp_path: Path) -> None:
 
 
 def test_vcf_header_declares_the_filter(tmp_path: Path) -> None:
-    ref = _reference()
-    fasta = ref_fasta(tmp_path / "ref.fa", CONTIG, ref)
-    bam = write_bam(tmp_path / "reads.bam", CONTIG, LENGTH, _reads(ref, REF_READS + [(True, True)] * 11, 14))
+    fasta, bam = _case(tmp_path, REF_READS + [(True, True)] * 11, 14)
     out = tmp_path / "calls.vcf"
     gmscall.call(bam, fasta, output=out)
     text = out.read_text()
@@ -96,12 +100,8 @@ def test_vcf_header_declares_the_filter(tmp_path: Path) -> None:
 def test_joint_calls_divide_qual_by_the_carriers_depth(tmp_path: Path) -> None:
     """A second sample's reference reads do not lower the evidence per read of the carrier (QD over
     all samples' depth would flag this one-strand but well-supported SNV)."""
-    ref = _reference()
-    fasta = ref_fasta(tmp_path / "ref.fa", CONTIG, ref)
-    carrier = write_bam(tmp_path / "a.bam", CONTIG, LENGTH, _reads(ref, REF_READS + [(True, True)] * 11, 35),
-                        samples=("A",))
-    other = write_bam(tmp_path / "b.bam", CONTIG, LENGTH, _reads(ref, [(False, False), (True, False)] * 60, 35),
-                      samples=("B",))
+    fasta, carrier = _case(tmp_path, REF_READS + [(True, True)] * 11, 35, "a", "A")
+    _, other = _case(tmp_path, [(False, False), (True, False)] * 60, 35, "b", "B")
     recs = [r for r in gmscall.call([carrier, other], fasta) if r["pos"] == SITE + 1]
     assert len(recs) == 1
     rec = recs[0]
@@ -112,9 +112,7 @@ def test_joint_calls_divide_qual_by_the_carriers_depth(tmp_path: Path) -> None:
 
 def test_gvcf_genotyping_keeps_the_filter(tmp_path: Path) -> None:
     """The gVCF carries the record's SOR; genotyping gVCFs applies the same bounds."""
-    ref = _reference()
-    fasta = ref_fasta(tmp_path / "ref.fa", CONTIG, ref)
-    bam = write_bam(tmp_path / "reads.bam", CONTIG, LENGTH, _reads(ref, REF_READS + [(True, True)] * 11, 14))
+    fasta, bam = _case(tmp_path, REF_READS + [(True, True)] * 11, 14)
     gvcf = tmp_path / "s.g.vcf.gz"
     gmscall.call(bam, fasta, output=gvcf, options=gmscall.CallOptions(gvcf=True))
     out = tmp_path / "cohort.vcf"
