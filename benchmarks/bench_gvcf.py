@@ -87,7 +87,7 @@ def f1s(evaluate, truth: Path, calls: Path, ref: Path, bed: Path, sample: str) -
 
 
 def trio(data: Path, out: Path) -> dict:
-    from gmscall import evaluate
+    from gmscall import evaluation as evaluate
 
     folder, ref = data / TRIO, data / SIM / "ref.fa"
     ped, bed = folder / "trio.ped", folder / "confident.bed"

@@ -16,7 +16,7 @@ of the tumour's reads with half of the normal's (60x, purity 0.53; expected alle
 written into a rescaled truth), called against the other half of the normal (20x).
 
 Reported per run: precision/recall/F1 of PASS calls inside the confident BED, recall by allele
-fraction bin and type (gmscall.evaluate.evaluate_somatic), germline truth alleles among PASS calls,
+fraction bin and type (gmscall.evaluation.evaluate_somatic), germline truth alleles among PASS calls,
 wall time (median of --repeat for gmscall; one run for VarScan2), and gmscall somatic over gmscall
 call (germline) of the tumour. Writes somatic.md and somatic.json to --out.
 """
@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import DEFAULT_DATA, warm_page_cache
 
-from gmscall.evaluate import evaluate, evaluate_somatic
+from gmscall.evaluation import evaluate, evaluate_somatic
 
 SET = "sim-somatic-chr20-2x150"
 

@@ -6,7 +6,7 @@
 
 For every set and every BAM in it, each caller runs on the set's ``region``; each BAM whose sample
 has a truth (``truth.<SAMPLE>.vcf.gz`` in the set's folder, or the set's ``truth`` for its
-``truth_sample``) is evaluated with ``gmscall.evaluate`` inside the set's confident BED. Trio sets
+``truth_sample``) is evaluated with ``gmscall.evaluation`` inside the set's confident BED. Trio sets
 (several BAMs and a ``trio.ped``, or a trio of KNOWN_TRIOS) are also called jointly by gmscall
 (``--ped``) and bcftools; each sample is scored against its own truth, and each joint VCF, the
 merged single-sample VCFs and the merged truths get a Mendelian error rate. Every caller runs
@@ -49,18 +49,20 @@ log = logging.getLogger("benchmarks.run")
 
 
 def load_evaluate() -> ModuleType:
-    """gmscall.evaluate from this checkout (standalone file), else from the installed package."""
-    path = REPO / "src" / "gmscall" / "evaluate.py"
-    if path.exists():
-        spec = importlib.util.spec_from_file_location("gmscall_evaluate", path)
+    """gmscall.evaluation from this checkout (the package alone: it needs no compiled core), else from
+    the installed package, so that outputs of any gmscall build are scored by the checkout's rules."""
+    init = REPO / "src" / "gmscall" / "evaluation" / "__init__.py"
+    if init.exists():
+        spec = importlib.util.spec_from_file_location("gmscall_evaluation", init,
+                                                      submodule_search_locations=[str(init.parent)])
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = mod  # dataclasses look the module up while the class is created
         spec.loader.exec_module(mod)
         return mod
-    from gmscall import evaluate
+    from gmscall import evaluation
 
-    return evaluate
+    return evaluation
 
 
 # --------------------------------------------------------------------------------------------
@@ -757,7 +759,7 @@ def markdown(results: dict[str, Any]) -> str:
         "\n".join(lines),
         "",
         ("P/R/F1: allele-level precision/recall/F1; GT-F1: genotype-aware F1; FP/FN: genotype-aware, "
-        "SNV+INDEL, inside the confident BED (gmscall.evaluate). wall s / peak MB: the whole caller "
+        "SNV+INDEL, inside the confident BED (gmscall.evaluation). wall s / peak MB: the whole caller "
         "process tree (pipelines included). time / gmscall-cpu: wall time over gmscall's CPU-backend "
         "wall time on the same BAM in this run. freebayes is single-threaded."),
         "",
@@ -850,7 +852,7 @@ def trio_markdown(results: dict[str, Any]) -> list[str]:
         "",
         ("Mendel errors: sites (PASS, inside the confident BED, an ALT allele in one of the three) whose "
          "child genotype cannot be made of one paternal and one maternal allele, out of those called in "
-         "all three (gmscall.evaluate.mendel). single: the three single-sample VCFs merged by position, "
+         "all three (gmscall.evaluation.mendel). single: the three single-sample VCFs merged by position, "
          "a sample without a record = 0/0. truths (floor): the three truth sets merged the same way, the "
          "rate a perfect caller reproduces. de novo: records flagged for the child (INFO DENOVO or "
          "FORMAT DNQ >= 20)."),

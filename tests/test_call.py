@@ -14,7 +14,7 @@ import pytest
 gmscall = pytest.importorskip("gmscall", reason="gmscall is not built/installed")
 
 from gmscall import synth
-from gmscall.evaluate import evaluate
+from gmscall.evaluation import evaluate
 
 CONTIG = "chrC"
 _ALT = {"A": "C", "C": "G", "G": "T", "T": "A"}

@@ -1,4 +1,4 @@
-"""Mendelian checks of trios (gmscall.evaluate.mendel and friends, ``gmscall eval --mendel/--ped``)
+"""Mendelian checks of trios (gmscall.evaluation.mendel and friends, ``gmscall eval --mendel/--ped``)
 on small hand-written VCFs."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pysam
 import pytest
 from conftest import run_cli
 
-from gmscall import evaluate as ev
+from gmscall import evaluation as ev
+from gmscall.evaluation.trios import _read_ped_rows
 
 TRIO = ("KID", "DAD", "MOM")
 CONTIGS = {"chr1": 1000, "chrX": 1000, "chrY": 1000}
@@ -273,8 +274,8 @@ def test_ped_trios(tmp_path: Path) -> None:
     bad.write_text("F1 KID DAD\n")
     with pytest.raises(ValueError, match="6 columns"):
         ev.ped_trios(str(bad))
-    assert ev._read_ped_rows(str(ped))[0] == ("KID", "DAD", "MOM")  # the standalone reader agrees
-    assert ev._read_ped_rows(str(ped))[1] == ("DAD", None, None)
+    assert _read_ped_rows(str(ped))[0] == ("KID", "DAD", "MOM")  # the standalone reader agrees
+    assert _read_ped_rows(str(ped))[1] == ("DAD", None, None)
 
 
 def test_parse_trio() -> None:

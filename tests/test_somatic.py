@@ -16,7 +16,7 @@ from conftest import run_cli
 import gmscall
 from gmscall import synth
 from gmscall.errors import InputError
-from gmscall.evaluate import evaluate_somatic
+from gmscall.evaluation import evaluate_somatic
 from gmscall.options import SomaticOptions
 
 

@@ -214,7 +214,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     import time
 
     from .caller import call
-    from .evaluate import evaluate, format_table
+    from .evaluation import evaluate, format_table
     from .synth import make_dataset
 
     with tempfile.TemporaryDirectory(prefix="gmscall-demo-") as tmp:
@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="keep the demo's files in this folder")
     p.set_defaults(func=_cmd_demo)
 
-    from .evaluate import add_eval_arguments, run_eval
+    from .evaluation import add_eval_arguments, run_eval
 
     p = sub.add_parser("eval", help="compare a call VCF with a truth VCF (GA4GH-style, SNVs and indels)")
     add_eval_arguments(p)
