@@ -13,7 +13,10 @@ indel VCFs; the high-confidence somatic calls (*.Somatic.hc.vcf) are scored.
 
 Sets: `sim-somatic-chr20-2x150` as given (tumour 80x, purity 0.8, normal 40x) and `mix-0.53`: half
 of the tumour's reads with half of the normal's (60x, purity 0.53; expected allele fractions x2/3,
-written into a rescaled truth), called against the other half of the normal (20x).
+written into a rescaled truth), called against the other half of the normal (20x). `--sets NAME,...`
+takes other tumour/normal pairs instead, rows of kind `simulated-somatic` of the `datasets.tsv` in
+`--data` (as `simulate_somatic.py` writes them: tumour and normal BAM, truth.somatic.vcf.gz,
+truth.germline.vcf.gz and confident.bed in the set's folder), without the mixture.
 
 Reported per run: precision/recall/F1 of PASS calls inside the confident BED, recall by allele
 fraction bin and type (gmscall.evaluation.evaluate_somatic), germline truth alleles among PASS calls,
@@ -36,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DEFAULT_DATA, warm_page_cache
+from run import DEFAULT_DATA, read_datasets, warm_page_cache
 
 from gmscall.evaluation import evaluate, evaluate_somatic
 
@@ -141,18 +144,30 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--varscan-jar", type=Path, default=os.environ.get("VARSCAN_JAR"))
+    ap.add_argument("--no-varscan", action="store_true", help="leave VarScan2 out (its rows say missing)")
+    ap.add_argument("--sets", default=None,
+                    help=f"tumour/normal sets of --data's datasets.tsv (kind simulated-somatic) [{SET} and its mixture]")
     args = ap.parse_args()
-    d = args.data / SET
-    ref = args.data / "sim-hg002-chr20-2x150" / "ref.fa"
-    bed, region = d / "confident.bed", "chr20:2000001-3000000"
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    jar = args.varscan_jar or fetch_varscan(out)
-    sets = {SET: {"tumor": d / "tumor.bam", "normal": d / "normal.bam", "truth": d / "truth.somatic.vcf.gz"},
-            "mix-0.53": make_mix(d, out)}
+    jar = None if args.no_varscan else (args.varscan_jar or fetch_varscan(out))
+    if jar is not None and not Path(jar).exists():
+        print(f"{jar}: not found; VarScan2 rows say missing", file=sys.stderr)
+        jar = None
+    rows_of = {ds.name: ds for ds in read_datasets(args.data)}
+    sets = {}
+    for name in (args.sets.split(",") if args.sets else [SET]):
+        ds = rows_of.get(name)
+        if ds is None or ds.kind != "simulated-somatic" or len(ds.bams) != 2:
+            sys.exit(f"{name}: no tumour/normal row (kind simulated-somatic) in {args.data / 'datasets.tsv'}")
+        sets[name] = {"tumor": ds.bams[0], "normal": ds.bams[1], "truth": ds.truth, "ref": ds.ref, "bed": ds.bed,
+                      "region": ds.region, "germline": ds.folder / "truth.germline.vcf.gz"}
+    if not args.sets:
+        sets["mix-0.53"] = dict(sets[SET], **make_mix(args.data / SET, out))
     gms = [sys.executable, "-m", "gmscall.cli"]
     rows = []
     for name, s in sets.items():
+        ref, bed, region = s["ref"], s["bed"], s["region"]
         warm_page_cache([s["tumor"], s["normal"]])
         base = out / name
         base.mkdir(exist_ok=True)
@@ -171,7 +186,7 @@ def main() -> int:
         for k, (cmd, vcf) in runs.items():
             row = {"set": name, "caller": k, "cmd": cmd, "wall_s": statistics.median(times[k])}
             if vcf is not None:
-                row.update(score(s["truth"], d / "truth.germline.vcf.gz", vcf, ref, bed, region, "TUMOR"))
+                row.update(score(s["truth"], s["germline"], vcf, ref, bed, region, "TUMOR"))
             rows.append(row)
         if jar is None:
             rows.append({"set": name, "caller": "VarScan2 somatic + processSomatic (hc)", "status": "missing"})
@@ -186,7 +201,7 @@ def main() -> int:
         wall = sh(cmd)
         merged = bgzip_sorted([vs / "out.snp.Somatic.hc.vcf", vs / "out.indel.Somatic.hc.vcf"], vs / "hc.vcf.gz")
         row = {"set": name, "caller": "VarScan2 somatic + processSomatic (hc)", "cmd": cmd, "wall_s": wall}
-        row.update(score(s["truth"], d / "truth.germline.vcf.gz", merged, ref, bed, region, "TUMOR"))
+        row.update(score(s["truth"], s["germline"], merged, ref, bed, region, "TUMOR"))
         rows.append(row)
     (out / "somatic.json").write_text(json.dumps(rows, indent=1))
     head = ("| set | caller | precision | recall | F1 | recall AF <0.10 / 0.10-0.25 / >=0.25 | SNV / INDEL / ITD "

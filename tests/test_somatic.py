@@ -298,6 +298,39 @@ def test_clustered_events_are_flagged(tmp_path: Path) -> None:
     assert recs.get(lone[0]) == []
 
 
+def test_itd_whose_clipped_bases_carry_sequencing_errors(tmp_path: Path) -> None:
+    """A subclonal 40-bp ITD in 2x100 reads where every read clipped at a junction has a miscalled
+    base among the 16 clipped bases next to its alignment (read ends, where HiSeq 2000 reads carry
+    most of their errors): the clipped bases still point to the duplicated copy."""
+    ref = synth.make_reference(6_000, 31, n_run=0, softmask=False)
+    r = ref.upper
+    at, n = 3_000, 40
+    pos, ins, _ = synth._left_align_ins(r, at, r[at - n + 1 : at + 1])
+    h0 = synth._build_haplotype(ref.contig, 0, r, [])
+    hd = synth._build_haplotype(ref.contig, 0, r, [(pos, r[pos], r[pos] + ins)])
+    reads = synth.simulate_reads([hd] * 2 + [h0] * 14, 31, 90, read_len=100, frag_mean=300, softclip_fraction=0.0,
+                                 clip_insertions_over=15, contig_end_fragments=False, name_prefix="t")
+    rng = np.random.default_rng(31)
+    clipped = 0
+    for rd in reads:
+        if not rd.cigar:
+            continue
+        (op0, n0), (op1, n1) = rd.cigar[0], rd.cigar[-1]
+        seq = list(rd.seq)
+        for is_clip, length, first in ((op0 == 4, n0, n0 - 16), (op1 == 4, n1, len(seq) - n1)):
+            if is_clip and length >= 16:
+                k = first + int(rng.integers(0, 16))
+                seq[k] = "ACGT"[("ACGT".index(seq[k]) + 1) % 4]
+                rd.qual[k] = 30
+                clipped += 1
+        rd.seq = "".join(seq)
+    assert clipped >= 4
+    fasta = synth.write_fasta(tmp_path / "ref.fa", ref)
+    bam = synth.write_bam(tmp_path / "t.bam", reads, ref, sample="T")
+    recs = {(x["pos"] - 1, x["ref"], x["alt"]): x["filters"] for x in gmscall.call_somatic(bam, fasta)}
+    assert recs.get((pos, r[pos], r[pos] + ins)) == [], recs
+
+
 def test_dask_workers_give_the_same_bytes(pair: Pair, pair_calls: Path, dask_cluster, tmp_path: Path) -> None:
     import distributed
 
