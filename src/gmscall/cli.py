@@ -1,4 +1,4 @@
-"""Command line: gmscall info | pileup | call | demo | eval (bcftools-style options)."""
+"""Command line: gmscall info | pileup | call | demo | eval | qc (bcftools-style options)."""
 
 from __future__ import annotations
 
@@ -234,6 +234,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_qc(args: argparse.Namespace) -> int:
+    from .qc import run_qc
+
+    report = run_qc(args.vcf, ped=args.ped, bams=args.bam or (), out_dir=args.output, ploidy=args.ploidy,
+                    min_gq=args.min_gq, min_dp=args.min_dp, regions_bed=args.regions_file)
+    pairs = report["relatedness"]["pairs"]
+    for x in report["sex"]:
+        print(f"sex\t{x['sample']}\tPED {x['ped_sex'] or '-'}\tinferred {x['inferred'] or '-'}\t{x['status']}")
+    for p in pairs:
+        kin = "NA" if p["kinship"] is None else f"{p['kinship']:.3f}"
+        print(f"pair\t{p['sample1']}\t{p['sample2']}\tkinship {kin}\tIBS0 {p['ibs0']:.4f}\t"
+              f"{p['relationship'] or '-'}\tPED {p['expected'] or '-'}\t{p['status']}")
+    for m in report["mismatches"]:
+        print(f"MISMATCH\t{m}")
+    print(f"gmscall qc: {len(report['mismatches'])} mismatch(es) with the PED; report in {args.output}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .options import DEFAULT_SHARD, GENOTYPE_SHARD, CallOptions
 
@@ -320,6 +338,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(p, threads=2)
     p.add_argument("--out", help="keep the demo's files in this folder")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("qc", help="sample identity and quality of gmscall's outputs (sex, relatedness, "
+                                  "Mendelian errors, callable bases) as TSV/JSON and MultiQC content")
+    p.add_argument("vcf", nargs="+", help="a joint VCF and/or one-sample gVCFs (gmscall call/genotype output)")
+    p.add_argument("--ped", help="pedigree (PED) to check the sexes and relationships against")
+    p.add_argument("--bam", action="append", help="a sample's BAM/CRAM: X/Y depth from its index (repeatable)")
+    p.add_argument("-o", "--output", default="gmscall-qc", help="output folder [gmscall-qc]")
+    p.add_argument("--ploidy", help="GRCh38, GRCh37 or a ploidy file: where chrX is haploid in males (the "
+                                    "PARs) [the VCF's ##gmscallPloidy, else by chrX's length]")
+    p.add_argument("--min-gq", type=int, default=20, help="GQ of a well-called genotype and a callable base [20]")
+    p.add_argument("--min-dp", type=int, default=10, help="depth of a well-called genotype and a callable base [10]")
+    p.add_argument("-R", "--regions-file", help="BED: the callable fraction of these regions (gVCF)")
+    p.set_defaults(func=_cmd_qc)
 
     from .evaluation import add_eval_arguments, run_eval
 

@@ -1065,3 +1065,129 @@ def make_family(tmpdir: PathLike, *, length: int = 30_000, depth: float = 25, se
     ped = root / "trio.ped"
     ped.write_text(f"FAM\t{dad}\t0\t0\t1\t0\nFAM\t{mum}\t0\t0\t2\t0\nFAM\t{kid}\t{dad}\t{mum}\t1\t0\n")
     return Family(root, fasta, bams, ped, truth, de_novo, contig)
+
+
+# --------------------------------------------------------------------------------------------
+# male and female genomes: an autosome, chrX with a PAR, chrY
+
+
+@dataclass(frozen=True)
+class SexedGenomes:
+    """ref.fa (chr1, chrX, chrY), one BAM per sample (SM as named), a ploidy file for these contigs
+    (PAR: the first ``par`` bases of chrX, diploid in males) and per sample its sex."""
+
+    root: Path
+    fasta: Path
+    bams: dict[str, Path]
+    ploidy: Path
+    sexes: dict[str, str]
+    par: int
+
+
+def _snv_haplotype(contig: str, index: int, r: str, spots: Sequence[int], rng: np.random.Generator,
+                   alts: dict[int, str]) -> Haplotype:
+    edits = [(p, r[p], alts.setdefault(p, "ACGT"[("ACGT".index(r[p]) + 1 + int(rng.integers(0, 3))) % 4]))
+             for p in sorted(spots) if r[p] in "ACGT"]
+    return _build_haplotype(contig, index, r, edits)
+
+
+def write_genome_bam(path: PathLike, reads_by_contig: dict[str, Sequence[SimRead]], refs: Sequence[Reference],
+                     sample: str, read_groups: Sequence[str] = ("L1",)) -> Path:
+    """Coordinate-sorted, indexed BAM over several contigs (``refs`` in header order)."""
+    path = Path(path)
+    header = pysam.AlignmentHeader.from_dict({
+        "HD": {"VN": "1.6", "SO": "coordinate"},
+        "SQ": [{"SN": r.contig, "LN": len(r)} for r in refs],
+        "RG": [{"ID": rg, "SM": sample, "LB": f"{sample}-lib", "PL": "ILLUMINA"} for rg in read_groups],
+        "PG": [{"ID": "synth", "PN": "gmscall-tests-synth"}],
+    })
+    unsorted = path.with_name(path.name + ".unsorted.bam")
+    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
+        for tid, ref in enumerate(refs):
+            for rd in reads_by_contig.get(ref.contig, ()):
+                a = pysam.AlignedSegment(header)
+                a.query_name, a.flag, a.reference_id, a.reference_start = rd.name, rd.flag, tid, rd.pos
+                a.mapping_quality = rd.mapq
+                if rd.cigar:
+                    a.cigartuples = rd.cigar
+                a.query_sequence = rd.seq
+                a.query_qualities = array.array("B", rd.qual.tobytes())
+                if rd.flag & PAIRED:
+                    a.next_reference_id, a.next_reference_start, a.template_length = tid, rd.mate_pos, rd.tlen
+                tags: list[tuple[str, object]] = [("RG", read_groups[0])]
+                if rd.mate_cigar:
+                    tags.append(("MC", rd.mate_cigar))
+                a.set_tags(tags)
+                out.write(a)
+    pysam.sort("-o", str(path), str(unsorted))
+    unsorted.unlink()
+    pysam.index(str(path))
+    return path
+
+
+def make_sexed_genomes(tmpdir: PathLike, sexes: dict[str, str], *, autosome: int = 60_000, x_len: int = 40_000,
+                       y_len: int = 20_000, par: int = 5_000, depth: float = 20, seed: int = 8,
+                       snv_every: int = 400) -> SexedGenomes:
+    """Samples of the given sexes ('M'/'F') on chr1 + chrX + chrY: each has its own het and hom SNVs
+    (about one per ``snv_every`` bp on each haplotype) on chr1 and chrX; a male has one chrX outside the PAR
+    (reads of the PAR from his X and his Y, as they map in GRCh38 with chrY's PAR masked) and one chrY,
+    a female two chrX and no chrY."""
+    root = Path(tmpdir)
+    root.mkdir(parents=True, exist_ok=True)
+    refs = [make_reference(autosome, seed, contig="chr1", n_run=0, softmask=False),
+            make_reference(x_len, seed + 1, contig="chrX", n_run=0, softmask=False),
+            make_reference(y_len, seed + 2, contig="chrY", n_run=0, softmask=False)]
+    fasta = root / "ref.fa"
+    with open(fasta, "w") as fh:
+        for ref in refs:
+            fh.write(f">{ref.contig}\n")
+            fh.writelines(ref.seq[i : i + 60] + "\n" for i in range(0, len(ref.seq), 60))
+    pysam.faidx(str(fasta))
+    ploidy = root / "ploidy.txt"
+    ploidy.write_text(f"chrX {par + 1} {x_len} M 1\nchrY 1 {y_len} M 1\nchrY 1 {y_len} F 0\n")
+    bams: dict[str, Path] = {}
+    alts: dict[tuple[str, int], str] = {}
+    for k, (name, sex) in enumerate(sexes.items()):
+        rng = _rng(seed + 100 * k, 11)
+        reads: dict[str, list[SimRead]] = {}
+        for ref in refs:
+            r = ref.upper
+            contig_alts: dict[int, str] = {}
+            for (c, p), a in alts.items():
+                if c == ref.contig:
+                    contig_alts[p] = a
+            spots = [rng.choice(np.arange(100, len(r) - 100), size=max(1, len(r) // snv_every), replace=False)
+                     for _ in range(2)]
+            if ref.contig == "chrY":
+                if sex != "M":
+                    continue
+                haps = (_snv_haplotype("chrY", 0, r, spots[0], rng, contig_alts),)
+                hap_depth = depth / 2
+            elif ref.contig == "chrX" and sex == "M":
+                x = _snv_haplotype("chrX", 0, r, spots[0], rng, contig_alts)
+                par_hap = Haplotype("chrX", 1, r[:par], np.arange(par, dtype=np.int64))
+                haps, hap_depth = (x, par_hap), depth
+            else:
+                haps = (_snv_haplotype(ref.contig, 0, r, spots[0], rng, contig_alts),
+                        _snv_haplotype(ref.contig, 1, r, spots[1], rng, contig_alts))
+                hap_depth = depth
+            for p, a in contig_alts.items():
+                alts[(ref.contig, p)] = a
+            if ref.contig == "chrX" and sex == "M":
+                # the PAR copy is short: give it the depth of one haplotype
+                main = simulate_reads((haps[0],), seed + 7 * k, depth / 2, 150, 350, 50, dup_fraction=0.0,
+                                      low_mapq_fraction=0.0, qcfail_fraction=0.0, unmapped_mate_fraction=0.0,
+                                      secondary_fraction=0.0, supplementary_fraction=0.0, name_prefix=f"{name}-x")
+                extra = simulate_reads((haps[1],), seed + 7 * k + 1, depth / 2, 150, 350, 50, dup_fraction=0.0,
+                                       low_mapq_fraction=0.0, qcfail_fraction=0.0, unmapped_mate_fraction=0.0,
+                                       secondary_fraction=0.0, supplementary_fraction=0.0,
+                                       name_prefix=f"{name}-ypar")
+                reads["chrX"] = main + extra
+            else:
+                reads[ref.contig] = simulate_reads(haps, seed + 7 * k + len(ref.contig), hap_depth, 150, 350, 50,
+                                                   dup_fraction=0.0, low_mapq_fraction=0.0, qcfail_fraction=0.0,
+                                                   unmapped_mate_fraction=0.0, secondary_fraction=0.0,
+                                                   supplementary_fraction=0.0,
+                                                   name_prefix=f"{name}-{ref.contig}")
+        bams[name] = write_genome_bam(root / f"{name}.bam", reads, refs, name)
+    return SexedGenomes(root, fasta, bams, ploidy, dict(sexes), par)
