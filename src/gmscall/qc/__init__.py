@@ -24,7 +24,7 @@ from .report import pair_dict, write_outputs
 from .scan import SampleStats, is_gvcf, merge_gvcf_genotypes, open_vcf, scan_gvcf, scan_vcf
 from .sex import check_sex
 
-__all__ = ["run_qc", "relatedness", "GenotypeMatrix", "PairResult", "write_outputs"]
+__all__ = ["GenotypeMatrix", "PairResult", "relatedness", "run_qc", "write_outputs"]
 
 log = logging.getLogger("gmscall")
 

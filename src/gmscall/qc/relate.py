@@ -217,7 +217,7 @@ def relatedness(gm: GenotypeMatrix, max_iter: int = 30, tol: float = 1e-5) -> tu
             same = contig[1:] == contig[:-1]
             dist[1:] = np.where(same, np.diff(pos).astype(np.float64), np.inf)
         weight = _weights(contig, pos)
-        res.span_bp = int(round(weight.sum()))
+        res.span_bp = round(float(weight.sum()))
         pairs.append(_PairData(res, obs, dist, weight, np.full(2, 0.5)))
     model = IbdModel()
     usable = [p for p in pairs if p.obs.size > 0]

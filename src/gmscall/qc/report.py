@@ -35,7 +35,13 @@ def _tsv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     _write(path, "\t".join(header) + "\n" + "".join("\t".join(cell(x) for x in r) + "\n" for r in rows))
 
 
+_PARENT = {"parent_id": "gmscall", "parent_name": "gmscall",
+           "parent_description": "Sample identity and quality from <code>gmscall qc</code>."}
+
+
 def _mqc(path: Path, content: dict[str, Any]) -> None:
+    if "parent_id" in content:
+        content.update(_PARENT)
     if content.get("plot_type") in ("linegraph", "bargraph", "scatter") and not any(content["data"].values()):
         return  # nothing to plot (MultiQC would drop the section)
     _write(path, json.dumps(content, indent=1, default=_json_default) + "\n")
@@ -124,7 +130,7 @@ def write_outputs(report: dict[str, Any], out_dir: str | os.PathLike) -> list[Pa
     })
     _mqc(w("gmscall_identity_mqc.json"), {
         "id": "gmscall_identity", "section_name": "gmscall: sample identity", "parent_id": "gmscall",
-        "parent_name": "gmscall", "parent_description": "Sample identity and quality from gmscall qc.",
+        "parent_name": "gmscall",
         "plot_type": "html",
         "description": "Sex and relatedness checked against the PED.",
         "data": f'<div id="gmscall_identity_summary" class="gmscall-{"fail" if mismatches else "pass"}">{summary}</div>',
