@@ -221,6 +221,9 @@ def test_sex_check_every_sample_right(sexed, tmp_path):
             assert by[name]["inferred"] == sex, (bams, by[name])
             assert by[name]["status"] == "ok"
         assert not [m for m in report["mismatches"] if m.startswith("sex")]
+    # their variants are their own (no allele shared): every pair unrelated, none flagged
+    assert all(p["relationship"] == "unrelated" for p in report["relatedness"]["pairs"])
+    assert report["mismatches"] == []
     # the X heterozygosity alone, from the AD of the haploid calls the wrong PED forced on F1
     assert by["F1"]["het_sex"] == "F" and by["M1"]["het_sex"] == "M"
     assert by["F1"]["called_as"] == "M"

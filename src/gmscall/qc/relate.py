@@ -51,6 +51,9 @@ E1_MIN, E1_MAX = 1e-4, 0.02
 #: Genome (bp that the informative sites stand for) below which second and third degree are not
 #: inferred: such relatives share IBD in a few long segments, so a few Mb show all or none of it.
 MIN_SPAN_FOR_DEGREES = 300e6
+#: Fewer informative sites than this: no relationship; fewer O and H than MIN_O_H: no HMM.
+MIN_INFORMATIVE = 50
+MIN_O_H = 20
 #: A site's weight (the genome it stands for) reaches at most this far to each side.
 MAX_HALF_GAP = 50_000
 
@@ -243,8 +246,19 @@ def relatedness(gm: GenotypeMatrix, max_iter: int = 30, tol: float = 1e-5) -> tu
 
 def _summarise(p: _PairData) -> None:
     res = p.result
-    if p.post is None or p.obs.size == 0:
-        res.note = "no informative sites"
+    if p.post is None or p.obs.size < MIN_INFORMATIVE:
+        res.note = f"{p.obs.size} informative sites: too few to tell a relationship"
+        return
+    n_o, n_h, n_d = (int(np.count_nonzero(p.obs == x)) for x in (O_OBS, H_OBS, D_OBS))
+    if n_o + n_h < MIN_O_H:
+        # Hardly a site where both are het or opposite homs: the HMM has nothing to read, but one
+        # shared allele would make a het shared at half the rate of a het against a hom (H:D 1:2),
+        # so the KING identity (H - 2 O) / (H_i + H_j) speaks (here near 0: private variants only).
+        res.kinship = max(0.0, (n_h - 2 * n_o) / (2 * n_h + n_d + 2 * n_o))
+        res.k0 = float(np.clip(1 - 4 * res.kinship, 0.0, 1.0))
+        res.k1, res.k2 = 1 - res.k0, 0.0
+        res.relationship = classify(res.kinship, res.k0, res.k2, res.span_bp)
+        res.note = f"{n_o + n_h} sites where both are het or opposite homs: kinship from the KING identity"
         return
     w = p.weight
     k0 = float((p.post[:, 0] * w).sum() / w.sum())
