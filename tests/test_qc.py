@@ -345,3 +345,27 @@ def test_multiqc_report_renders(family, tmp_path):
     keep = os.environ.get("GMSCALL_QC_SCREENSHOT")  # a path to keep the screenshot at, beside the tmp dir's copy
     if keep:
         shutil.copyfile(shot, keep)
+
+
+def test_error_model_and_phase_blocks(tmp_path):
+    """The errmodel helper's ##gmscallErrorModel lines and the phasing helper's PS, when present."""
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr1,length=100000>",
+             '##gmscallErrorModel=<ReadGroup=rg1,Sample=S,Platform=ILLUMINA,Source="learnt from 9 bases",'
+             'Loci=1234,Fit=P1,GapOpen="P1:45,40,30;P2:40,35">',
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+             '##FORMAT=<ID=PS,Number=1,Type=Integer,Description="Phase set">',
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS"]
+    # two blocks: 1,000-5,000 (span 4,001) and 20,000-20,100 (span 101); one unphased het
+    for pos, gt, ps in ((1000, "0|1", 1000), (3000, "1|0", 1000), (5000, "0|1", 1000), (20000, "1|0", 20000),
+                        (20100, "0|1", 20000), (30000, "0/1", ".")):
+        lines.append(f"chr1\t{pos}\t.\tA\tG\t50\tPASS\t.\tGT:PS\t{gt}:{ps}")
+    vcf = tmp_path / "p.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    report = run_qc([str(vcf)], out_dir=str(tmp_path / "qc"))
+    (s,) = report["samples"]
+    assert (s["phased"], s["phase_blocks"], s["phase_n50"]) == (5, 2, 4001)
+    (g,) = report["error_model"]
+    assert g["ReadGroup"] == "rg1" and g["Loci"] == "1234"
+    em = json.loads((tmp_path / "qc" / "gmscall_error_model_mqc.json").read_text())
+    assert em["data"] == {"rg1 P1": {"1": 45.0, "2": 40.0, "3": 30.0}, "rg1 P2": {"2": 40.0, "3": 35.0}}
+    assert (tmp_path / "qc" / "gmscall_phase_mqc.json").exists()
