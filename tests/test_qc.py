@@ -350,8 +350,8 @@ def test_multiqc_report_renders(family, tmp_path):
 def test_error_model_and_phase_blocks(tmp_path):
     """The errmodel helper's ##gmscallErrorModel lines and the phasing helper's PS, when present."""
     lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr1,length=100000>",
-             '##gmscallErrorModel=<ReadGroup=rg1,Sample=S,Platform=ILLUMINA,Source="learnt from 9 bases",'
-             'Loci=1234,Fit=P1,GapOpen="P1:45,40,30;P2:40,35">',
+             ('##gmscallErrorModel=<ReadGroup=rg1,Sample=S,Platform=ILLUMINA,Source="learnt from 9 bases",'
+              'Loci=1234,Fit=P1,GapOpen="P1:45,40,30;P2:40,35">'),
              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
              '##FORMAT=<ID=PS,Number=1,Type=Integer,Description="Phase set">',
              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS"]
@@ -367,5 +367,5 @@ def test_error_model_and_phase_blocks(tmp_path):
     (g,) = report["error_model"]
     assert g["ReadGroup"] == "rg1" and g["Loci"] == "1234"
     em = json.loads((tmp_path / "qc" / "gmscall_error_model_mqc.json").read_text())
-    assert em["data"] == {"rg1 P1": {"1": 45.0, "2": 40.0, "3": 30.0}, "rg1 P2": {"2": 40.0, "3": 35.0}}
+    assert em["data"] == {"rg1 P1": [[1, 45.0], [2, 40.0], [3, 30.0]], "rg1 P2": [[2, 40.0], [3, 35.0]]}
     assert (tmp_path / "qc" / "gmscall_phase_mqc.json").exists()

@@ -215,22 +215,23 @@ def write_outputs(report: dict[str, Any], out_dir: str | os.PathLike) -> list[Pa
                        "and longer.",
         "pconfig": {"id": "gmscall_indel_plot", "title": "gmscall: indel lengths", "xlab": "length (bp)",
                     "ylab": "alleles"},
-        "data": {s["sample"]: {int(k): v for k, v in s["indel_lengths"].items()} for s in samples},
+        "data": {s["sample"]: [[n, int(s["indel_lengths"].get(n, 0))] for n in range(-INDEL_MAX, INDEL_MAX + 1) if n]
+                 for s in samples if s["indel_lengths"]},
     })
     _mqc(w("gmscall_gq_mqc.json"), {
         "id": "gmscall_gq", "section_name": "gmscall: genotype quality", "parent_id": "gmscall",
         "parent_name": "gmscall", "plot_type": "linegraph",
-        "description": "GQ of the variant calls" + ("; bases of the gVCF by GQ in the second tab" if any(
-            s["gvcf"] for s in samples) else ""),
+        "description": "GQ of the variant calls" + ("; the gVCF's bases by GQ are under reference confidence"
+                                                     if any(s["gvcf"] for s in samples) else ""),
         "pconfig": {"id": "gmscall_gq_plot", "title": "gmscall: GQ", "xlab": "GQ", "ylab": "count"},
-        "data": {s["sample"]: {i: int(v) for i, v in enumerate(s["gq_hist"]) if v} for s in samples},
+        "data": {s["sample"]: _pairs(s["gq_hist"]) for s in samples if sum(s["gq_hist"])},
     })
     _mqc(w("gmscall_depth_mqc.json"), {
         "id": "gmscall_depth", "section_name": "gmscall: depth", "parent_id": "gmscall", "parent_name": "gmscall",
         "plot_type": "linegraph",
         "description": f"DP of the variant calls (the last bin holds {DP_MAX} and more).",
         "pconfig": {"id": "gmscall_depth_plot", "title": "gmscall: depth", "xlab": "DP", "ylab": "count"},
-        "data": {s["sample"]: {i: int(v) for i, v in enumerate(s["dp_hist"]) if v} for s in samples},
+        "data": {s["sample"]: _pairs(s["dp_hist"]) for s in samples if sum(s["dp_hist"])},
     })
     gvcf_samples = [s for s in samples if s["gvcf"]]
     if gvcf_samples:
@@ -248,7 +249,7 @@ def write_outputs(report: dict[str, Any], out_dir: str | os.PathLike) -> list[Pa
             "parent_name": "gmscall", "plot_type": "linegraph",
             "description": "Bases of the gVCF by GQ (reference blocks and variant records).",
             "pconfig": {"id": "gmscall_gvcf_gq_plot", "title": "gmscall: gVCF GQ", "xlab": "GQ", "ylab": "bases"},
-            "data": {s["sample"]: {i: int(v) for i, v in enumerate(s["bp_gq_hist"][:GQ_BINS]) if v}
+            "data": {s["sample"]: _pairs(s["bp_gq_hist"][:GQ_BINS])
                      for s in gvcf_samples},
         })
     if report["error_model"]:
@@ -268,10 +269,16 @@ def write_outputs(report: dict[str, Any], out_dir: str | os.PathLike) -> list[Pa
     return [p for p in written if p.exists()]
 
 
+def _pairs(hist) -> list[list[int]]:
+    """A histogram as MultiQC linegraph [x, y] pairs (JSON object keys would be strings, which
+    MultiQC orders as text: 0, 1, 10, 100, ...)."""
+    return [[i, int(v)] for i, v in enumerate(hist)]
+
+
 def _error_model_content(groups: list[dict[str, str]]) -> dict[str, Any]:
     """The learnt indel error model (##gmscallErrorModel lines): gap-open Phred by repeat length,
     one line per read group and repeat period."""
-    data: dict[str, dict[int, float]] = {}
+    data: dict[str, list[list[float]]] = {}
     for g in groups:
         rg = g.get("ReadGroup", "?")
         for part in g.get("GapOpen", "").split(";"):
@@ -279,10 +286,10 @@ def _error_model_content(groups: list[dict[str, str]]) -> dict[str, Any]:
             if not values:
                 continue
             start = 1 if period == "P1" else 2
-            series = {}
+            series = []
             for k, v in enumerate(values.split(",")):
                 try:
-                    series[start + k] = float(v)
+                    series.append([start + k, float(v)])
                 except ValueError:
                     continue
             if series:
