@@ -85,17 +85,18 @@ def _write_vcf(path: Path, contig, pos, genotypes: dict[str, np.ndarray]) -> Pat
 
 @pytest.fixture(scope="module")
 def family(tmp_path_factory):
-    """KID of DAD and MUM, KID2 a full sibling, DUP a second library of KID, and OTHER (unrelated)."""
+    """KID of DAD and MUM, KID2 a full sibling, DUP a second library of KID, HALF a half-sibling
+    (DAD's child with an unsequenced mother) and OTHER (unrelated)."""
     root = tmp_path_factory.mktemp("qcfam")
     contig, pos, founder, child, genotype = _population()
     dad, mum, other = founder(), founder(), founder()
-    kid, kid2 = child(dad, mum), child(dad, mum)
+    kid, kid2, half = child(dad, mum), child(dad, mum), child(dad, founder())
     g = {"KID": genotype(kid), "DAD": genotype(dad), "MUM": genotype(mum), "KID2": genotype(kid2),
-         "DUP": genotype(kid), "OTHER": genotype(other)}
+         "DUP": genotype(kid), "OTHER": genotype(other), "HALF": genotype(half)}
     vcf = _write_vcf(root / "family.vcf.gz", contig, pos, g)
     ped = root / "family.ped"
     ped.write_text("F\tDAD\t0\t0\t1\t0\nF\tMUM\t0\t0\t2\t0\nF\tKID\tDAD\tMUM\t1\t0\nF\tKID2\tDAD\tMUM\t2\t0\n"
-                   "F\tDUP\t0\t0\t1\t0\nG\tOTHER\t0\t0\t2\t0\n")
+                   "F\tDUP\t0\t0\t1\t0\nG\tOTHER\t0\t0\t2\t0\nF\tHALF\tDAD\tEX\t2\t0\n")
     # the swap: OTHER's genotypes sent as DAD's (a sample swap or a non-paternity)
     swapped = dict(g)
     swapped["DAD"] = g["OTHER"]
@@ -114,18 +115,20 @@ def test_relationships_classified(family, tmp_path):
     pairs = _pairs(report)
     expect = {("KID", "DAD"): "parent-child", ("KID", "MUM"): "parent-child", ("KID2", "DAD"): "parent-child",
               ("KID", "KID2"): "full sibling", ("DAD", "MUM"): "unrelated", ("KID", "DUP"): "duplicate",
-              ("KID", "OTHER"): "unrelated", ("MUM", "OTHER"): "unrelated"}
+              ("KID", "OTHER"): "unrelated", ("MUM", "OTHER"): "unrelated", ("KID", "HALF"): "second degree",
+              ("HALF", "DAD"): "parent-child", ("HALF", "MUM"): "unrelated"}
     for (a, b), rel in expect.items():
         p = pairs[frozenset((a, b))]
         assert p["relationship"] == rel, (a, b, p)
     kin = {k: pairs[frozenset(k)]["kinship"] for k in expect}
     assert abs(kin[("KID", "DAD")] - 0.25) < 0.03 and abs(kin[("DAD", "MUM")]) < 0.03
     assert abs(kin[("KID", "DUP")] - 0.5) < 0.04 and abs(kin[("KID", "KID2")] - 0.25) < 0.06
+    assert abs(kin[("KID", "HALF")] - 0.125) < 0.04
     # DUP is a duplicate the PED does not know of: the only mismatches are DUP's pairs with the family
     assert all("DUP" in m for m in report["mismatches"]) and report["mismatches"]
     tsv = (tmp_path / "qc" / "gmscall_qc.relatedness.tsv").read_text().splitlines()
     assert tsv[0].startswith("sample1\tsample2\trelationship\tped_relationship\tstatus\tkinship")
-    assert len(tsv) == 1 + 15
+    assert len(tsv) == 1 + 21
 
 
 def test_swapped_parent_flagged(family, tmp_path):
@@ -178,7 +181,7 @@ def test_king_matches_plink2(family, tmp_path):
     report = run_qc([str(vcf)])
     ours = {frozenset((p["sample1"], p["sample2"])): p["king"] for p in report["relatedness"]["pairs"]}
     rows = (tmp_path / "k.kin0").read_text().splitlines()[1:]
-    assert len(rows) == 15
+    assert len(rows) == 21
     for row in rows:
         a, b, _n, _hh, _ibs0, kin = row.split("\t")
         assert abs(ours[frozenset((a, b))] - float(kin)) < 1e-4
