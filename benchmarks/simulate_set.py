@@ -6,6 +6,12 @@ GRCh38 sequence (hets phased at random), reads simulated with ART, aligned with 
                                       [--region chr20:4000001-5000000] [--seed 1] [--threads 2]
     python benchmarks/run.py --data /tmp/sets --out /tmp/sets-results
 
+With --trio, a trio instead: the planted truths of ../shared/data/sim-trio-chr20-2x150 (HG002 son,
+HG003 father, HG004 mother; the region must lie in its chr20:3,000,001-5,000,000), one BAM per
+sample (`HG00N.bam`, reads simulated with seeds of their own), `truth.HG00N.vcf.gz`, `trio.ped`
+and the trio set's confident BED clipped to the region: the layout of the shared trio, so that
+run.py calls it jointly too.
+
 Writes OUT/<name>/ (reads.bam, truth.vcf.gz, confident.bed) and OUT/datasets.tsv (the layout of
 ../shared/data/datasets.tsv, so that run.py benchmarks the new set like the shared ones). Needs
 art_illumina, bwa and samtools (Debian: apt-get install art-nextgen-simulation-tools bwa samtools).
@@ -29,14 +35,18 @@ from run import DEFAULT_DATA, read_datasets
 from gmscall.regions import parse_region
 
 SOURCE_SET = "sim-hg002-chr20-2x150"
+TRIO_SET = "sim-trio-chr20-2x150"
+TRIO = ("HG002", "HG003", "HG004")  # child, father, mother
 PROFILES = {"HS20": 100, "HS25": 150, "MSv3": 250}  # ART's profiles and their longest read
 COLUMNS = ("name", "kind", "bams", "ref", "truth", "confident_bed", "region", "truth_sample", "notes")
 SAMPLE = "HG002"
 
 
-def plant(fasta: str, truth: str, contig: str, beg: int, end: int, seed: int, out: Path) -> list[Path]:
+def plant(fasta: str, truth: str, contig: str, beg: int, end: int, seed: int, out: Path,
+          sample: str = SAMPLE, prefix: str = "") -> list[Path]:
     """Two haplotype FASTAs of [beg, end) with the truth's variants (hets on a random copy; a
-    variant overlapping one already planted on that copy is left out) and the planted truth VCF."""
+    variant overlapping one already planted on that copy is left out) and the planted truth VCF
+    (OUT/<prefix>hap0.fa, hap1.fa, truth[.<sample>].vcf.gz)."""
     rng = random.Random(seed)
     ref = pysam.FastaFile(fasta).fetch(contig, beg, end)
     edits: list[list[tuple[int, str, str]]] = [[], []]
@@ -64,22 +74,23 @@ def plant(fasta: str, truth: str, contig: str, beg: int, end: int, seed: int, ou
             parts += [ref[x:pos], a]
             x = pos + len(r)
         parts.append(ref[x:])
-        path = out / f"hap{h}.fa"
+        path = out / f"{prefix}hap{h}.fa"
         path.write_text(f">hap{h}\n{''.join(parts)}\n")
         haps.append(path)
     header = pysam.VariantHeader()
     header.add_line(f"##contig=<ID={contig},length={pysam.FastaFile(fasta).get_reference_length(contig)}>")
     header.add_line('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
-    header.add_sample(SAMPLE)
-    with pysam.VariantFile(str(out / "truth.vcf.gz"), "wz", header=header) as vcf_out:
+    header.add_sample(sample)
+    truth_out = out / ("truth.vcf.gz" if sample == SAMPLE and not prefix else f"truth.{sample}.vcf.gz")
+    with pysam.VariantFile(str(truth_out), "wz", header=header) as vcf_out:
         for v, g in kept:
             alts = list(dict.fromkeys(v.alleles[x] for x in g if x))
             rec = vcf_out.new_record(contig=contig, start=v.start, alleles=[v.ref, *alts])
-            rec.samples[SAMPLE]["GT"] = tuple(0 if x == 0 else 1 + alts.index(v.alleles[x]) for x in g)
-            rec.samples[SAMPLE].phased = True
+            rec.samples[sample]["GT"] = tuple(0 if x == 0 else 1 + alts.index(v.alleles[x]) for x in g)
+            rec.samples[sample].phased = True
             vcf_out.write(rec)
-    pysam.tabix_index(str(out / "truth.vcf.gz"), preset="vcf", force=True)
-    print(f"{len(kept)} variants planted", file=sys.stderr)
+    pysam.tabix_index(str(truth_out), preset="vcf", force=True)
+    print(f"{sample}: {len(kept)} variants planted", file=sys.stderr)
     return haps
 
 
@@ -113,6 +124,8 @@ def main() -> int:
                     help="mean fragment length (sd 1/8 of it) [400, or 2.4x the read length when longer]")
     ap.add_argument("--region", default="chr20:4000001-5000000", help="region of the source set's truth")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--trio", action="store_true",
+                    help=f"a trio: the planted truths of {TRIO_SET} ({', '.join(TRIO)}), one BAM each")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     for tool in ("art_illumina", "bwa", "samtools"):
@@ -123,11 +136,24 @@ def main() -> int:
         sys.exit(f"--length must be in [25, {PROFILES[args.profile]}] for {args.profile}")
     fragment = args.fragment or max(400, round(2.4 * length))
     data, out = Path(args.data), Path(args.out).resolve()
-    src = {ds.name: ds for ds in read_datasets(data)}[SOURCE_SET]
+    sets = {ds.name: ds for ds in read_datasets(data)}
+    src = sets[SOURCE_SET]
     with pysam.FastaFile(str(src.ref)) as fa:
-        region = parse_region(args.region, dict(zip(fa.references, fa.lengths)))
+        contigs = dict(zip(fa.references, fa.lengths))
+    region = parse_region(args.region, contigs)
     contig, beg, end = region.contig, region.start, region.end
-    name = f"sim-hg002-{args.profile}-{length}-{args.depth:g}x-seed{args.seed}"
+    if args.trio:
+        trio_set = sets[TRIO_SET]
+        trio_region = parse_region(trio_set.region, contigs)
+        if contig != trio_region.contig or beg < trio_region.start or end > trio_region.end:
+            sys.exit(f"--trio: --region must lie inside {trio_set.region}, where the trio's truths were planted")
+        name = f"trio-{args.profile}-{length}-{args.depth:g}x-seed{args.seed}"
+        samples = [(s, trio_set.folder / f"truth.{s}.vcf.gz", f"{s}.") for s in TRIO]
+        bed = trio_set.bed
+    else:
+        name = f"sim-hg002-{args.profile}-{length}-{args.depth:g}x-seed{args.seed}"
+        samples = [(SAMPLE, src.truth, "")]
+        bed = src.bed
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -137,27 +163,37 @@ def main() -> int:
         pysam.faidx(str(ref))
     if not Path(f"{ref}.bwt").exists():
         run(f"bwa index {ref} 2>/dev/null")
-    haps = plant(str(ref), str(src.truth), contig, beg, end, args.seed, folder)
-    clip_bed(src.bed, contig, beg, end, folder / "confident.bed")
-    for h, hap in enumerate(haps):
-        run(f"art_illumina -ss {args.profile} -i {hap} -p -l {length} -f {args.depth / 2} -m {fragment} "
-            f"-s {fragment // 8} -rs {args.seed * 2 + h} -na -q -o {folder}/reads{h}_ 2>/dev/null")
-    for mate in (1, 2):
-        run(f"cat {folder}/reads0_{mate}.fq {folder}/reads1_{mate}.fq > {folder}/reads_{mate}.fq")
-    rg = f"@RG\\tID:{name}\\tSM:{SAMPLE}\\tPL:ILLUMINA"
-    run(f"bwa mem -t {args.threads} -R '{rg}' {ref} {folder}/reads_1.fq {folder}/reads_2.fq 2>/dev/null "
-        f"| samtools sort -@ {args.threads} -o {folder}/reads.bam - && samtools index {folder}/reads.bam")
-    for f in folder.glob("*.fq"):
-        f.unlink()
+    clip_bed(bed, contig, beg, end, folder / "confident.bed")
+    for k, (sample, truth, prefix) in enumerate(samples):
+        seed = args.seed + 1000 * k  # each sample its own phase draws and reads
+        haps = plant(str(ref), str(truth), contig, beg, end, seed, folder, sample, prefix)
+        for h, hap in enumerate(haps):
+            run(f"art_illumina -ss {args.profile} -i {hap} -p -l {length} -f {args.depth / 2} -m {fragment} "
+                f"-s {fragment // 8} -rs {seed * 2 + h} -na -q -o {folder}/reads{h}_ 2>/dev/null")
+        for mate in (1, 2):
+            run(f"cat {folder}/reads0_{mate}.fq {folder}/reads1_{mate}.fq > {folder}/reads_{mate}.fq")
+        rg = f"@RG\\tID:{name}{'-' + sample if args.trio else ''}\\tSM:{sample}\\tPL:ILLUMINA"
+        bam = folder / (f"{sample}.bam" if args.trio else "reads.bam")
+        run(f"bwa mem -t {args.threads} -R '{rg}' {ref} {folder}/reads_1.fq {folder}/reads_2.fq 2>/dev/null "
+            f"| samtools sort -@ {args.threads} -o {bam} - && samtools index {bam}")
+        for f in folder.glob("*.fq"):
+            f.unlink()
+    if args.trio:
+        child, father, mother = TRIO
+        (folder / "trio.ped").write_text(f"FAM\t{child}\t{father}\t{mother}\t1\t0\n"
+                                         f"FAM\t{father}\t0\t0\t1\t0\nFAM\t{mother}\t0\t0\t2\t0\n")
 
     tsv = out / "datasets.tsv"
     rows = read_rows(tsv) if tsv.exists() else {}
+    bams = ",".join(f"{name}/{s}.bam" for s in TRIO) if args.trio else f"{name}/reads.bam"
+    truth = f"{name}/truth.{TRIO[0]}.vcf.gz" if args.trio else f"{name}/truth.vcf.gz"
     rows[name] = {
-        "name": name, "kind": "simulated", "bams": f"{name}/reads.bam", "ref": os.path.relpath(ref, out),
-        "truth": f"{name}/truth.vcf.gz", "confident_bed": f"{name}/confident.bed", "region": args.region,
-        "truth_sample": SAMPLE,
-        "notes": f"simulate_set.py: {SOURCE_SET} truth, ART {args.profile} 2x{length}, {args.depth:g}x, "
-                 f"fragments {fragment}, seed {args.seed}",
+        "name": name, "kind": "simulated", "bams": bams, "ref": os.path.relpath(ref, out),
+        "truth": truth, "confident_bed": f"{name}/confident.bed", "region": args.region,
+        "truth_sample": TRIO[0] if args.trio else SAMPLE,
+        "notes": f"simulate_set.py{' --trio' if args.trio else ''}: "
+                 f"{TRIO_SET if args.trio else SOURCE_SET} truth, ART {args.profile} 2x{length}, "
+                 f"{args.depth:g}x{' each' if args.trio else ''}, fragments {fragment}, seed {args.seed}",
     }
     with open(tsv, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t")
