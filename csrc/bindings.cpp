@@ -93,7 +93,10 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
   std::vector<double> qual, mq, sor;
   std::vector<int32_t> filter, dp, gt, gq, sdp, dnq;
   std::vector<uint8_t> hap;
-  py::list ref, alts, pl, ad;
+  py::list ref, alts, pl, ad, gl;
+  bool any_gl = false;
+  for (const CallRecord& r : recs)
+    for (const SampleCall& c : r.samples) any_gl |= !c.gl.empty();
   for (const CallRecord& r : recs) {
     pos.push_back(r.pos);
     qual.push_back(r.qual);
@@ -104,7 +107,7 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
     hap.push_back(r.haplotype_model ? 1 : 0);
     ref.append(py::str(r.ref));
     alts.append(py::cast(r.alts));
-    py::list rpl, rad;
+    py::list rpl, rad, rgl;
     for (const SampleCall& c : r.samples) {
       for (int k = 0; k < 2; ++k) {
         gt.push_back(k < static_cast<int>(c.gt.size()) ? c.gt[k] : (k < c.ploidy ? -1 : -2));
@@ -114,9 +117,11 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
       dnq.push_back(c.dnq);
       rpl.append(py::cast(c.pl));
       rad.append(py::cast(c.ad));
+      if (any_gl) rgl.append(py::cast(c.gl));
     }
     pl.append(rpl);
     ad.append(rad);
+    if (any_gl) gl.append(rgl);
   }
   py::dict d;
   d["pos"] = to_numpy(std::move(pos), {n});
@@ -134,6 +139,7 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
   d["alts"] = alts;
   d["pl"] = pl;
   d["ad"] = ad;
+  if (any_gl) d["gl"] = gl;  // gVCF records: log10 likelihoods per sample (FORMAT GL)
   return d;
 }
 
@@ -165,35 +171,35 @@ void add_blocks(py::dict& d, const std::string& contig, int64_t beg, int64_t end
   d["gvcf_tail"] = t.tail >= 0 ? block_dict(blocks[static_cast<size_t>(t.tail)]) : py::none();
 }
 
-using SampleLikelihoods = std::tuple<int, int, std::vector<int>, std::vector<double>>;
+using SampleLikelihoods = std::tuple<int, int, std::vector<int>, std::vector<double>, int>;
 
 // Genotypes one site of a cohort from per-sample likelihoods (ploidy, DP, AD, log10 GL per
-// genotype; GL empty: no call) with the joint caller's cohort and pedigree priors. `alleles`: REF
-// first; `sor`: the site's strand odds ratio (NaN: unknown). Returns None when no sample carries an
-// ALT or QUAL < min_qual, else (qual, filter, gt, gq, dnq, pl) with one entry per sample in
-// gt/gq/dnq/pl.
+// genotype of `alleles` (GL empty: no call), the sample's own call as a genotype index or -1) with
+// the joint caller's cohort and pedigree priors (calling::genotype_gvcf_site). `alleles`: REF
+// first; `per_site`: per allele, whether a per-site-model record lists it; `hap`: a
+// haplotype-model site; `sor`: the site's strand odds ratio (NaN: unknown). Returns None when no
+// sample carries an ALT or QUAL < min_qual, else (qual, filter, gt, gq, dnq, pl, ad, alleles) with
+// one entry per sample in gt/gq/dnq/pl/ad and the record's alleles (those kept, trimmed).
 py::object genotype_site(const std::vector<std::string>& alleles, const std::vector<SampleLikelihoods>& samples,
-                         const Cohort& cohort, const CallParams& params, double sor) {
+                         const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& params,
+                         double sor) {
   if (alleles.size() < 2) throw InputError("a site needs REF and at least one ALT");
-  std::vector<bool> indel;
-  for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());
-  std::vector<calling::SampleSite> sites;
-  for (const auto& [ploidy, dp, ad, gl] : samples) {
-    sites.push_back(calling::site_from_likelihoods(ploidy, dp, ad, gl, indel, params));
-  }
+  std::vector<calling::GvcfSample> in;
+  for (const auto& [ploidy, dp, ad, gl, called] : samples) in.push_back({ploidy, dp, ad, gl, called});
   CallRecord rec;
-  rec.ref = alleles[0];
-  rec.alts.assign(alleles.begin() + 1, alleles.end());
   rec.sor = sor;
-  if (!calling::genotype_cohort(sites, static_cast<int>(indel.size()), cohort, params, 3000.0, rec)) return py::none();
-  py::list gt, gq, dnq, pl;
+  if (!calling::genotype_gvcf_site(alleles, in, per_site, hap, cohort, params, rec)) return py::none();
+  py::list gt, gq, dnq, pl, ad;
   for (const SampleCall& c : rec.samples) {
     gt.append(py::cast(c.gt));
     gq.append(c.gq);
     dnq.append(c.dnq);
     pl.append(py::cast(c.pl));
+    ad.append(py::cast(c.ad));
   }
-  return py::make_tuple(rec.qual, rec.filter, gt, gq, dnq, pl);
+  std::vector<std::string> out{rec.ref};
+  out.insert(out.end(), rec.alts.begin(), rec.alts.end());
+  return py::make_tuple(rec.qual, rec.filter, gt, gq, dnq, pl, ad, out);
 }
 
 Cohort make_cohort(int n_samples, const std::vector<std::vector<int>>& bam_columns,
@@ -514,8 +520,8 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("ref"), py::arg("reads"), py::arg("min_support") = 2,
       "Local assembly's graph step on plain sequences: (k used, best paths), k = 0 when every graph had a cycle.");
-  m.def("genotype_site", &genotype_site, py::arg("alleles"), py::arg("samples"), py::arg("cohort"), py::arg("params"),
-        py::arg("sor") = std::numeric_limits<double>::quiet_NaN(),
+  m.def("genotype_site", &genotype_site, py::arg("alleles"), py::arg("samples"), py::arg("per_site"), py::arg("hap"),
+        py::arg("cohort"), py::arg("params"), py::arg("sor") = std::numeric_limits<double>::quiet_NaN(),
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },
         py::arg("quiet") = true, "Silence htslib's own [E::...] messages (gmscall reports errors itself).");

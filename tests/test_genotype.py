@@ -196,3 +196,82 @@ def test_contig_without_records_and_replaced_files(fam: synth.Family, gvcfs: lis
     a = [ln.split("\t")[10] for ln in text(tmp_path / f"from-{gvcfs[2].name}.vcf").splitlines() if ln[0] != "#"]
     b = [ln.split("\t")[10] for ln in text(tmp_path / f"from-{gvcfs[1].name}.vcf").splitlines() if ln[0] != "#"]
     assert a != b
+
+
+# ---------------------------------------------------------------- one sample: gVCF = BAM
+
+
+def _body(path: Path) -> list[list[str]]:
+    return [ln.split("\t") for ln in text(path).splitlines() if not ln.startswith("#")]
+
+
+def assert_same_calls(vcf: Path, genotyped: Path) -> int:
+    """The records of `gmscall genotype` of a sample's gVCF are those of `gmscall call` of its
+    BAM: every column the same, but QUAL within 0.011 and GQ, PL within 1 (the gVCF keeps the
+    likelihoods to 4 decimals). Returns the number of records."""
+    a, b = _body(vcf), _body(genotyped)
+    assert [r[:2] for r in a] == [r[:2] for r in b]
+    for x, y in zip(a, b):
+        assert x[2:5] + x[6:9] == y[2:5] + y[6:9], (x, y)  # ID REF ALT, FILTER INFO FORMAT
+        assert abs(float(x[5]) - float(y[5])) <= 0.011, (x, y)
+        fx, fy = x[9].split(":"), y[9].split(":")
+        assert fx[0] == fy[0] and fx[2:4] == fy[2:4], (x, y)  # GT, DP, AD
+        assert abs(int(fx[1]) - int(fy[1])) <= 1, (x, y)
+        assert all(abs(int(p) - int(q)) <= 1 for p, q in zip(fx[4].split(","), fy[4].split(","))), (x, y)
+    return len(a)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One sample's reads with a second, shallower genome's mixed in (a contamination): besides
+    its own variants, alleles at a tenth to a quarter of the reads, which the caller weighs and
+    mostly leaves out (uncalled candidate sites, haplotypes that no call selects, low QUAL)."""
+    root = tmp_path_factory.mktemp("mixed")
+    ref = synth.make_reference(40_000, 3, contig="chrM1", n_run=0)
+    own = synth.plant_variants(ref, 3, n_snv=100, n_indel=160, n_multiallelic=6)
+    other = synth.plant_variants(ref, 4, n_snv=100, n_indel=160, n_multiallelic=6)
+    reads = synth.simulate_reads(own.haplotypes, 3, 18, 150, 350, 50)
+    reads += synth.simulate_reads(other.haplotypes, 4, 7, 150, 350, 50, name_prefix="mix")
+    return synth.write_fasta(root / "ref.fa", ref), synth.write_bam(root / "reads.bam", reads, ref)
+
+
+def test_one_sample_genotyped_from_its_gvcf_is_its_bam_call(mixed: tuple[Path, Path], tmp_path: Path) -> None:
+    fasta, bam = mixed
+    vcf, gvcf, genotyped = tmp_path / "x.vcf", tmp_path / "x.g.vcf.gz", tmp_path / "y.vcf"
+    gmscall.call(bam, fasta, output=vcf, shard_size=7_000)
+    gmscall.call(bam, fasta, output=gvcf, options=CallOptions(gvcf=True), shard_size=7_000)
+    gmscall.genotype_gvcfs([gvcf], fasta, genotyped, shard_size=7_000)
+    n = assert_same_calls(vcf, genotyped)
+    # What the identity has to survive: the gVCF holds records the VCF does not (uncalled
+    # candidates, QUAL below 10), records with more alleles than the call keeps, haplotype-model
+    # and multi-allelic calls, LowQual ones.
+    calls = {r[1]: r for r in _body(vcf)}
+    records = [r for r in _body(gvcf) if "END=" not in r[7]]
+    assert sum(r[1] not in calls for r in records) >= 10
+    assert sum(r[1] in calls and r[4].count(",") > calls[r[1]][4].count(",") + 1 for r in records) >= 3
+    assert n > 300 and sum("HAP" in r[7] for r in calls.values()) > 100
+    assert sum("," in r[4] for r in calls.values()) >= 3 and sum(r[6] == "LowQual" for r in calls.values()) >= 1
+
+
+SHARED_SAMPLES = (  # set, BAM, region (a slice of the simulated sets keeps the test short)
+    ("real-hg001-chr20-2x101", "reads.bam", None),
+    ("real-hg001-trio-chr20-2x151", "HG001.bam", None),
+    ("sim-hg002-chr20-2x150", "reads.bam", "chr20:2000001-2400000"),
+    ("sim-trio-chr20-2x150", "HG004.bam", "chr20:4500001-4900000"),
+)
+
+
+@pytest.mark.parametrize(("name", "bam", "region"), SHARED_SAMPLES, ids=[s[0] for s in SHARED_SAMPLES])
+def test_one_sample_identity_on_shared_sets(shared_data: Path, tmp_path: Path, name: str, bam: str,
+                                            region: str | None) -> None:
+    import csv
+
+    with open(shared_data / "datasets.tsv", newline="") as fh:
+        row = {r["name"]: r for r in csv.DictReader(fh, delimiter="\t")}[name]
+    ref, reads = shared_data / row["ref"], shared_data / name / bam
+    region = region or row["region"]
+    vcf, gvcf, genotyped = tmp_path / "x.vcf", tmp_path / "x.g.vcf.gz", tmp_path / "y.vcf"
+    gmscall.call(reads, ref, region, output=vcf, threads=2)
+    gmscall.call(reads, ref, region, output=gvcf, threads=2, options=CallOptions(gvcf=True))
+    gmscall.genotype_gvcfs([gvcf], ref, genotyped, regions=region, threads=2)
+    assert assert_same_calls(vcf, genotyped) > 20

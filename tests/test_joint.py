@@ -277,8 +277,8 @@ def test_de_novo_quality_needs_a_novel_alt() -> None:
     strong = {"0/0": [0.0, -20.0, -40.0], "0/1": [-20.0, 0.0, -20.0], "1/1": [-40.0, -20.0, 0.0]}
 
     def dnq(father: str, mother: str) -> int:
-        samples = [(2, 30, [15, 15], strong[father]), (2, 30, [15, 15], strong[mother]), (2, 30, [15, 15], strong["0/1"])]
-        return _core.genotype_site(["A", "C"], samples, cohort, params)[4][2]
+        samples = [(2, 30, [15, 15], strong[g], -1) for g in (father, mother, "0/1")]
+        return _core.genotype_site(["A", "C"], samples, [True, True], False, cohort, params)[4][2]
 
     assert dnq("1/1", "1/1") < 20
     assert dnq("0/0", "0/0") >= 20

@@ -141,7 +141,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   });
   if (blocks) {
     blocks->clear();
-    reference_blocks(samples[0].pu, out, beg, end, cohort, params, *blocks);
+    reference_blocks(samples[0].pu, out, haplotype_explained(ev.work, beg, end), beg, end, cohort, params, *blocks);
     out.erase(out.begin(), std::lower_bound(out.begin(), out.end(), beg,
                                             [](const CallRecord& r, int64_t p) { return r.pos < p; }));
   }

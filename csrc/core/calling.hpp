@@ -103,6 +103,7 @@ struct SampleSite {
                              // sample is not covered: a trio's parent without reads weighs by it)
   double p_ref_only = 0.0;   // log10 posterior of carrying no ALT of the site
   int called = 0;            // the model's own call (genotype index)
+  std::vector<double> gl;    // gVCF: log10 likelihoods over the alleles and <NON_REF> (FORMAT GL)
 };
 
 // ---- caller.cpp
@@ -127,9 +128,14 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
 
 // ---- refconf.cpp
 // Reference blocks of [beg, end) of the first sample, around `records` (which may reach in from
-// before beg).
-void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& records, int64_t beg, int64_t end,
-                      const Cohort& cohort, const CallParams& p, std::vector<RefBlock>& out);
+// before beg). `explained[x - beg]`: a position inside a haplotype window that none of its
+// haplotypes changes (haplotype_explained), whose reads count as reference there.
+void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& records,
+                      const std::vector<uint8_t>& explained, int64_t beg, int64_t end, const Cohort& cohort,
+                      const CallParams& p, std::vector<RefBlock>& out);
+// Positions of [beg, end) between the first and the last allele of a genotyped window (its repeat
+// tracts included) that no haplotype of the window changes.
+std::vector<uint8_t> haplotype_explained(const std::vector<WindowWork>& work, int64_t beg, int64_t end);
 
 // ---- samples.cpp
 void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<int>& tids, const Cohort& cohort,
@@ -147,14 +153,35 @@ double genotype_prior(const std::vector<int>& g, const std::vector<bool>& indel,
 // Per-sample genotypes, QUAL and de novo qualities of a site. With one sample and no pedigree,
 // each sample keeps its model's own call; otherwise the priors take the cohort's allele
 // frequencies (leave-one-out) and the trios' transmission into account. Returns false when no
-// sample carries an ALT or QUAL < min_qual. `rec` comes with its REF, ALTs and SOR (FILTER
-// StrandBias reads them).
+// sample carries an ALT or QUAL < min_qual (`rec` is filled in all the same: a gVCF writes it).
+// `rec` comes with its REF, ALTs and SOR (FILTER StrandBias reads them).
 bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const Cohort& cohort, const CallParams& p,
                      double qual_cap, CallRecord& rec);
 // A sample's site evidence from its genotype likelihoods alone (log10, genotype_list order; empty:
 // no call), as when genotyping from gVCFs.
 SampleSite site_from_likelihoods(int ploidy, int dp, const std::vector<int>& ad, const std::vector<double>& gl,
                                  const std::vector<bool>& indel, const CallParams& p);
+// One sample at a site genotyped from gVCFs: its likelihoods over the site's alleles (those it
+// lacks priced as its <NON_REF>) and its own call there (genotype index; -1: it has no record).
+struct GvcfSample {
+  int ploidy = 2;
+  int dp = 0;
+  std::vector<int> ad;
+  std::vector<double> gl;  // empty: no call
+  int called = -1;
+};
+// Genotypes a cohort site from gVCFs as calling the BAMs would: the ALTs are those of per-site
+// records (`per_site`, listed whatever the call, as the per-site model lists its candidates) and
+// those some sample's own call carries (a haplotype record lists only those); the posterior mass
+// of the alleles left out counts as carrying none of the record's ALTs, as haplotypes that no
+// sample selected do in the haplotype model. `hap`: a haplotype-model site (QUAL capped at 3000).
+// Fills rec (REF and ALTs trimmed to their minimal form) and returns genotype_cohort's answer;
+// false also when no ALT is left.
+bool genotype_gvcf_site(const std::vector<std::string>& alleles, const std::vector<GvcfSample>& samples,
+                        const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& p,
+                        CallRecord& rec);
+// Drops the bases every allele ends with (VCF's minimal form; REF keeps at least one).
+void trim_common_suffix(std::vector<std::string>& alleles);
 
 // log10 of a sum of powers of ten, without overflow (-INFINITY for an empty or all -INFINITY sum).
 inline double log10_sum(const std::vector<double>& v) {

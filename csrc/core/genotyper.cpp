@@ -85,6 +85,7 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
     for (const std::vector<int>& g : genotype_list(ploidy, static_cast<int>(with_other.size()))) {
       gl.push_back(genotype_gl(with_other, g));
     }
+    site.gl = gl;  // the genotypes without <NON_REF> come first, with the values `post` used
   }
   const double max_gl = *std::max_element(gl.begin(), gl.end());
   for (double v : gl) site.pl.push_back(static_cast<int>(std::lround(-10.0 * (v - max_gl))));
@@ -133,7 +134,11 @@ void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vecto
     rec.mq = mapping_quality(samples, x);
     rec.sor = strand_odds_ratio(ref_f, ref_r, alt_f, alt_r);
     rec.haplotype_model = false;
-    if (!genotype_cohort(sites, static_cast<int>(base.size()), cohort, p, INFINITY, rec)) continue;
+    // A gVCF keeps every candidate site that has reads, called or not and whatever its QUAL: the
+    // genotyping of gVCFs applies the thresholds once, to the cohort's call.
+    if (!genotype_cohort(sites, static_cast<int>(base.size()), cohort, p, INFINITY, rec) &&
+        !(p.gvcf && sites[0].covered))
+      continue;
     if (p.gvcf) rec.alts.push_back(kNonRef);
     out.push_back(std::move(rec));
   }
@@ -203,20 +208,11 @@ std::string allele_on(const Window& win, const std::vector<size_t>& here, const 
   return s;
 }
 
-// The REF span covers every window allele anchored at the position, called or not; once only the
-// called ones remain, the bases all alleles end with are dropped (VCF's minimal representation,
-// the layout gVCF genotyping writes for the same alleles).
-void trim_common_suffix(std::vector<std::string>& alleles) {
-  for (;;) {
-    for (const std::string& a : alleles)
-      if (a.size() < 2 || a.back() != alleles[0].back()) return;
-    for (std::string& a : alleles) a.pop_back();
-  }
-}
-
-// gVCF PL of a haplotype-model record over its alleles and <NON_REF> from each read's allele
-// likelihoods (the best haplotype of each allele, and the second best for <NON_REF>).
-std::vector<int> non_ref_pl(const std::vector<std::vector<double>>& reads, int ploidy, int n_alleles) {
+// Per-read allele model of a record (GATK's): each read's likelihood of an allele is that of the
+// allele's best haplotype; a genotype's log10 likelihood is the product over reads of the mean
+// over its copies. With `reads` carrying a last column for <NON_REF> (the read's second-best
+// allele), it prices genotypes with an allele the record does not list.
+std::vector<double> per_read_gl(const std::vector<std::vector<double>>& reads, int ploidy, int n_alleles) {
   std::vector<double> gl;
   for (const std::vector<int>& g : genotype_list(ploidy, n_alleles)) {
     double v = 0.0;
@@ -226,6 +222,10 @@ std::vector<int> non_ref_pl(const std::vector<std::vector<double>>& reads, int p
     }
     gl.push_back(v);
   }
+  return gl;
+}
+
+std::vector<int> phred_pl(const std::vector<double>& gl) {
   std::vector<int> pl;
   const double max_gl = gl.empty() ? 0.0 : *std::max_element(gl.begin(), gl.end());
   for (double v : gl) {
@@ -234,7 +234,10 @@ std::vector<int> non_ref_pl(const std::vector<std::vector<double>>& reads, int p
   return pl;
 }
 
-// One sample's record-level evidence from its window hypotheses.
+// One sample's record-level evidence from its window hypotheses. A genotype's likelihood is the
+// record's marginal one: the posterior of the hypotheses that give the sample this genotype here
+// over the genotype's prior (the other window alleles weighed by their priors), so that the prior
+// brings back exactly the posterior, as when genotyping the gVCF that writes it.
 SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, int na, const std::vector<bool>& indel,
                        const CallParams& p) {
   SampleSite site;
@@ -248,27 +251,59 @@ SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, 
     if (x > y) std::swap(x, y);
     return static_cast<size_t>(y * (y + 1) / 2 + x);
   };
-  std::vector<double> gt_gl(gts.size(), -INFINITY);
   site.post.assign(gts.size(), -INFINITY);
   site.p_ref_only = -INFINITY;
   for (const Hypothesis& h : sw.hyps) {
     const int x = hap_idx[h.a], y = hap_idx[h.b];
     if (x <= 0 && y <= 0) site.p_ref_only = log10_add(site.p_ref_only, h.post);
     if (x < 0 || y < 0) continue;
-    const size_t g = index_of(x, y);
-    gt_gl[g] = std::max(gt_gl[g], h.gl);
-    site.post[g] = log10_add(site.post[g], h.post);
+    site.post[index_of(x, y)] = log10_add(site.post[index_of(x, y)], h.post);
   }
   const Hypothesis& best = sw.hyps[sw.best];
   site.called = static_cast<int>(index_of(hap_idx[best.a], hap_idx[best.b]));
-  const double max_gl = *std::max_element(gt_gl.begin(), gt_gl.end());
-  for (double v : gt_gl) {
-    site.pl.push_back(v == -INFINITY ? 999 : std::min(999, static_cast<int>(std::lround(-10.0 * (v - max_gl)))));
-  }
+  for (size_t g = 0; g < gts.size(); ++g) site.gl.push_back(site.post[g] - site.prior[g]);
+  site.pl = phred_pl(site.gl);
   return site;
 }
 
+// gVCF: the record's likelihoods extended to <NON_REF> (allele na). A genotype with <NON_REF>
+// copies takes the likelihood of the same genotype with REF in their place, changed by what the
+// per-read model says the swap costs (each read's second-best allele standing for <NON_REF>).
+void add_non_ref(const std::vector<std::vector<double>>& reads, int na, SampleSite& site) {
+  const std::vector<double> per_read = per_read_gl(reads, site.ploidy, na + 1);
+  const auto gts = genotype_list(site.ploidy, na + 1);
+  std::vector<double> gl;
+  for (size_t g = 0; g < gts.size(); ++g) {
+    std::vector<int> as_ref = gts[g];
+    bool non_ref = false;
+    for (int& a : as_ref) {
+      if (a == na) {
+        a = 0;
+        non_ref = true;
+      }
+    }
+    if (!non_ref) {
+      gl.push_back(site.gl[g]);  // genotypes without <NON_REF> come first, in the same order
+      continue;
+    }
+    std::sort(as_ref.begin(), as_ref.end());
+    const size_t r = as_ref.size() == 1 ? static_cast<size_t>(as_ref[0])
+                                        : static_cast<size_t>(as_ref[1] * (as_ref[1] + 1) / 2 + as_ref[0]);
+    gl.push_back(site.gl[r] + per_read[g] - per_read[r]);
+  }
+  site.gl = std::move(gl);
+  site.pl = phred_pl(site.gl);
+}
+
 }  // namespace
+
+void trim_common_suffix(std::vector<std::string>& alleles) {
+  for (;;) {
+    for (const std::string& a : alleles)
+      if (a.size() < 2 || a.back() != alleles[0].back()) return;
+    for (std::string& a : alleles) a.pop_back();
+  }
+}
 
 std::vector<double> read_likelihoods(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik) {
   const size_t nh = w.haps.size(), nr = w.reads.size();
@@ -310,15 +345,19 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     score_hypotheses(w, L, p, pooled);
     selected[pooled.hyps[pooled.best].a] = selected[pooled.hyps[pooled.best].b] = 1;
   }
-  uint64_t called = 0;
-  for (size_t h = 0; h < nh; ++h)
+  uint64_t called = 0, any = 0;
+  for (size_t h = 0; h < nh; ++h) {
     if (selected[h]) called |= w.haps[h];
-  if (!called) return;
+    any |= w.haps[h];
+  }
+  // A VCF has a record where a selected haplotype has an allele; a gVCF wherever any haplotype
+  // has one (another sample of a cohort may carry what this one's best haplotypes do not).
+  const uint64_t at = p.gvcf ? any : called;
+  if (!at) return;
 
-  // One record per anchor position carrying a selected allele.
   std::set<int64_t> sites;
   for (size_t k = 0; k < win.alleles.size(); ++k)
-    if ((called >> k) & 1) sites.insert(win.alleles[k].pos);
+    if ((at >> k) & 1) sites.insert(win.alleles[k].pos);
   for (int64_t pos : sites) {
     if (pos < beg || pos >= end) continue;
     std::vector<size_t> here;
@@ -330,24 +369,34 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
       }
     }
     const std::string ref_str = ref.sub(pos, ref_end - pos);
-    // Only the selected haplotypes' alleles become ALTs; other haplotypes' alleles map to none.
-    std::vector<std::string> alleles{ref_str};
-    std::vector<int> hap_idx(nh, -1);
-    for (size_t h = 0; h < nh; ++h) {
+    // Each haplotype's allele here (`group`): REF, the selected haplotypes' alleles, then the
+    // others'. A VCF record lists the selected ones, a gVCF record all of them (at most one per
+    // haplotype, so that the posterior of every hypothesis lands on a listed genotype); in a VCF a
+    // haplotype whose allele is not listed counts for no genotype, and a read that fits such an
+    // allele best supports no listed one.
+    std::vector<std::string> groups{ref_str};
+    std::vector<int> group(nh, -1);
+    auto group_of = [&](size_t h) {
       const std::string s = allele_on(win, here, ref_str, w.haps[h]);
-      auto f = std::find(alleles.begin(), alleles.end(), s);
-      if (f == alleles.end()) {
-        if (!selected[h]) continue;
-        alleles.push_back(s);
-        f = alleles.end() - 1;
-      }
-      hap_idx[h] = static_cast<int>(f - alleles.begin());
-    }
-    const int na = static_cast<int>(alleles.size());
-    if (na < 2 || na > kMaxRecordAlleles) continue;
-    trim_common_suffix(alleles);
+      auto f = std::find(groups.begin(), groups.end(), s);
+      if (f == groups.end()) f = groups.insert(groups.end(), s);
+      group[h] = static_cast<int>(f - groups.begin());
+    };
+    for (size_t h = 0; h < nh; ++h)
+      if (selected[h]) group_of(h);
+    const int n_sel = static_cast<int>(groups.size());  // REF and the selected haplotypes' alleles
+    if (n_sel > kMaxRecordAlleles || (!p.gvcf && n_sel < 2)) continue;
+    for (size_t h = 0; h < nh; ++h)
+      if (!selected[h]) group_of(h);
+    const int na = p.gvcf ? static_cast<int>(groups.size()) : n_sel;
+    if (na < 2) continue;
+    const int ng = static_cast<int>(groups.size());
+    std::vector<int> hap_idx(nh, -1);
+    for (size_t h = 0; h < nh; ++h) hap_idx[h] = group[h] < na ? group[h] : -1;
+    std::vector<std::string> alleles(groups.begin(), groups.begin() + na);
     std::vector<bool> indel;
     for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());
+    trim_common_suffix(alleles);
 
     CallRecord rec;
     rec.pos = pos;
@@ -357,50 +406,61 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     std::vector<SampleSite> sample_sites;
     // AD and strand counts: a read supports the allele group whose best haplotype beats the
     // other groups' best by a factor of 3 or more.
-    double sf[kMaxRecordAlleles] = {0}, sr[kMaxRecordAlleles] = {0};
+    std::vector<double> sf(static_cast<size_t>(ng), 0.0), sr(static_cast<size_t>(ng), 0.0);
+    bool covered = false;
     for (size_t s = 0; s < ns; ++s) {
       SampleSite site = window_site(sw[s], hap_idx, na, indel, p);
       site.ad.assign(static_cast<size_t>(na), 0);
-      std::vector<std::vector<double>> read_alleles;  // per read at the site: allele groups' best
+      std::vector<std::vector<double>> read_alleles;  // gVCF: per read, the listed alleles' best
       for (size_t r : sw[s].reads) {
         const int32_t i = w.reads[r];
         if (batch.pos[i] > pos || batch.end[i] <= pos) continue;
         ++site.dp;
-        std::vector<double> best_of(static_cast<size_t>(na), -INFINITY);
-        for (size_t h = 0; h < nh; ++h)
-          if (hap_idx[h] >= 0) best_of[hap_idx[h]] = std::max(best_of[hap_idx[h]], L[r * nh + h]);
+        std::vector<double> best_of(static_cast<size_t>(ng), -INFINITY);
+        for (size_t h = 0; h < nh; ++h) best_of[group[h]] = std::max(best_of[group[h]], L[r * nh + h]);
         int top = 0;
-        for (int a = 1; a < na; ++a)
+        for (int a = 1; a < ng; ++a)
           if (best_of[a] > best_of[top]) top = a;
         double second = -INFINITY;
-        for (int a = 0; a < na; ++a)
+        for (int a = 0; a < ng; ++a)
           if (a != top) second = std::max(second, best_of[a]);
         if (best_of[top] - second >= std::log10(3.0)) {
-          ++site.ad[top];
+          if (top < na) ++site.ad[top];
           (is_reverse(batch.flag[i]) ? sr : sf)[top] += 1;
         }
         if (p.gvcf) {
-          best_of.push_back(second);  // <NON_REF>: the read's second-best allele, as GATK
+          best_of.resize(static_cast<size_t>(na));
+          int first = 0;
+          for (int a = 1; a < na; ++a)
+            if (best_of[a] > best_of[first]) first = a;
+          double next = -INFINITY;
+          for (int a = 0; a < na; ++a)
+            if (a != first) next = std::max(next, best_of[a]);
+          best_of.push_back(next);  // <NON_REF>: the read's second-best allele, as GATK
           read_alleles.push_back(std::move(best_of));
         }
       }
       if (p.gvcf && site.covered) {
-        site.pl = non_ref_pl(read_alleles, site.ploidy, na + 1);
+        add_non_ref(read_alleles, na, site);
         site.ad.push_back(0);
       }
       if (!site.covered) site.ad.clear();
+      covered |= site.covered;
       rec.dp += site.dp;
       sample_sites.push_back(std::move(site));
     }
+    // SOR of REF against the selected ALTs (where none is selected, as in a gVCF's uncalled
+    // record: against every listed one).
+    const int last_alt = n_sel > 1 ? n_sel : na;
     double alt_f = 0, alt_r = 0;
-    for (int a = 1; a < na; ++a) {
+    for (int a = 1; a < last_alt; ++a) {
       alt_f += sf[a];
       alt_r += sr[a];
     }
     rec.mq = mapping_quality(samples, pos - samples[0].pu.beg);
     rec.sor = strand_odds_ratio(sf[0], sr[0], alt_f, alt_r);
     rec.haplotype_model = true;
-    if (!genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec)) continue;
+    if (!genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec) && !(p.gvcf && covered)) continue;
     if (p.gvcf) rec.alts.push_back(kNonRef);
     out.push_back(std::move(rec));
   }

@@ -300,15 +300,15 @@ bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const 
     call.gq = phred_int(log10_sum(others));
     call.ad = site.ad;
     call.pl = site.pl;
+    if (p.gvcf) call.gl = site.gl;
     if (dnq[s] >= 0 && carries_alt(call.gt)) call.dnq = dnq[s];
     any_alt |= carries_alt(call.gt);
   }
-  if (!any_alt) return false;
+  // QUAL and FILTER also for a record that is not written: a gVCF keeps every candidate site.
   rec.qual = p_none == -INFINITY ? qual_cap : std::min(qual_cap, -10.0 * p_none);
-  if (rec.qual < p.min_qual) return false;
   rec.filter = rec.qual < p.low_qual ? kFilterLowQual : 0;
-  if (strand_bias(rec, p)) rec.filter |= kFilterStrandBias;
-  return true;
+  if (any_alt && strand_bias(rec, p)) rec.filter |= kFilterStrandBias;
+  return any_alt && rec.qual >= p.min_qual;
 }
 
 SampleSite site_from_likelihoods(int ploidy, int dp, const std::vector<int>& ad, const std::vector<double>& gl,
@@ -334,6 +334,96 @@ SampleSite site_from_likelihoods(int ploidy, int dp, const std::vector<int>& ad,
   const double max_gl = *std::max_element(gl.begin(), gl.end());
   for (double v : gl) site.pl.push_back(static_cast<int>(std::lround(std::min(999.0, -10.0 * (v - max_gl)))));
   return site;
+}
+
+}  // namespace gms::calling
+
+namespace gms::calling {
+
+bool genotype_gvcf_site(const std::vector<std::string>& alleles, const std::vector<GvcfSample>& samples,
+                        const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& p,
+                        CallRecord& rec) {
+  const int n = static_cast<int>(alleles.size());
+  std::vector<bool> indel;
+  for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());
+  std::vector<SampleSite> full;
+  std::vector<bool> keep(per_site.begin(), per_site.end());
+  keep.resize(static_cast<size_t>(n), false);
+  keep[0] = true;
+  for (const GvcfSample& s : samples) {
+    full.push_back(site_from_likelihoods(s.ploidy, s.dp, s.ad, s.gl, indel, p));
+    const auto gts = genotype_list(s.ploidy, n);
+    if (full.back().covered && s.called >= 0 && s.called < static_cast<int>(gts.size()))
+      for (int a : gts[static_cast<size_t>(s.called)]) keep[static_cast<size_t>(a)] = true;
+  }
+  std::vector<int> kept;  // site allele of each record allele
+  for (int a = 0; a < n; ++a)
+    if (keep[static_cast<size_t>(a)]) kept.push_back(a);
+  const int nk = static_cast<int>(kept.size());
+  if (nk < 2) return false;
+  std::vector<bool> kept_indel;
+  for (int a : kept) kept_indel.push_back(indel[static_cast<size_t>(a)]);
+
+  std::vector<SampleSite> sites;
+  for (size_t s = 0; s < samples.size(); ++s) {
+    const SampleSite& f = full[s];
+    SampleSite r;
+    r.ploidy = f.ploidy;
+    r.dp = f.dp;
+    const auto gts = genotype_list(f.ploidy, nk);
+    for (const auto& g : gts) r.prior.push_back(genotype_prior(g, kept_indel, p));
+    if (!f.covered) {
+      sites.push_back(std::move(r));
+      continue;
+    }
+    r.covered = true;
+    const auto full_gts = genotype_list(f.ploidy, n);
+    auto full_index = [&](const std::vector<int>& g) {
+      if (g.size() == 1) return static_cast<size_t>(kept[static_cast<size_t>(g[0])]);
+      const int x = kept[static_cast<size_t>(g[0])], y = kept[static_cast<size_t>(g[1])];
+      return static_cast<size_t>(y * (y + 1) / 2 + x);  // kept is increasing: x <= y
+    };
+    // Carrying none of the record's ALTs: REF, or alleles that are left out.
+    std::vector<double> none;
+    for (size_t g = 0; g < full_gts.size(); ++g) {
+      bool alt = false;
+      for (int a : full_gts[g]) alt |= a > 0 && keep[static_cast<size_t>(a)];
+      if (!alt) none.push_back(f.post[g]);
+    }
+    r.p_ref_only = log10_sum(none);
+    std::vector<double> gl;
+    for (const auto& g : gts) {
+      const size_t k = full_index(g);
+      r.post.push_back(f.post[k]);
+      gl.push_back(samples[s].gl[k]);
+    }
+    const GvcfSample& in = samples[s];
+    r.called = -1;
+    if (in.called >= 0 && in.called < static_cast<int>(full_gts.size())) {
+      for (size_t g = 0; g < gts.size(); ++g)
+        if (full_index(gts[g]) == static_cast<size_t>(in.called)) r.called = static_cast<int>(g);
+    }
+    if (r.called < 0) {  // a sample without a record here (a reference block): its best genotype
+      r.called = 0;
+      for (size_t g = 1; g < r.post.size(); ++g)
+        if (r.post[g] > r.post[static_cast<size_t>(r.called)]) r.called = static_cast<int>(g);
+    }
+    const double max_gl = *std::max_element(gl.begin(), gl.end());
+    for (double v : gl) {
+      const double q = -10.0 * (v - max_gl);
+      r.pl.push_back(static_cast<int>(std::lround(hap ? std::min(999.0, q) : q)));
+    }
+    for (int a : kept)
+      r.ad.push_back(static_cast<size_t>(a) < in.ad.size() ? in.ad[static_cast<size_t>(a)] : 0);
+    sites.push_back(std::move(r));
+  }
+  std::vector<std::string> out_alleles;
+  for (int a : kept) out_alleles.push_back(alleles[static_cast<size_t>(a)]);
+  trim_common_suffix(out_alleles);
+  rec.ref = out_alleles[0];
+  rec.alts.assign(out_alleles.begin() + 1, out_alleles.end());
+  rec.haplotype_model = hap;
+  return genotype_cohort(sites, nk, cohort, p, hap ? 3000.0 : INFINITY, rec);
 }
 
 }  // namespace gms::calling

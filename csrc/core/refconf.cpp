@@ -29,8 +29,9 @@ int gq_band(int gq, const std::vector<int>& bands) {
 
 }  // namespace
 
-void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& records, int64_t beg, int64_t end,
-                      const Cohort& cohort, const CallParams& p, std::vector<RefBlock>& out) {
+void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& records,
+                      const std::vector<uint8_t>& explained, int64_t beg, int64_t end, const Cohort& cohort,
+                      const CallParams& p, std::vector<RefBlock>& out) {
   std::vector<uint8_t> in_record(static_cast<size_t>(end - beg), 0);
   for (const CallRecord& r : records) {
     const int64_t s = std::max(beg, r.pos), e = std::min(end, r.pos + static_cast<int64_t>(r.ref.size()));
@@ -50,7 +51,11 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
     const int dp = static_cast<int>(depth_at(pu, xi));
     const char rc = pu.ref[static_cast<size_t>(xi)];
     RefConfidence rc_conf{0, {0, 0, 0}};
-    if (ploidy > 0 && rc != 'N' && dp > 0) {
+    if (ploidy > 0 && rc != 'N' && dp > 0 && explained[static_cast<size_t>(x - beg)]) {
+      long long folded[12];
+      fold_to_reference(&pu.snv_ll[xi * 12], base_to_allele(rc), folded);
+      rc_conf = reference_confidence(folded, base_to_allele(rc), static_cast<unsigned>(dp), 0, ploidy, ll_to_log10);
+    } else if (ploidy > 0 && rc != 'N' && dp > 0) {
       // Reads with an indel anchored here, and reads whose alignment deletes this very base.
       const unsigned indels = pu.ins[xi * 2] + pu.ins[xi * 2 + 1] + pu.del_start[xi * 2] + pu.del_start[xi * 2 + 1] +
                               sum_counts(pu, xi, kDel);
@@ -74,6 +79,30 @@ void reference_blocks(const PileupResult& pu, const std::vector<CallRecord>& rec
     open = true;
   }
   if (open) out.push_back(cur);
+}
+
+std::vector<uint8_t> haplotype_explained(const std::vector<WindowWork>& work, int64_t beg, int64_t end) {
+  std::vector<uint8_t> out(static_cast<size_t>(end - beg), 0);
+  auto mark = [&](int64_t s, int64_t e, uint8_t v) {
+    for (int64_t x = std::max(s, beg); x < std::min(e, end); ++x) out[static_cast<size_t>(x - beg)] = v;
+  };
+  for (const WindowWork& w : work) {
+    int64_t span_beg = INT64_MAX, span_end = INT64_MIN;
+    for (const Candidate& a : w.win->alleles) {
+      span_beg = std::min(span_beg, a.pos);
+      span_end = std::max(span_end, std::max(a.tract_end, a.ref_end()) + 1);
+    }
+    mark(span_beg, span_end, 1);
+  }
+  for (const WindowWork& w : work) {  // a haplotype's allele changes its REF span (anchor included)
+    uint64_t carried = 0;
+    for (uint64_t m : w.haps) carried |= m;
+    for (size_t k = 0; k < w.win->alleles.size(); ++k) {
+      const Candidate& a = w.win->alleles[k];
+      if ((carried >> k) & 1) mark(a.pos, a.ref_end(), 0);
+    }
+  }
+  return out;
 }
 
 }  // namespace gms::calling

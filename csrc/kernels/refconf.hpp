@@ -66,4 +66,18 @@ GMS_HD RefConfidence reference_confidence(const long long* ll, int ref_base, uns
   return out;
 }
 
+// The per-base terms of a position whose reads the haplotype model explains (inside a haplotype
+// window, where no candidate haplotype changes the position): every read's base taken as the
+// reference base at its own quality, as the reads realigned to their best haplotypes would show
+// it (GATK's reference model in active regions). Their mismatches there, and the indels the aligner
+// wrote there, are the window's alleles written elsewhere or errors the model has weighed.
+GMS_HD void fold_to_reference(const long long* ll, int ref_base, long long* out) {
+  for (int k = 0; k < 12; ++k) out[k] = 0;
+  for (int t = 0; t < 3; ++t) {
+    long long s = 0;
+    for (int b = 0; b < 4; ++b) s += ll[b * 3 + t];
+    out[ref_base * 3 + t] = s;
+  }
+}
+
 }  // namespace gms

@@ -132,6 +132,8 @@ class _Line:
     mq: float | None = None
     sor: float | None = None
     hap: bool = False
+    gl: list[float] | None = None  # FORMAT GL (log10), PL's unrounded values; None: PL / -10
+    gt: tuple[int, ...] | None = None  # the sample's own call (indices into `alleles`)
 
 
 def _parse_line(path: str, text: str) -> _Line:
@@ -149,7 +151,8 @@ def _parse_fields(text: str) -> _Line:
     info = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in f[7].split(";"))
     fields = dict(zip(f[8].split(":"), f[9].split(":")))
     gt = fields.get("GT", ".")
-    ploidy = 0 if gt == "." else len(gt.replace("|", "/").split("/"))
+    copies = gt.replace("|", "/").split("/")
+    ploidy = 0 if gt == "." else len(copies)
     dp = int(fields["DP"]) if fields.get("DP", ".") != "." else 0
     pl = [int(x) for x in fields["PL"].split(",")] if fields.get("PL", ".") != "." else None
     if "END" in info:
@@ -157,7 +160,10 @@ def _parse_fields(text: str) -> _Line:
     ad = [int(x) for x in fields["AD"].split(",")] if fields.get("AD", ".") != "." else None
     mq = float(info["MQ"]) if info.get("MQ", ".") != "." else None
     sor = float(info["SOR"]) if info.get("SOR", ".") != "." else None
-    return _Line(pos, pos + len(f[3]), [f[3], *f[4].split(",")], ploidy, dp, pl, ad, mq, sor, "HAP" in info)
+    gl = [float(x) for x in fields["GL"].split(",")] if fields.get("GL", ".") != "." else None
+    own = tuple(int(a) for a in copies) if ploidy and "." not in copies else None
+    return _Line(pos, pos + len(f[3]), [f[3], *f[4].split(",")], ploidy, dp, pl, ad, mq, sor, "HAP" in info,
+                 gl, own)
 
 
 @dataclass
@@ -255,7 +261,8 @@ def _genotypes(ploidy: int, n: int) -> list[tuple[int, ...]]:
 class _Site:
     pos: int
     alleles: list[str]
-    samples: list[tuple[int, int, list[int], list[float]]] = field(default_factory=list)
+    samples: list[tuple[int, int, list[int], list[float], int]] = field(default_factory=list)
+    per_site: list[bool] = field(default_factory=list)  # per allele: a per-site-model record lists it
     mq: list[tuple[int, float]] = field(default_factory=list)
     sor: tuple[int, float] | None = None  # (DP, SOR) of the deepest sample record that has one
     hap: bool = False
@@ -265,21 +272,28 @@ class _Site:
         return self.sor[1] if self.sor else float("nan")
 
 
-def _likelihoods_of_record(line: _Line, alleles: list[str], longest_ref: str) -> tuple[list[int], list[float]]:
-    """AD and GL over the site's genotypes from a variant record: site alleles the record lacks
-    take the likelihood of its <NON_REF>."""
+def _likelihoods_of_record(line: _Line, alleles: list[str], longest_ref: str
+                           ) -> tuple[list[int], list[float], int]:
+    """AD and GL over the site's genotypes from a variant record (site alleles the record lacks
+    take the likelihood of its <NON_REF>), and the record's own call as a site genotype index (-1:
+    none)."""
     suffix = longest_ref[len(line.alleles[0]):]
     own = [a + suffix if a != NON_REF else NON_REF for a in line.alleles]
     nonref = own.index(NON_REF) if NON_REF in own else None
     index = [own.index(a) if a in own else nonref for a in alleles]
     ad = [line.ad[i] if line.ad is not None and i is not None and i != nonref else 0 for i in index]
     if line.pl is None or any(i is None for i in index):
-        return ad, []
-    if len(line.pl) != len(_genotypes(line.ploidy, len(own))):
+        return ad, [], -1
+    n_gt = len(_genotypes(line.ploidy, len(own)))
+    if len(line.pl) != n_gt or (line.gl is not None and len(line.gl) != n_gt):
         raise InputError(f"the record at {line.pos + 1} has {len(line.pl)} PL values for {len(own)} alleles "
                          f"and ploidy {line.ploidy}")
-    gl = [-line.pl[_genotype_index([index[a] for a in g])] / 10.0 for g in _genotypes(line.ploidy, len(alleles))]
-    return ad, gl
+    own_gl = line.gl if line.gl is not None else [-x / 10.0 for x in line.pl]
+    gl = [own_gl[_genotype_index([index[a] for a in g])] for g in _genotypes(line.ploidy, len(alleles))]
+    called = -1
+    if line.gt is not None and all(0 <= a < len(own) and own[a] in alleles for a in line.gt):
+        called = _genotype_index([alleles.index(own[a]) for a in line.gt])
+    return ad, gl, called
 
 
 def _likelihoods_of_block(line: _Line, n_alleles: int) -> list[float]:
@@ -317,13 +331,18 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
                     alleles.append(a + suffix)
         if len(alleles) < 2:
             continue
-        site = _Site(pos, alleles)
+        site = _Site(pos, alleles, per_site=[False] * len(alleles))
         for s in range(len(per_sample)):
             line = by_pos[s].get(pos)
             if line is not None:
-                ad, gl = _likelihoods_of_record(line, alleles, longest_ref)
-                site.samples.append((line.ploidy, line.dp, ad, gl))
+                ad, gl, called = _likelihoods_of_record(line, alleles, longest_ref)
+                site.samples.append((line.ploidy, line.dp, ad, gl, called))
                 site.hap |= line.hap
+                if not line.hap:  # the per-site model lists its candidates whatever the call
+                    suffix = longest_ref[len(line.alleles[0]):]
+                    for a in line.alleles[1:]:
+                        if a != NON_REF:
+                            site.per_site[alleles.index(a + suffix)] = True
                 if line.mq is not None:
                     site.mq.append((line.dp, line.mq))
                 if line.sor is not None and (site.sor is None or line.dp > site.sor[0]):
@@ -332,9 +351,9 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
             block = per_sample[s].block_at(pos) or _spanning(per_sample[s].variants, pos)
             gl = _likelihoods_of_block(block, len(alleles)) if block is not None else []
             if not gl:  # not covered
-                site.samples.append((block.ploidy if block is not None else 2, 0, [], []))
+                site.samples.append((block.ploidy if block is not None else 2, 0, [], [], -1))
             else:
-                site.samples.append((block.ploidy, block.dp, [block.dp] + [0] * (len(alleles) - 1), gl))
+                site.samples.append((block.ploidy, block.dp, [block.dp] + [0] * (len(alleles) - 1), gl, -1))
         out.append(site)
     return out
 
@@ -346,7 +365,8 @@ def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions], 
     params = options.to_core()
     kept: list[tuple[_Site, tuple]] = []
     for site in _sites(per_sample, shard):
-        result = _core.genotype_site(site.alleles, site.samples, core_cohort, params, site.strand_odds)
+        result = _core.genotype_site(site.alleles, site.samples, site.per_site, site.hap, core_cohort, params,
+                                     site.strand_odds)
         if result is not None:
             kept.append((site, result))
     return shard.contig, _as_records(kept, cohort.n_samples)
@@ -359,18 +379,18 @@ def _as_records(kept: list[tuple[_Site, tuple]], ns: int) -> dict:
     sdp = np.zeros((n, ns), dtype=np.int32)
     dnq = np.full((n, ns), -1, dtype=np.int32)
     ad, pl = [], []
-    for k, (site, (_, _, gts, gqs, dnqs, pls)) in enumerate(kept):
-        for j, (ploidy, dp, s_ad, _) in enumerate(site.samples):
+    for k, (site, (_, _, gts, gqs, dnqs, pls, ads, _)) in enumerate(kept):
+        for j, (ploidy, dp, *_) in enumerate(site.samples):
             calls = gts[j] or [-1] * ploidy
             gt[k, j, :len(calls)] = calls
             gq[k, j], dnq[k, j], sdp[k, j] = gqs[j], dnqs[j], dp
-        ad.append([site.samples[j][2] if gts[j] else [] for j in range(ns)])
+        ad.append([ads[j] if gts[j] else [] for j in range(ns)])
         pl.append(pls)
     mq = [math.sqrt(sum(d * m * m for d, m in s.mq) / max(1, sum(d for d, _ in s.mq))) if s.mq else float("nan")
           for s, _ in kept]
     return {
         "pos": np.array([s.pos for s, _ in kept], dtype=np.int64),
-        "ref": [s.alleles[0] for s, _ in kept], "alts": [s.alleles[1:] for s, _ in kept],
+        "ref": [r[7][0] for _, r in kept], "alts": [r[7][1:] for _, r in kept],
         "qual": np.array([r[0] for _, r in kept], dtype=np.float64),
         "filter": np.array([r[1] for _, r in kept], dtype=np.int32),
         "dp": sdp.sum(axis=1).astype(np.int32), "mq": np.array(mq, dtype=np.float64),

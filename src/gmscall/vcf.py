@@ -110,6 +110,9 @@ def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, referenc
         ('##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods, '
          'normalised to 0">'),
     ]
+    if layout.gvcf:
+        lines.append('##FORMAT=<ID=GL,Number=G,Type=Float,Description="Genotype likelihoods (log10, '
+                     'normalised to 0): the PL before rounding, for genotyping from the gVCF">')
     if layout.trios:
         lines.append('##FORMAT=<ID=DNQ,Number=1,Type=Integer,Description="De novo quality of a trio child\'s '
                      'genotype: Phred probability that an ALT allele it carries came from neither parent">')
@@ -146,12 +149,26 @@ def _genotype(gt: Any) -> str:
     return "/".join("." if a < 0 else str(a) for a in alleles)
 
 
-def _sample_column(recs: dict, k: int, j: int, trios: bool) -> str:
+def _gl_text(gl: Sequence[float]) -> str:
+    """FORMAT GL: log10 likelihoods normalised to a maximum of 0, 4 decimals (PL's precision x 1000)."""
+    if not gl:
+        return "."
+    top = max(gl)
+    out = []
+    for v in gl:
+        t = "-999999" if math.isinf(v) else f"{v - top:.4f}"
+        out.append("0" if t in ("0.0000", "-0.0000") else t)
+    return ",".join(out)
+
+
+def _sample_column(recs: dict, k: int, j: int, trios: bool, gvcf: bool = False) -> str:
     gt = recs["gt"][k][j]
     called = gt[0] >= 0
     ad, pl = recs["ad"][k][j], recs["pl"][k][j]
     fields = [_genotype(gt), str(int(recs["gq"][k][j])) if called else ".", str(int(recs["sample_dp"][k][j])),
               ",".join(map(str, ad)) if called else ".", ",".join(map(str, pl)) if called else "."]
+    if gvcf:
+        fields.append(_gl_text(recs["gl"][k][j]) if called and "gl" in recs else ".")
     if trios:
         dnq = int(recs["dnq"][k][j])
         fields.append(str(dnq) if dnq >= 0 else ".")
@@ -240,7 +257,7 @@ def _block_line(b: dict) -> str:
 def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
     """VCF lines of one shard's records (C++ gives them sorted)."""
     lines = []
-    fmt = "GT:GQ:DP:AD:PL:DNQ" if layout.trios else "GT:GQ:DP:AD:PL"
+    fmt = "GT:GQ:DP:AD:PL" + (":GL" if layout.gvcf else "") + (":DNQ" if layout.trios else "")
     for k in range(len(recs["pos"])):
         filt = int(recs["filter"][k])
         filter_txt = filter_text(filt)
@@ -257,7 +274,7 @@ def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
             children = [layout.samples[j] for j, q in enumerate(recs["dnq"][k]) if q >= MIN_DE_NOVO_QUAL]
             if children:
                 info += ";DENOVO=" + ",".join(children)
-        columns = "\t".join(_sample_column(recs, k, j, layout.trios) for j in range(len(layout.samples)))
+        columns = "\t".join(_sample_column(recs, k, j, layout.trios, layout.gvcf) for j in range(len(layout.samples)))
         lines.append(f"{contig}\t{int(recs['pos'][k]) + 1}\t.\t{recs['ref'][k]}\t{','.join(alts)}\t"
                      f"{_fmt_float(float(recs['qual'][k]))}\t{filter_txt}\t{info}\t{fmt}\t{columns}")
     return lines

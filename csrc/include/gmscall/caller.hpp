@@ -102,6 +102,7 @@ struct SampleCall {
   int dp = 0;
   std::vector<int> ad;  // per allele (ref + alts); empty when there is no call
   std::vector<int> pl;  // per genotype of the sample's ploidy (VCF order); empty when there is no call
+  std::vector<double> gl;  // gVCF only: log10 likelihoods behind pl (FORMAT GL), <NON_REF> included
   int dnq = -1;         // de novo quality of a child of a trio that carries an ALT; -1 otherwise
 };
 
