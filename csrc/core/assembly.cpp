@@ -226,9 +226,9 @@ class Graph {
 };
 
 // The bases of read i that lie over [lo, hi), with the soft clips adjacent to them.
-bool read_segment(const ReadView& r, const std::vector<uint8_t>& eff_qual, int i, int64_t lo, int64_t hi,
-                  Segment& seg) {
-  const QueryClip c = query_span(r, i, lo, hi);
+bool read_segment(const ReadView& r, const OpIndex& ix, const std::vector<uint8_t>& eff_qual, int i, int64_t lo,
+                  int64_t hi, Segment& seg) {
+  const QueryClip c = query_span(r, ix, i, lo, hi);
   if (c.qe <= c.qs) return false;
   const uint64_t off = r.seq_off[i];
   seg.bases.assign(r.seq + off + c.qs, r.seq + off + c.qe);
@@ -451,7 +451,7 @@ std::vector<Segment> region_segments(const std::vector<SampleEvidence>& samples,
     for (int64_t i = lo; i < b.size() && b.pos[i] < end; ++i) {
       if (b.end[i] <= beg) continue;
       Segment s;
-      if (read_segment(rv, e.eff_qual, static_cast<int>(i), beg, end, s)) segments.push_back(std::move(s));
+      if (read_segment(rv, e.ops, e.eff_qual, static_cast<int>(i), beg, end, s)) segments.push_back(std::move(s));
     }
   }
   return segments;

@@ -107,7 +107,7 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   const ReadView rv = batch.view();
   for (const Window& w : ev.windows) {
     if (w.end <= lo || w.beg >= end + after) continue;
-    plan_window(batch, rv, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, ev.work);
+    plan_window(batch, rv, *cohort_reads.ops, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, ev.work);
   }
   ev.lik.assign(jobs.jobs.size(), 0.0);
   static const PairHmmTables tables = make_pairhmm_tables();

@@ -1,6 +1,7 @@
 // Stages of variant calling shared by core/candidates.cpp, core/haplotypes.cpp, core/genotyper.cpp
 // and core/caller.cpp (the orchestration). Internal to the C++ core.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,7 @@
 #include "gmscall/caller.hpp"
 #include "gmscall/pileup.hpp"
 #include "gmscall/reads.hpp"
+#include "kernels/alignment_walk.hpp"
 
 namespace gms {
 class BamReader;
@@ -74,19 +76,46 @@ struct WindowWork {
   size_t first_job;
 };
 
+// Where each CIGAR op of a batch starts (entries aligned with batch.cigar): its reference and
+// query offsets from the read's first aligned base and first base. With it a stage looks at the
+// part of a read that a window covers without walking the rest (a long read is 30 kb or more).
+struct OpIndex {
+  std::vector<uint32_t> ref, query;
+  void build(const ReadBatch& batch);
+};
+
+// walk_alignment_range of read i over reference [lo, hi), entered at the op that holds lo (or the
+// aligned op before it, so that indel anchors are those of a whole walk).
+template <class Visitor>
+void walk_read_window(const ReadView& r, const OpIndex& ix, int i, int64_t lo, int64_t hi, Visitor& v) {
+  const uint32_t first = r.cigar_off[i], n = r.n_cigar[i];
+  const uint32_t* ref0 = ix.ref.data() + first;
+  const int64_t rel = lo - r.pos[i];
+  uint32_t k = 0;
+  if (rel > 0) {
+    k = static_cast<uint32_t>(std::upper_bound(ref0, ref0 + n, static_cast<uint32_t>(std::min<int64_t>(rel, UINT32_MAX))) - ref0);
+    k = k > 0 ? k - 1 : 0;
+  }
+  while (k > 0 && !(is_aligned_op(cigar_op(r.cigar[first + k])) && cigar_len(r.cigar[first + k]) > 0)) --k;
+  walk_alignment_range(r, i, k, r.pos[i] + ref0[k], ix.query[first + k], lo, hi, v);
+}
+
 // One sample's reads of the shard and its pileup.
 struct SampleEvidence {
   PreparedReads reads;
   PileupResult pu;
   std::vector<uint8_t> eff_qual;
+  OpIndex ops;  // of reads.batch
 };
 
 // Every sample's reads in coordinate order (batch->sample: the column), for the haplotype stage.
 struct CohortReads {
   const ReadBatch* batch = nullptr;
   const std::vector<uint8_t>* eff_qual = nullptr;
+  const OpIndex* ops = nullptr;
   ReadBatch merged;  // storage when there are several samples
   std::vector<uint8_t> merged_qual;
+  OpIndex merged_ops;
 };
 
 // One sample's evidence at a record's site, from the per-site or the haplotype model, over the
@@ -246,6 +275,9 @@ void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& w
                    std::vector<Candidate>& site_snvs);
 
 // ---- haplotypes.cpp
+// Longest soft clip taken with the aligned bases next to it; a longer one is the rest of a split
+// (supplementary) alignment of a long read, not an insertion a window can explain.
+constexpr uint32_t kMaxClipKept = 400;
 // The query bases [qs, qe) of read i aligned inside reference [lo, hi), with the soft clips
 // adjacent to them (an aligner clips an insertion longer than the read's overhang).
 struct QueryClip {
@@ -255,11 +287,11 @@ struct QueryClip {
   uint32_t left_clip = 0;   // soft-clipped bases kept before the first aligned one
   uint32_t right_clip = 0;  // and after the last
 };
-QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi);
+QueryClip query_span(const ReadView& r, const OpIndex& ix, int i, int64_t lo, int64_t hi);
 // Applies allele `a` to `seq`, whose first base is reference position seq_beg. Several alleles of
 // one haplotype are applied right to left, so that earlier positions stay valid.
 void apply_candidate(std::string& seq, int64_t seq_beg, const Candidate& a);
-void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<uint8_t>& eff_qual,
+void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, const std::vector<uint8_t>& eff_qual,
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work);
 PairHmmTables make_pairhmm_tables();

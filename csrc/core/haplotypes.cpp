@@ -14,7 +14,7 @@ namespace gms::calling {
 namespace {
 
 // Base of read i at reference position p: allele code, -1 deleted, -2 not covered.
-int read_base_at(const ReadView& r, int i, int64_t p) {
+int read_base_at(const ReadView& r, const OpIndex& ix, int i, int64_t p) {
   struct V {
     int64_t p;
     const ReadView& r;
@@ -30,27 +30,33 @@ int read_base_at(const ReadView& r, int i, int64_t p) {
     void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
   } v{p, r, r.seq_off[i]};
   if (p < r.pos[i] || p >= r.end[i]) return -2;
-  walk_alignment(r, i, v);
+  walk_read_window(r, ix, i, p, p + 1, v);
   return v.out;
 }
 
-std::vector<Candidate> read_indels(const ReadView& r, int i, const RefSeq& ref, int64_t min_pos) {
+// The indels of read i anchored in [lo, hi], normalised (an indel that normalises onto a window
+// allele lies between the allele and the end of its repeat tract).
+std::vector<Candidate> read_indels(const ReadView& r, const OpIndex& ix, int i, const RefSeq& ref, int64_t min_pos,
+                                   int64_t lo, int64_t hi) {
   struct V {
     const ReadView& r;
     uint64_t off;
+    int64_t lo, hi;
     std::vector<Candidate> out;
     void base(int64_t, uint32_t) {}
     void deleted(int64_t, uint32_t) {}
     void insertion(uint32_t, int64_t anchor, uint32_t, uint32_t qp, uint32_t len) {
+      if (anchor < lo || anchor > hi) return;
       std::string s;
       for (uint32_t j = 0; j < len; ++j) s.push_back(kBaseChar[r.seq[off + qp + j]]);
       out.push_back({anchor, static_cast<int32_t>(len), s, 0, 0});
     }
     void deletion(uint32_t, int64_t anchor, uint32_t, uint32_t len) {
+      if (anchor < lo || anchor > hi) return;
       out.push_back({anchor, -static_cast<int32_t>(len), std::string(), 0, 0});
     }
-  } v{r, r.seq_off[i], {}};
-  walk_alignment(r, i, v);
+  } v{r, r.seq_off[i], lo, hi, {}};
+  walk_read_window(r, ix, i, lo, hi + 1, v);
   for (Candidate& a : v.out) {
     if (a.len < 0) a.seq = ref.sub(a.pos + 1, -a.len);
     normalize_indel(ref, min_pos, a);
@@ -59,9 +65,9 @@ std::vector<Candidate> read_indels(const ReadView& r, int i, const RefSeq& ref, 
 }
 
 // Does read i carry allele a (1), carry another allele there (0), or not cover it (-1)?
-int read_carries(const ReadView& r, int i, const Candidate& a, const std::vector<Candidate>& indels) {
+int read_carries(const ReadView& r, const OpIndex& ix, int i, const Candidate& a, const std::vector<Candidate>& indels) {
   if (!a.is_indel()) {
-    const int b = read_base_at(r, i, a.pos);
+    const int b = read_base_at(r, ix, i, a.pos);
     if (b == -2) return -1;
     return b == base_to_allele(a.seq[0]) ? 1 : 0;
   }
@@ -110,6 +116,12 @@ std::string apply_alleles(const RefSeq& ref, int64_t hs, int64_t he, const std::
 
 constexpr int64_t kReadFlank = 40;
 constexpr int64_t kRepeatAnchor = 10;  // bases beyond a tandem repeat that anchor a read's length call
+// How far from the bases a window aligns its haplotypes reach, and how far from them a read's own
+// indels widen its band: beyond the longest clip kept (kMaxClipKept), the longest assembled indel
+// and two bands. A short read lies wholly inside it; a long read is looked at only there, so its
+// cost is that of the window, not of the read.
+constexpr int64_t kWindowReach = 1000;
+static_assert(kWindowReach > kMaxClipKept + kMaxAssembledIndel + 2 * kMaxBand + 4, "window reach too short");
 constexpr int64_t kMaxRepeatScan = 200;
 constexpr int kMaxRepeatPeriod = 6;
 
@@ -149,7 +161,7 @@ int64_t project_to_haplotype(const std::vector<const Candidate*>& alleles, int64
 
 }  // namespace
 
-QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi) {
+QueryClip query_span(const ReadView& r, const OpIndex& ix, int i, int64_t lo, int64_t hi) {
   struct V {
     int64_t lo, hi;
     QueryClip c;
@@ -168,14 +180,14 @@ QueryClip query_span(const ReadView& r, int i, int64_t lo, int64_t hi) {
     void insertion(uint32_t, int64_t, uint32_t, uint32_t, uint32_t) {}
     void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
   } v{lo, hi, {}};
-  walk_alignment(r, i, v);
+  walk_read_window(r, ix, i, lo, hi, v);
   if (!v.seen) return v.c;
   const ReadClips rc = read_clips(r, i);
-  if (v.c.qs == rc.left && rc.left > 0) {
+  if (v.c.qs == rc.left && rc.left > 0 && rc.left <= kMaxClipKept) {
     v.c.qs = 0;
     v.c.left_clip = rc.left;
   }
-  if (v.c.qe + rc.right == r.len[i]) {
+  if (v.c.qe + rc.right == r.len[i] && rc.right <= kMaxClipKept) {
     v.c.right_clip = rc.right;
     v.c.qe = r.len[i];
   }
@@ -193,7 +205,7 @@ void apply_candidate(std::string& seq, int64_t seq_beg, const Candidate& a) {
   }
 }
 
-void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<uint8_t>& eff_qual,
+void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, const std::vector<uint8_t>& eff_qual,
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work) {
   WindowWork w{&win, {0}, {}, jobs.jobs.size()};
@@ -214,11 +226,11 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
   int max_len = 0;
   for (const Candidate& a : win.alleles) max_len = std::max(max_len, std::abs(a.len));
   for (int32_t i : w.reads) {
-    const auto indels = read_indels(rv, i, ref, ref.beg + 1);
+    const auto indels = read_indels(rv, ix, i, ref, ref.beg + 1, span_beg - kReadFlank, span_end + kReadFlank);
     uint64_t mask = 0;
     bool complete = true;
     for (size_t k = 0; k < win.alleles.size() && complete; ++k) {
-      const int c = read_carries(rv, i, win.alleles[k], indels);
+      const int c = read_carries(rv, ix, i, win.alleles[k], indels);
       if (c < 0) complete = false;
       if (c == 1) mask |= 1ULL << k;
     }
@@ -242,15 +254,20 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
     if (c >= p.min_alt_count) ranked.emplace_back(-c, mask);
   std::sort(ranked.begin(), ranked.end());
 
-  // Haplotype sequences over the span of the window's reads, soft clips included.
+  // The reads' bases aligned within kReadFlank of the alleles, or past a repeat the alleles sit at
+  // the edge of, are aligned to the haplotypes: bases further away match every haplotype alike.
+  const int64_t read_lo = std::min(span_beg - kReadFlank, repeat_edge(ref, span_beg, -1) - kRepeatAnchor);
+  const int64_t read_hi = std::max(span_end + kReadFlank, repeat_edge(ref, span_end, +1) + kRepeatAnchor);
+  // Haplotype sequences over the span of the window's reads, soft clips included, as far as the
+  // aligned bases can reach.
   int64_t hs = win.beg, he = win.end;
   for (int32_t i : w.reads) {
     const ReadClips c = read_clips(rv, i);
     hs = std::min(hs, batch.pos[i] - c.left);
     he = std::max(he, batch.end[i] + c.right);
   }
-  hs = std::max(ref.beg, hs - kMaxBand - 2);
-  he = std::min(ref.beg + static_cast<int64_t>(ref.s.size()), he + kMaxBand + 2);
+  hs = std::max({ref.beg, hs - kMaxBand - 2, read_lo - kWindowReach});
+  he = std::min({ref.beg + static_cast<int64_t>(ref.s.size()), he + kMaxBand + 2, read_hi + kWindowReach});
   // A mask whose sequence an earlier (better supported) one already spells is the same haplotype
   // written with other alleles (assembly and CIGARs may differ): it is left out.
   std::vector<std::string> hap_seqs{ref.sub(hs, he - hs)};
@@ -283,17 +300,14 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
     jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin(), go.end());
   }
 
-  // One job per read x haplotype, on the read's bases aligned within kReadFlank of the alleles:
-  // bases further away match every haplotype alike and only cost time.
+  // One job per read x haplotype, on the read's bases in [read_lo, read_hi).
   w.first_job = jobs.jobs.size();
   std::vector<QueryClip> clips;
   std::vector<int32_t> aligned_reads;
-  const int64_t read_lo = std::min(span_beg - kReadFlank, repeat_edge(ref, span_beg, -1) - kRepeatAnchor);
-  const int64_t read_hi = std::max(span_end + kReadFlank, repeat_edge(ref, span_end, +1) + kRepeatAnchor);
   for (int32_t i : w.reads) {
     // Soft clips next to the kept bases join them: an insertion longer than the read's overhang
     // is clipped by the aligner, and its bases are the evidence for the haplotype carrying it.
-    const QueryClip c = query_span(rv, i, read_lo, read_hi);
+    const QueryClip c = query_span(rv, ix, i, read_lo, read_hi);
     if (c.qe > c.qs) {
       clips.push_back(c);
       aligned_reads.push_back(i);
@@ -303,10 +317,17 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const std::vector<u
   for (size_t r = 0; r < w.reads.size(); ++r) {
     const int32_t i = w.reads[r];
     const QueryClip& clip = clips[r];
+    // The read's own indels near the window (a short read's all) may shift it on the haplotypes.
     const uint32_t* ops = batch.cigar.data() + batch.cigar_off[i];
+    const uint32_t* op_ref = ix.ref.data() + batch.cigar_off[i];
     const uint32_t n_ops = batch.n_cigar[i];
     int own_indel = 0;
-    for (uint32_t k = 0; k < n_ops; ++k) {
+    const int64_t near_lo = std::max<int64_t>(0, read_lo - kWindowReach - batch.pos[i]);
+    const int64_t near_hi = read_hi + kWindowReach - batch.pos[i];
+    for (uint32_t k = static_cast<uint32_t>(
+             std::lower_bound(op_ref, op_ref + n_ops, static_cast<uint32_t>(std::min<int64_t>(near_lo, UINT32_MAX))) -
+             op_ref);
+         k < n_ops && op_ref[k] <= near_hi; ++k) {
       const uint32_t op = cigar_op(ops[k]);
       if (op == kCigI || op == kCigD) own_indel = std::max<int>(own_indel, cigar_len(ops[k]));
     }

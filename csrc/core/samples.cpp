@@ -44,6 +44,22 @@ void sort_by_position(ReadBatch& batch, ReadBatch& scratch) {
 
 }  // namespace
 
+void OpIndex::build(const ReadBatch& batch) {
+  ref.resize(batch.cigar.size());
+  query.resize(batch.cigar.size());
+  for (int32_t i = 0; i < batch.size(); ++i) {
+    uint32_t rp = 0, qp = 0;
+    const uint32_t first = batch.cigar_off[i];
+    for (uint32_t k = 0; k < batch.n_cigar[i]; ++k) {
+      ref[first + k] = rp;
+      query[first + k] = qp;
+      const uint32_t op = cigar_op(batch.cigar[first + k]), l = cigar_len(batch.cigar[first + k]);
+      if (is_aligned_op(op) || op == kCigD || op == kCigN) rp += l;
+      if (is_aligned_op(op) || op == kCigI || op == kCigS) qp += l;
+    }
+  }
+}
+
 void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<int>& tids, const Cohort& cohort,
                          int64_t beg, int64_t end, const PileupParams& params, std::vector<SampleEvidence>& out) {
   out.resize(static_cast<size_t>(cohort.n_samples));
@@ -80,6 +96,7 @@ void gather_sample_reads(const std::vector<BamReader*>& bams, const std::vector<
     if (sources[c] > 1) sort_by_position(r.batch, scratch);
     finish_reads(r, beg, end, params);
   }
+  for (SampleEvidence& s : out) s.ops.build(s.reads.batch);
 }
 
 void merge_cohort_reads(const std::vector<SampleEvidence>& samples, const std::vector<Window>& windows,
@@ -87,6 +104,7 @@ void merge_cohort_reads(const std::vector<SampleEvidence>& samples, const std::v
   if (samples.size() == 1) {
     out.batch = &samples[0].reads.batch;
     out.eff_qual = &samples[0].eff_qual;
+    out.ops = &samples[0].ops;
     return;
   }
   ReadBatch& m = out.merged;
@@ -120,6 +138,8 @@ void merge_cohort_reads(const std::vector<SampleEvidence>& samples, const std::v
   }
   out.batch = &m;
   out.eff_qual = &q;
+  out.merged_ops.build(m);
+  out.ops = &out.merged_ops;
 }
 
 }  // namespace gms::calling

@@ -65,6 +65,53 @@ GMS_WALK_INLINE GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v)
   }
 }
 
+// walk_alignment over the part of read i that meets reference [lo, hi): the walk starts at CIGAR
+// op k_begin, whose first base lies at reference rp and query qp, and stops before the first op
+// that starts past hi. base() and deleted() fire only for positions in [lo, hi); the indel
+// callbacks fire for the ops walked (callers keep those they need). The anchors are those of the
+// whole walk when op k_begin is the read's first op or an aligned op (which sets them afresh):
+// what a stage uses to look at a window of a long read without walking all of it.
+template <class Visitor>
+GMS_WALK_INLINE GMS_HD void walk_alignment_range(const ReadView& r, int i, uint32_t k_begin, int64_t rp, uint32_t qp,
+                                                 int64_t lo, int64_t hi, Visitor& v) {
+  int64_t anchor_ref = -1;
+  int64_t anchor_q = -1;
+  const uint32_t* ops = r.cigar + r.cigar_off[i];
+  const uint32_t n_ops = r.n_cigar[i];
+  for (uint32_t k = k_begin; k < n_ops && rp <= hi; ++k) {
+    const uint32_t op = cigar_op(ops[k]);
+    const uint32_t l = cigar_len(ops[k]);
+    if (is_aligned_op(op)) {
+      const int64_t j0 = lo > rp ? lo - rp : 0, j1 = hi - rp < static_cast<int64_t>(l) ? hi - rp : l;
+      for (int64_t j = j0; j < j1; ++j) v.base(rp + j, qp + static_cast<uint32_t>(j));
+      if (l > 0) {
+        anchor_ref = rp + l - 1;
+        anchor_q = static_cast<int64_t>(qp + l - 1);
+      }
+      rp += l;
+      qp += l;
+    } else if (op == kCigI) {
+      if (anchor_q >= 0 && l > 0) v.insertion(k, anchor_ref, static_cast<uint32_t>(anchor_q), qp, l);
+      qp += l;
+    } else if (op == kCigD) {
+      if (anchor_q >= 0 && l > 0) v.deletion(k, anchor_ref, static_cast<uint32_t>(anchor_q), l);
+      const int64_t j0 = lo > rp ? lo - rp : 0, j1 = hi - rp < static_cast<int64_t>(l) ? hi - rp : l;
+      for (int64_t j = j0; j < j1; ++j) v.deleted(rp + j, qp);
+      rp += l;
+      if (l > 0 && anchor_q >= 0) {
+        anchor_ref = rp - 1;
+        anchor_q = qp < r.len[i] ? static_cast<int64_t>(qp) : -1;
+      }
+    } else if (op == kCigN) {
+      rp += l;
+      anchor_q = -1;
+    } else if (op == kCigS) {
+      qp += l;
+      anchor_q = -1;
+    }
+  }
+}
+
 // Read i has one aligned CIGAR op (no clip, no indel) covering reference positions [lo, hi].
 GMS_HD bool aligned_across(const ReadView& r, int i, int64_t lo, int64_t hi) {
   if (r.pos[i] > lo || r.end[i] <= hi) return false;
