@@ -40,8 +40,10 @@ __all__ = [
     "SimRead",
     "Variant",
     "make_dataset",
+    "make_long_read_dataset",
     "make_reference",
     "plant_variants",
+    "simulate_long_reads",
     "simulate_reads",
     "write_bam",
     "write_fasta",
@@ -748,6 +750,231 @@ def simulate_reads(
 
 
 # --------------------------------------------------------------------------------------------
+# long reads (PacBio HiFi, Oxford Nanopore)
+
+# Per-read chance that a homopolymer of length L (index: min(L, 15)) is read one base shorter /
+# one base longer / two bases off, and the rates of substitutions and of 1-bp indels outside
+# homopolymers per base. Smoothed from benchmarks/error_profile.py on the real slices of
+# ../shared/data (HG002 Revio HiFi at chr20:9.0 Mb, ONT R10.4.1 sup at chr20:5.05 Mb): HiFi errors
+# are almost all homopolymer-length changes; ONT has those (more often by two bases) and a few
+# substitutions and short indels per kb as well.
+_LONG_READ_PROFILES: dict[str, dict[str, object]] = {
+    "HIFI": {
+        "hp": {2: (0.0014, 0.0012, 0.0), 3: (0.0045, 0.003, 0.0), 4: (0.011, 0.0055, 0.0),
+               5: (0.019, 0.0095, 0.0), 6: (0.034, 0.018, 0.0), 7: (0.055, 0.025, 0.0),
+               8: (0.07, 0.04, 0.0), 9: (0.08, 0.045, 0.002), 10: (0.09, 0.05, 0.004),
+               11: (0.11, 0.06, 0.005), 12: (0.12, 0.08, 0.006), 13: (0.15, 0.1, 0.008),
+               14: (0.17, 0.12, 0.01), 15: (0.2, 0.14, 0.01)},
+        "sub": 1.2e-4, "ins": 1.2e-4, "del": 3e-5,
+        "qual": 40, "error_qual": (8, 22),
+    },
+    "ONT": {
+        "hp": {2: (0.0035, 0.0025, 0.004), 3: (0.009, 0.004, 0.005), 4: (0.017, 0.007, 0.008),
+               5: (0.024, 0.008, 0.01), 6: (0.035, 0.013, 0.02), 7: (0.045, 0.02, 0.03),
+               8: (0.06, 0.04, 0.04), 9: (0.09, 0.06, 0.05), 10: (0.12, 0.07, 0.06),
+               11: (0.15, 0.09, 0.08), 12: (0.18, 0.11, 0.1), 13: (0.2, 0.12, 0.12),
+               14: (0.22, 0.13, 0.14), 15: (0.24, 0.14, 0.16)},
+        "sub": 5e-3, "ins": 2.2e-3, "del": 2.4e-3,
+        "qual": 37, "error_qual": (5, 18),
+    },
+}
+
+
+def _runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of every run of equal bases of length >= 2."""
+    change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    lens = np.diff(np.concatenate((starts, [len(codes)])))
+    keep = lens >= 2
+    return starts[keep], lens[keep]
+
+
+def simulate_long_reads(
+    haplotypes: Sequence[Haplotype],
+    seed: int,
+    depth: float,
+    *,
+    platform: str = "HIFI",
+    mean_len: int = 15_000,
+    min_len: int = 10_000,
+    max_len: int = 30_000,
+    split_fraction: float = 0.0,
+    read_group: str = "LR",
+    name_prefix: str = "lr",
+) -> list[SimRead]:
+    """Single-end long reads from the haplotypes (each of k gets depth/k), unsorted.
+
+    Lengths ~ Gamma(shape 4) of mean ``mean_len``, clipped to [min_len, max_len]; reads start
+    anywhere (those running off a haplotype's end are cut there), half on the reverse strand.
+    Errors follow ``platform`` ("HIFI" or "ONT", ``_LONG_READ_PROFILES``): a homopolymer of length
+    L is read one base shorter or longer (or, on ONT, two bases off) with a chance that grows with
+    L, plus substitutions and 1-bp indels elsewhere; erroneous bases and the bases next to a lost
+    one get low qualities. CIGARs are exact and left-aligned (a homopolymer's lost or extra base is
+    its first). ``split_fraction`` of the reads are chimeric, as a split (supplementary) alignment:
+    their last 2-8 kb come from elsewhere on the haplotype, are soft-clipped in the primary record
+    and form a supplementary record (hard clips) of their own. MAPQ 60."""
+    profile = _LONG_READ_PROFILES.get(platform.upper())
+    if profile is None:
+        raise ValueError(f"unknown long-read platform {platform!r} (HIFI or ONT)")
+    if not 0 < min_len <= mean_len <= max_len:
+        raise ValueError("need 0 < min_len <= mean_len <= max_len")
+    rng = _rng(seed, 11)
+    hp_table = profile["hp"]
+    hp_rates = np.zeros((16, 3))
+    for L, rates in hp_table.items():  # type: ignore[union-attr]
+        hp_rates[L] = rates
+    sub_rate, ins_rate, del_rate = float(profile["sub"]), float(profile["ins"]), float(profile["del"])
+    q_good = int(profile["qual"])
+    q_err_lo, q_err_hi = profile["error_qual"]  # type: ignore[misc]
+    reads: list[SimRead] = []
+    serial = 0
+    for h, hap in enumerate(haplotypes):
+        hl = len(hap)
+        codes = _CODE[np.frombuffer(hap.seq.encode(), dtype=np.uint8)]
+        run_start, run_len = _runs(codes)
+        run_start, run_len = run_start[codes[run_start] < 4], run_len[codes[run_start] < 4]
+        n = max(1, round(depth * hl / (mean_len * len(haplotypes))))
+        lens = np.clip(np.rint(rng.gamma(4.0, mean_len / 4.0, n)), min_len, max_len).astype(np.int64)
+        starts = rng.integers(-(lens // 2), hl - 500, n)
+        for k in range(n):
+            s, e = max(0, int(starts[k])), min(hl, int(starts[k] + lens[k]))
+            if e - s < 500:
+                continue
+            reads.extend(_long_read(hap, h, codes, run_start, run_len, s, e, rng, hp_rates, sub_rate, ins_rate,
+                                    del_rate, q_good, (int(q_err_lo), int(q_err_hi)), split_fraction,
+                                    f"{name_prefix}:{h}:{serial:06d}", read_group))
+            serial += 1
+    return reads
+
+
+def _long_read(hap: Haplotype, h: int, codes: np.ndarray, run_start: np.ndarray, run_len: np.ndarray, s: int, e: int,
+               rng: np.random.Generator, hp_rates: np.ndarray, sub_rate: float, ins_rate: float, del_rate: float,
+               q_good: int, q_err: tuple[int, int], split_fraction: float, name: str, rg: str) -> list[SimRead]:
+    """One long read over haplotype [s, e) with its errors (and its supplementary part)."""
+    lo, hi = np.searchsorted(run_start, s), np.searchsorted(run_start, e)
+    rs, rl = run_start[lo:hi], run_len[lo:hi]
+    inside = rs + rl <= e
+    rs, rl = rs[inside], rl[inside]
+    p = hp_rates[np.minimum(rl, 15)]
+    u = rng.random(len(rs))
+    minus = u < p[:, 0]
+    plus = (u >= p[:, 0]) & (u < p[:, 0] + p[:, 1])
+    two = (u >= p[:, 0] + p[:, 1]) & (u < p[:, 0] + p[:, 1] + p[:, 2])
+    two_minus = two & (rng.random(len(rs)) < 0.5) & (rl >= 3)
+    two_plus = two & ~two_minus
+    n = e - s
+    # copies of each haplotype base in the read: 0 lost, 1, or 2-3 (extra copies of its base)
+    copies = np.ones(n, dtype=np.int64)
+    first = rs - s
+    copies[first[minus]] = 0
+    copies[first[two_minus]] = 0
+    copies[first[two_minus] + 1] = 0
+    copies[first[plus]] = 2
+    copies[first[two_plus]] = 3
+    # lone indels of 1-3 bp (1: 70 %, 2: 20 %, 3: 10 %)
+    lone = np.flatnonzero(rng.random(n) < del_rate)
+    for k in (2, 3):
+        longer = lone[(rng.random(lone.size) < (0.3 if k == 2 else 1 / 3)) & (lone + k <= n)]
+        for j in range(1, k):
+            copies[longer + j] = np.minimum(copies[longer + j], 0)
+    copies[lone[copies[lone] == 1]] = 0
+    src = np.repeat(np.arange(s, e), copies)
+    seq = codes[src].copy()
+    # extra copies are insertions before the run's first base (left-aligned: the last copy is the
+    # aligned one)
+    is_ins = np.concatenate((src[1:] == src[:-1], [False]))
+    # lone insertions of a random base
+    add = np.flatnonzero(rng.random(len(src)) < ins_rate)
+    add = np.sort(np.concatenate((add, add[rng.random(add.size) < 0.3], add[rng.random(add.size) < 0.1])))
+    if add.size:
+        new = rng.integers(0, 4, add.size).astype(seq.dtype)
+        src = np.insert(src, add, src[add])
+        seq = np.insert(seq, add, new)
+        is_ins = np.insert(is_ins, add, True)
+    subs = (rng.random(len(seq)) < sub_rate) & (seq < 4)
+    seq[subs] = (seq[subs] + rng.integers(1, 4, int(subs.sum()))) % 4
+    qual = np.full(len(seq), q_good, dtype=np.int64)
+    qual -= (rng.random(len(seq)) < 0.15) * rng.integers(3, 20, len(seq))
+    bad = subs | is_ins
+    # a lost base lowers the quality of the bases on either side of the gap
+    lost = np.flatnonzero(np.diff(src) > 1)
+    bad[lost] = True
+    bad[np.minimum(lost + 1, len(seq) - 1)] = True
+    qual[bad] = rng.integers(q_err[0], q_err[1] + 1, int(bad.sum()))
+    qual = np.clip(qual, 2, 93).astype(np.uint8)
+    errors = bad | (seq != codes[src])
+    # query -> reference map: inserted read bases and planted insertions are -1
+    m = np.where(is_ins, -1, hap.hap2ref[src])
+    reverse = bool(rng.random() < 0.5)
+    flag = REVERSE if reverse else 0
+    out: list[SimRead] = []
+    clip_right = 0
+    if split_fraction > 0 and rng.random() < split_fraction and len(seq) > 12_000:
+        # the read's last piece comes from elsewhere: a chimera, aligned in two parts
+        piece = int(rng.integers(2_000, 8_001))
+        hl = len(codes)
+        other = int(rng.integers(0, max(1, hl - piece)))
+        other_codes = codes[other : other + piece]
+        if len(other_codes) == piece and (other_codes < 4).all() and abs(other - s) > 2 * (e - s):
+            seq = np.concatenate((seq[: len(seq) - piece], other_codes))
+            qual[len(seq) - piece :] = q_good
+            errors[len(seq) - piece :] = False
+            m[len(seq) - piece :] = -1
+            clip_right = piece
+            om = hap.hap2ref[other : other + piece]
+            if (om >= 0).any():
+                pos2, cig2 = _cigar_from_map(om, 0, 0)
+                cig2 = [(HARD, len(seq) - piece), *cig2]
+                out.append(SimRead(name=name, flag=flag | SUPPLEMENTARY, pos=pos2, mapq=60, cigar=cig2,
+                                   seq=_ACGT[other_codes].tobytes().decode(), qual=qual[len(seq) - piece :].copy(),
+                                   rg=rg, hap=h, hap_start=other, errors=np.zeros(piece, dtype=bool)))
+    if (m[: len(m) - clip_right] < 0).all():
+        return []
+    pos, cigar = _cigar_from_map(m, 0, clip_right)
+    out.insert(0, SimRead(name=name, flag=flag, pos=pos, mapq=60, cigar=cigar, seq=_ACGT[seq].tobytes().decode(),
+                          qual=qual, rg=rg, hap=h, hap_start=s, errors=errors))
+    return out
+
+
+def make_long_read_dataset(
+    tmpdir: PathLike,
+    *,
+    length: int = 120_000,
+    depth: float = 30,
+    seed: int = 1,
+    platform: str = "HIFI",
+    contig: str = "chrS",
+    sample: str = "SYNTH",
+    n_snv: int | None = None,
+    n_indel: int | None = None,
+    het_fraction: float = 0.6,
+    read_group: str = "LR",
+    write_platform: str | None = None,
+    **sim_options: object,
+) -> Dataset:
+    """Like make_dataset, with long reads (``simulate_long_reads``; ``sim_options`` go there).
+    The read group's PL is ``write_platform`` (default: PACBIO for HiFi, ONT for ONT; "" leaves
+    it out). No N run; soft-masked stretches as make_dataset."""
+    root = Path(tmpdir)
+    root.mkdir(parents=True, exist_ok=True)
+    ref = make_reference(length, seed, contig=contig, n_run=0, softmask=True)
+    planted = plant_variants(
+        ref,
+        seed,
+        n_snv=max(1, length // 500) if n_snv is None else n_snv,
+        n_indel=max(1, length // 1500) if n_indel is None else n_indel,
+        het_fraction=het_fraction,
+    )
+    reads = simulate_long_reads(planted.haplotypes, seed, depth, platform=platform, read_group=read_group,
+                                **sim_options)  # type: ignore[arg-type]
+    pl = write_platform if write_platform is not None else ("PACBIO" if platform.upper() == "HIFI" else "ONT")
+    fasta = write_fasta(root / "ref.fa", ref)
+    bam = write_bam(root / "reads.bam", reads, ref, sample=sample, read_groups=(read_group,), platform=pl or None)
+    vcf = write_truth_vcf(root / "truth.vcf.gz", planted.truth, ref, sample=sample)
+    return Dataset(root, fasta, bam, vcf, ref, planted.truth, planted.haplotypes, reads, sample)
+
+
+# --------------------------------------------------------------------------------------------
 # writers
 
 
@@ -777,15 +1004,18 @@ def write_bam(
     contig: str | None = None,
     sample: str = "SYNTH",
     read_groups: Sequence[str] = ("L1", "L2"),
+    platform: str | None = "ILLUMINA",
 ) -> Path:
-    """Coordinate-sorted, indexed BAM.  Reads with equal start are written READ1 first."""
+    """Coordinate-sorted, indexed BAM.  Reads with equal start are written READ1 first.  The
+    read groups' ``PL`` is ``platform`` (left out when None)."""
     name, seq = _ref_parts(ref, contig)
     path = Path(path)
     header = pysam.AlignmentHeader.from_dict(
         {
             "HD": {"VN": "1.6", "SO": "coordinate"},
             "SQ": [{"SN": name, "LN": len(seq)}],
-            "RG": [{"ID": rg, "SM": sample, "LB": f"{sample}-lib", "PL": "ILLUMINA"} for rg in read_groups],
+            "RG": [{"ID": rg, "SM": sample, "LB": f"{sample}-lib", **({"PL": platform} if platform else {})}
+                   for rg in read_groups],
             "PG": [{"ID": "synth", "PN": "gmscall-tests-synth"}],
         }
     )
