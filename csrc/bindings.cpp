@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <cerrno>
 #include <limits>
 #include <tuple>
 
@@ -378,6 +379,9 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const WriteError& e) {
+      errno = e.err;
+      PyErr_SetFromErrnoWithFilename(PyExc_OSError, e.path.c_str());
     } catch (const InputError& e) {
       raise_as("InputError", e);
     } catch (const BackendError& e) {

@@ -244,17 +244,19 @@ def test_resume_manifest_mismatch_is_an_error(ds: synth.Dataset, tmp_path: Path,
     manifest = json.loads((tmp_path / "calls.vcf.gz.gmscall-work" / "manifest.json").read_text())
     assert manifest["bam"]["size"] == bam.stat().st_size and manifest["options"]["min_qual"] == 10.0
     if change == "options":
-        proc, needle = run_cli(*args, "--min-qual", "30", bam), "options.min_qual: 10.0 in the checkpoints, 30.0 now"
+        proc, needle = run_cli(*args, "--min-qual", "30", bam), "option --min-qual was 10.0, now 30.0"
     elif change == "bam":
         later = bam.stat().st_mtime_ns + 10**9
         os.utime(bam, ns=(later, later))
         os.utime(str(bam) + ".bai", ns=(later + 10**9, later + 10**9))  # keep the index newer
-        proc, needle = run_cli(*args, bam), "bam.mtime_ns"
+        proc, needle = run_cli(*args, bam), f"{bam} is not the file the checkpoints were made from (modified "
     else:
-        proc, needle = run_cli(*args, "-r", f"{ds.contig}:1-30000", bam), "shards: 30 entries in the checkpoints, 15 now"
+        proc, needle = (run_cli(*args, "-r", f"{ds.contig}:1-30000", bam),
+                        "the regions or the shard size differ (30 shards from chrS:1-2000 then, 15 from")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("gmscall: error:") and "Traceback" not in proc.stderr
-    assert "--resume: the checkpoints were made by a different run" in proc.stderr and needle in proc.stderr
+    assert "--resume: the checkpoints in" in proc.stderr and needle in proc.stderr, proc.stderr
+    assert "remove" in proc.stderr and proc.stderr.count("\n") == 1
     assert not out.exists()
     assert len(list((tmp_path / "calls.vcf.gz.gmscall-work").glob("part-*.gz"))) == 5  # nothing lost
 

@@ -326,7 +326,7 @@ def test_failure_while_indexing_leaves_nothing(synth_dataset, tmp_path: Path, mo
             raise OSError("injected: disk full")
 
     monkeypatch.setattr(gms_vcf._core, "TabixStream", FailingIndex)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match=r"c\.vcf\.gz\.tbi: cannot write it: injected: disk full"):
         gmscall.call(synth_dataset.bam, synth_dataset.fasta, output=tmp_path / "c.vcf.gz")
     _assert_untouched(tmp_path, before)
 

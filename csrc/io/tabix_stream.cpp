@@ -3,6 +3,7 @@
 #include <htslib/hts.h>
 #include <htslib/tbx.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <algorithm>
 #include <charconv>
@@ -134,8 +135,9 @@ void TabixStream::finish(uint64_t eof_addr, const std::string& data_path, const 
   if (!copy) throw std::runtime_error("tabix index: out of memory");
   std::memcpy(copy, meta.data(), meta.size());
   hts_idx_set_meta(idx_, static_cast<uint32_t>(meta.size()), copy, 0);  // the index owns `copy`
+  errno = 0;
   if (hts_idx_save_as(idx_, data_path.c_str(), index_path.c_str(), HTS_FMT_TBI) != 0)
-    throw std::runtime_error("cannot write the tabix index " + index_path);
+    throw WriteError(errno ? errno : EIO, index_path);
 }
 
 }  // namespace gms

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, nullcontext
@@ -20,7 +21,7 @@ from typing import Any, Union
 from . import _core
 from .backend import resolve_backend
 from .cohort import CohortSpec, build_cohort
-from .errors import InputError
+from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
@@ -239,8 +240,10 @@ def _work_folder(plan: _Plan, output: str | Path) -> Any:
     from .resume import WorkFolder, manifest_for
 
     headers = [_core.read_header_text(b, plan.ref) for b in plan.bams]
+    names = {os.path.abspath(p): p for p in (*plan.bams, plan.ref)}
     return WorkFolder(output, manifest_for(plan.bams, plan.ref, headers, dataclasses.asdict(plan.options),
-                                           dataclasses.asdict(plan.cohort), plan.shards, __version__, "call"))
+                                           dataclasses.asdict(plan.cohort), plan.shards, __version__, "call"),
+                      names)
 
 
 def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, client: Any,
@@ -266,6 +269,18 @@ def stream_vcf(output: str | Path, header: list[str], formatter: Any, shards: Se
     if reused:
         log.info("resuming: %d of %d shards reused from %s", len(reused), len(shards), work.path)
     todo = [s for k, s in enumerate(shards) if k not in reused]
+    try:
+        _stream(output, header, formatter, shards, results_for, progress, work, reused, todo)
+    except OutputError as e:
+        if work is None or e.oserror is None:
+            raise
+        # A full disk or the like: the finished shards' checkpoints stay for the rerun.
+        raise output_error(e.path, e.oserror, resume=work.path, kept=work.n_parts()) from None
+
+
+def _stream(output: str | Path, header: list[str], formatter: Any, shards: Sequence[Region],
+            results_for: Callable[[list[Region]], Iterator[tuple[str, Any]]], progress: Progress | None,
+            work: Any, reused: set[int], todo: list[Region]) -> None:
     bases = 0
     with open_output(output, tmp_dir=work.path if work is not None else None,
                      level=formatter.deflate_level) as out, \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -16,7 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import __version__
-from .errors import GmsError, InputError
+from .errors import GmsError, InputError, output_error
+from .sink import STDOUT_NAME, stdout_sink
 
 log = logging.getLogger("gmscall")
 
@@ -92,11 +94,11 @@ def _cmd_pileup(args: argparse.Namespace) -> int:
 
     opts = PileupOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
                          overlaps=not args.keep_overlaps)
-    out = sys.stdout.buffer
+    out = stdout_sink()  # every byte written, or one line naming standard output
     out.write(b"#chrom\tpos\tref\tdepth\tA\tC\tG\tT\tN\tdel\tins\n")
     pileup_tsv(args.bam, args.fasta_ref, args.regions, out, opts=opts, backend=args.backend,
                threads=args.threads)
-    out.flush()
+    out.close()
     return 0
 
 
@@ -388,15 +390,48 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         _core.set_htslib_quiet(True)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        _flush_stdout()  # what print() left in Python's buffer: a full disk must not pass unseen
+        return status
     except GmsError as e:
-        print(f"gmscall: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
     except KeyboardInterrupt:
         print("gmscall: interrupted", file=sys.stderr)
+        _detach_stdout()
         return 130
-    except BrokenPipeError:
-        return 0
+    except OSError as e:  # an OS error no writer above has named (print() to a closed pipe...)
+        if e.errno == errno.EPIPE:
+            return _fail(str(output_error(STDOUT_NAME, e)))
+        where = e.filename if e.filename is not None else "gmscall"
+        return _fail(f"{where}: {e.strerror or e}")
+
+
+def _fail(message: str) -> int:
+    """The one-line error on stderr, exit status 2."""
+    print(f"gmscall: error: {message}", file=sys.stderr)
+    _detach_stdout()
+    return 2
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as e:
+        raise output_error(STDOUT_NAME, e) from None
+
+
+def _detach_stdout() -> None:
+    """After a failed run, standard output may be a closed pipe or a full disk: its last flush at
+    exit would print a second error. Drop what is buffered and point it at /dev/null."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

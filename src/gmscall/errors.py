@@ -20,4 +20,52 @@ class BackendError(GmsError):
 
 
 class OutputError(GmsError):
-    """An output file cannot be written."""
+    """An output file cannot be written. `path` and `oserror` are set when an OS error (a full
+    disk, a quota, a broken pipe...) stopped the writing: see `output_error`."""
+
+    def __init__(self, message: str, *, path: object = None, oserror: OSError | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.oserror = oserror
+
+
+# What an OS error means to someone whose output could not be written, and what to do about it.
+_WRITE_FAULTS: dict[str, tuple[str, str]] = {
+    "ENOSPC": ("no space left on the device", "free space there (or write to another file system)"),
+    "EDQUOT": ("disk quota exceeded", "free space within your quota (or write to another file system)"),
+    "EFBIG": ("file too large for the file system or the file-size limit ('ulimit -f')",
+              "raise the limit (or write to another file system)"),
+    "EIO": ("input/output error from the storage (a failing disk or a lost network mount)",
+            "check the file system"),
+    "EROFS": ("read-only file system", "write to a writable folder"),
+    "EACCES": ("permission denied", "check the permissions of the file and its folder (or write elsewhere)"),
+    "EPERM": ("operation not permitted", "check the permissions of the file and its folder (or write elsewhere)"),
+    "ENOENT": ("its folder vanished while it was written", "check that nothing removes the folder"),
+    "EMFILE": ("too many files open", "raise the limit with 'ulimit -n'"),
+    "ENFILE": ("too many files open on the system", "close other programs' files"),
+}
+
+
+def output_error(path: object, err: OSError, *, resume: object = None, kept: int = 0) -> OutputError:
+    """The one-line OutputError for `err` (an OSError raised while writing `path`): what happened in
+    words and what to do. `resume` is the --resume work folder of the run, whose `kept` finished
+    shards a rerun with --resume reuses."""
+    import errno as errno_mod
+
+    code = errno_mod.errorcode.get(err.errno or 0, "")
+    if code == "EPIPE":
+        return OutputError(f"{path}: the program reading the output stopped before it was complete (broken pipe); "
+                           "the output is incomplete", path=path, oserror=err)
+    what, fix = _WRITE_FAULTS.get(code, (err.strerror or str(err), "check the file system"))
+    if resume is not None and kept:
+        again = (f"then run the same command with --resume to continue from the {kept} finished "
+                 f"shard{'s' if kept > 1 else ''} kept in {resume}")
+    elif resume is not None:
+        again = "then run the same command with --resume"
+    else:
+        again = "then run again"
+    if str(path) == "standard output":
+        what += " (the output is incomplete)"
+    if code in ("EMFILE", "ENFILE", "EROFS", "EACCES", "EPERM"):
+        again = again.replace("then run", "and run")
+    return OutputError(f"{path}: cannot write it: {what}; {fix}, {again}", path=path, oserror=err)

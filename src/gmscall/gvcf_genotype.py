@@ -30,7 +30,7 @@ from .cohort import CohortSpec
 from .errors import InputError
 from .family import read_ped
 from .options import GENOTYPE_SHARD, CallOptions
-from .preflight import check_output, check_readable, ensure_fasta_index
+from .preflight import BGZF_EOF, check_bgzf_eof, check_output, check_readable, ensure_fasta_index
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_ordered
 from .vcf import ShardFormatter, VcfLayout, header_lines
@@ -51,13 +51,75 @@ class _GvcfPlan:
 
 
 def _index_of(path: str) -> None:
-    if not (Path(path + ".tbi").exists() or Path(path + ".csi").exists()):
+    """The gVCF has an index and neither is truncated or damaged (a damaged index would silently
+    drop records from the regions it fetches)."""
+    index = next((Path(path + ext) for ext in (".tbi", ".csi") if Path(path + ext).exists()), None)
+    if index is None:
         raise InputError(f"{path}: no index (.tbi/.csi); sort it ('bcftools sort -Oz') and run 'tabix -p vcf {path}'")
+    check_index_intact(path, index)
+
+
+def check_index_intact(path: str, index: Path) -> None:
+    """`index` (tabix .tbi or .csi of `path`) is a whole, readable index: complete BGZF blocks
+    ending with the end-of-file block, and the magic of its kind."""
+    import gzip
+    import zlib
+
+    rebuild = f"rebuild it with 'tabix -p vcf {path}'"
+    try:
+        data = index.read_bytes()
+    except OSError as e:
+        raise InputError(_open_failure(str(index), e, f"cannot read the index ({e.strerror})")) from None
+    magic = b"TBI\x01" if index.suffix == ".tbi" else b"CSI\x01"
+    try:
+        text = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error):
+        raise InputError(f"{index}: the index is damaged (truncated or not a {index.suffix[1:]} index); "
+                         f"{rebuild}") from None
+    if not data.endswith(BGZF_EOF) or not text.startswith(magic):
+        raise InputError(f"{index}: the index is damaged (truncated or not a {index.suffix[1:]} index); {rebuild}")
+
+
+def _open_failure(path: str, err: OSError | None, what: str) -> str:
+    """The message of a gVCF or index that cannot be opened: too many open files only when the
+    system says so (EMFILE/ENFILE)."""
+    import errno as errno_mod
+
+    code = err.errno if err is not None else None
+    if code is None and _near_fd_limit():  # pysam's OSError carries no errno
+        code = errno_mod.EMFILE
+    if code in (errno_mod.EMFILE, errno_mod.ENFILE):
+        return f"{path}: cannot open it: too many files open; raise the limit with 'ulimit -n' (now {_nofile()})"
+    return f"{path}: {what}"
+
+
+def _near_fd_limit(margin: int = 4) -> bool:
+    """Whether `margin` more files (a gVCF, its index and what htslib opens with them) would
+    exceed the open-file limit: the likely reason an open failed without an errno."""
+    import errno as errno_mod
+
+    fds = []
+    try:
+        for _ in range(margin):
+            fds.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError as e:
+        return e.errno in (errno_mod.EMFILE, errno_mod.ENFILE)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return False
+
+
+def _nofile() -> int:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def _check_gvcf(path: str, ref_contigs: dict[str, int]) -> tuple[str, dict[str, int]]:
     """The sample and contigs of one gVCF; every way it can be unusable is an error naming it."""
     check_readable(path, "gVCF")
+    check_bgzf_eof(path, "bgzipped gVCF")
     try:
         with pysam.VariantFile(path) as vf:
             header = vf.header
@@ -205,7 +267,13 @@ def _tabix(path: str) -> pysam.TabixFile:
     try:
         handle = pysam.TabixFile(path)
     except OSError as e:
-        raise InputError(f"{path}: cannot open it or its index ({e}); too many files open? raise 'ulimit -n'") from None
+        index = next((Path(path + x) for x in (".tbi", ".csi") if Path(path + x).exists()), None)
+        message = _open_failure(path, e, f"cannot open it ({e})")
+        if "ulimit" not in message and index is not None:
+            check_index_intact(path, index)  # raises if damaged
+            message = _open_failure(str(index), None, f"cannot open it with its index {index.name} ({e}); "
+                                    f"rebuild the index with 'tabix -p vcf {path}'")
+        raise InputError(message) from None
     cache[key] = handle
     while len(cache) > TABIX_PER_THREAD:
         cache.popitem(last=False)[1].close()

@@ -11,6 +11,7 @@ from .backend import resolve_backend
 from .options import PileupOptions
 from .regions import Region, make_shards, resolve_regions
 from .scheduler import iter_shards, map_shards
+from .sink import as_sink
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,9 +120,11 @@ def pileup_tsv(bam: str, ref: str, region: str, out: IO[bytes], *, opts: PileupO
 
     # Each shard's text is written as soon as it and all shards before it are done, with a bounded
     # window of shards in flight, so memory stays flat on whole genomes.
+    sink = as_sink(out)  # every byte written, or an OutputError naming the stream
     with closing(iter_shards(text, bam, ref, shards, threads)) as chunks:
         for chunk in chunks:
-            out.write(chunk)
+            sink.write(chunk)
+    sink.flush()
 
 
 def _plan(bam: str, ref: str, region: str, backend: str, shard_size: int) -> tuple[list[Region], str]:

@@ -48,15 +48,16 @@ def check_alignment_index(path: str) -> None:
                          f"re-create it with 'samtools index {path}'")
 
 
-def check_bgzf_eof(path: str) -> None:
-    """A BAM without the EOF block was truncated (an interrupted copy or write)."""
+def check_bgzf_eof(path: str, kind: str = "BAM") -> None:
+    """A BGZF file (a BAM, a bgzipped VCF) without the EOF block was truncated (an interrupted
+    copy or write)."""
     with open(path, "rb") as f:
         magic = f.read(4)
         if magic[:2] != b"\x1f\x8b":
             return  # CRAM or not BGZF: htslib reports what it is
         f.seek(0, os.SEEK_END)
         if f.tell() < len(BGZF_EOF):
-            raise InputError(f"{path}: file is too short to be a BAM (truncated?)")
+            raise InputError(f"{path}: file is too short to be a {kind} (truncated?)")
         f.seek(-len(BGZF_EOF), os.SEEK_END)
         if f.read() != BGZF_EOF:
             raise InputError(f"{path}: the BGZF end-of-file block is missing: the file is truncated; "
@@ -115,9 +116,10 @@ def check_output(path: str | os.PathLike | None) -> None:
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputError(f"{path}: output folder '{folder}' does not exist")
+        raise OutputError(f"{path}: output folder '{folder}' does not exist; create it or write elsewhere")
     if not os.access(folder, os.W_OK):
-        raise OutputError(f"{path}: output folder '{folder}' is not writable")
+        raise OutputError(f"{path}: output folder '{folder}' is not writable; fix its permissions or write "
+                          "to another folder")
     if p.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name such as calls.vcf.gz")
 

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, output_error
+from .sink import fd_sink
 
 log = logging.getLogger("gmscall")
 FORMAT = 1
@@ -43,6 +44,7 @@ def file_identity(path: str, header: str | bytes) -> dict[str, Any]:
 
 
 def _differences(want: Any, have: Any, where: str = "") -> list[str]:
+    """Every field that differs, as 'key.sub: then, now' (the full list, for logs and tests)."""
     if isinstance(want, dict) and isinstance(have, dict):
         out = []
         for key in sorted(set(want) | set(have)):
@@ -55,6 +57,91 @@ def _differences(want: Any, have: Any, where: str = "") -> list[str]:
     return [f"{where}: {have!r} in the checkpoints, {want!r} now"]
 
 
+# The command-line options of the option fields a user sets (the others are fixed by gmscall).
+_OPTION_FLAGS = {"min_bq": "-Q/--min-BQ", "min_mq": "-q/--min-MQ", "max_depth": "-d/--max-depth",
+                 "min_qual": "--min-qual", "low_qual": "--low-qual", "gvcf": "--gvcf", "gq_bands": "--gq-bands",
+                 "assemble": "--no-assembly", "de_novo_prior": "--de-novo-prior"}
+
+
+def _when(ns: Any) -> str:
+    import time
+
+    if not isinstance(ns, int):
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns / 1e9))
+
+
+def _file_change(name: str, want: dict, have: dict, what_header: str) -> str | None:
+    """'NAME changed (...)' in words, or None if it did not."""
+    parts = []
+    if want.get("size") != have.get("size"):
+        parts.append(f"size {have.get('size')} -> {want.get('size')} bytes")
+    if want.get("mtime_ns") != have.get("mtime_ns"):
+        parts.append(f"modified {_when(have.get('mtime_ns'))} -> {_when(want.get('mtime_ns'))}")
+    if want.get("header_md5") != have.get("header_md5"):
+        parts.append(f"{what_header} differs")
+    if not parts:
+        return None
+    return f"{name} is not the file the checkpoints were made from ({'; '.join(parts)})"
+
+
+def _identities(x: Any) -> list[dict]:
+    if isinstance(x, dict):
+        return [x]
+    return [i for i in x if isinstance(i, dict)] if isinstance(x, list) else []
+
+
+def explain_change(want: dict[str, Any], have: dict[str, Any], names: dict[str, str] | None = None) -> list[str]:
+    """What differs between a run (`want`) and the checkpoints' manifest (`have`), in words: files
+    by the path the user gave (`names`: absolute path -> given path), sample names, options."""
+    names = names or {}
+    out: list[str] = []
+
+    def name(identity: dict) -> str:
+        path = str(identity.get("path"))
+        return names.get(path, path)
+
+    if have.get("format") != want.get("format") or have.get("gmscall") != want.get("gmscall"):
+        out.append(f"they were made by gmscall {have.get('gmscall')}, this is gmscall {want.get('gmscall')}")
+    if have.get("mode") != want.get("mode"):
+        out.append(f"they were made by 'gmscall {have.get('mode')}', not '{want.get('mode')}'")
+    for key, what, header in (("bam", "alignment file", "its header"), ("reference", "reference", "its index (.fai)")):
+        w, h = _identities(want.get(key)), _identities(have.get(key))
+        if [i.get("path") for i in w] != [i.get("path") for i in h]:
+            out.append(f"the {what}s were {', '.join(map(name, h)) or 'none'}, now "
+                       f"{', '.join(map(name, w)) or 'none'}")
+            continue
+        out += [c for a, b in zip(w, h) if (c := _file_change(name(a), a, b, header))]
+    wo, ho = want.get("options") or {}, have.get("options") or {}
+    for key in sorted(set(wo) | set(ho)):
+        if wo.get(key) != ho.get(key):
+            label = _OPTION_FLAGS.get(key, key)
+            out.append(f"option {label} was {ho.get(key)!r}, now {wo.get(key)!r}")
+    wc, hc = want.get("cohort") or {}, have.get("cohort") or {}
+    for key in sorted(set(wc) | set(hc)):
+        if wc.get(key) == hc.get(key):
+            continue
+        if key == "samples":
+            out.append(f"the samples were {', '.join(map(str, hc.get(key) or [])) or 'none'}, now "
+                       f"{', '.join(map(str, wc.get(key) or [])) or 'none'}")
+        elif key == "ploidy":
+            out.append("the ploidy (--ploidy, --sex) differs")
+        elif key in ("trios", "pedigree"):
+            if "the pedigree (--ped) differs" not in out:
+                out.append("the pedigree (--ped) differs")
+        else:
+            out.append(f"the samples' {key.replace('_', ' ')} differ")
+    if want.get("shards") != have.get("shards"):
+        hs, ws = have.get("shards") or [], want.get("shards") or []
+        out.append(f"the regions or the shard size differ ({len(hs)} shards from {hs[0] if hs else '-'} then, "
+                   f"{len(ws)} from {ws[0] if ws else '-'} now)")
+    known = {"format", "gmscall", "mode", "bam", "reference", "options", "cohort", "shards"}
+    for key in sorted((set(want) | set(have)) - known):
+        if want.get(key) != have.get(key):
+            out.append(f"{key} differs")
+    return out
+
+
 def _fsync_folder(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -64,26 +151,38 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """`data` as `path`, whole or not at all: written under a temporary name, synced, renamed. An
+    OS error (a full disk...) is an OutputError naming `path`; the temporary file is removed."""
     try:
-        with os.fdopen(fd, "wb") as f:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise output_error(path, e) from None
+    try:
+        with fd_sink(fd, path) as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+            try:
+                os.fsync(fd)
+                os.replace(tmp, path)
+            except OSError as e:
+                raise output_error(path, e) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    _fsync_folder(path.parent)
+    try:
+        _fsync_folder(path.parent)
+    except OSError as e:
+        raise output_error(path.parent, e) from None
 
 
 class WorkFolder:
     """The checkpoints of one output file. Use as a context manager: it holds a lock so that two
     runs never write the same checkpoints."""
 
-    def __init__(self, output: str | Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, output: str | Path, manifest: dict[str, Any], names: dict[str, str] | None = None) -> None:
         self.path = work_folder_for(output)
+        self.output = output
         self.manifest = {"format": FORMAT, **manifest}
+        self.names = names or {}  # absolute path -> the path the user gave, for messages
         self._lock: int | None = None
 
     def __enter__(self) -> WorkFolder:  # noqa: PYI034 - Self needs Python 3.11
@@ -100,7 +199,10 @@ class WorkFolder:
             self.path.mkdir(exist_ok=True)
         except OSError as e:
             raise OutputError(f"{self.path}: cannot create the --resume work folder ({e.strerror})") from None
-        self._lock = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._lock = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise output_error(self.path / "lock", e) from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -109,7 +211,10 @@ class WorkFolder:
             raise OutputError(f"{self.path}: another gmscall run is writing this output; wait for it "
                               "or stop it") from None
         for stale in self.path.glob(".*.tmp*"):  # a killed run's unfinished part or output
-            stale.unlink()
+            try:
+                stale.unlink()
+            except OSError as e:
+                raise output_error(stale, e) from None
         manifest_file = self.path / "manifest.json"
         if manifest_file.exists():
             self._check_manifest(manifest_file)
@@ -126,9 +231,12 @@ class WorkFolder:
                              "to start again") from None
         diffs = _differences(self.manifest, have)
         if diffs:
-            shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
-            raise InputError(f"{self.path}: --resume: the checkpoints were made by a different run ({shown}); "
-                             f"rerun with the original inputs and options, or remove {self.path} to start again")
+            log.info("--resume: the manifest differs: %s", "; ".join(diffs))
+            words = explain_change(self.manifest, have, self.names) or diffs
+            shown = "; ".join(words[:4]) + (f"; and {len(words) - 4} more" if len(words) > 4 else "")
+            raise InputError(f"{self.output}: --resume: the checkpoints in {self.path} were made from other inputs or "
+                             f"options: {shown}; give the original inputs and options to continue, or remove "
+                             f"{self.path} to start again")
 
     def _part(self, k: int) -> Path:
         return self.path / f"part-{k:07d}.gz"
@@ -143,6 +251,10 @@ class WorkFolder:
             log.warning("%s: damaged checkpoint (%s); computing that shard again", self._part(k), e)
             self._part(k).unlink()
             return None
+
+    def n_parts(self) -> int:
+        """Checkpoints on disk (finished shards a rerun with --resume reuses)."""
+        return sum(1 for _ in self.path.glob("part-*.gz"))
 
     def finished(self, n_shards: int) -> set[int]:
         """Shards whose part is complete and intact."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from . import _core
+from .errors import output_error
 from .preflight import check_output
+from .sink import Sink, open_sink, stdout_sink
 
 #: FILTER bits of germline records (core FilterBits): (bit, name, header text); somatic.FILTERS is
 #: the same for somatic records
@@ -290,11 +291,13 @@ class _ParallelBgzf:
     BLOCK = 0xFF00  # htslib's BGZF_BLOCK_SIZE: uncompressed bytes per block
     EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
-    def __init__(self, path: str, workers: int = 2, index: bool = False, level: int = BGZIP_LEVEL) -> None:
+    def __init__(self, path: str, workers: int = 2, index: bool = False, level: int = BGZIP_LEVEL,
+                 name: object = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self._path = path
-        self._fh = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._name = path if name is None else name  # the file the user knows, in error messages
+        self._fh = open_sink(path, self._name)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gmscall-bgzf")
         self._pending: list = []  # (uncompressed block, future of its BGZF bytes), in file order
         self._buf = bytearray()
@@ -337,12 +340,16 @@ class _ParallelBgzf:
                 self._buf = bytearray()
             while self._pending:
                 self._write_next()
-            if self._index is not None:
-                self._index.finish(self._offset, self._path, self._path + ".tbi")
             self._fh.write(self.EOF)
+            self._fh.close()
+            if self._index is not None:  # after the file: an index is never older than its file
+                try:
+                    self._index.finish(self._offset, self._path, self._path + ".tbi")
+                except OSError as e:  # the C++ core's failed index write, with its errno
+                    raise output_error(f"{self._name}.tbi", e) from None
         finally:
             self._pool.shutdown(wait=True)
-            self._fh.close()
+            self._fh.abandon()
 
     def __enter__(self) -> _ParallelBgzf:  # noqa: PYI034
         return self
@@ -350,7 +357,7 @@ class _ParallelBgzf:
     def __exit__(self, *exc: object) -> None:
         if exc[0] is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self._fh.close()
+            self._fh.abandon()
             return
         self.close()
 
@@ -363,30 +370,43 @@ def _umask() -> int:
 
 @contextmanager
 def open_output(path: str | Path | None, tmp_dir: str | Path | None = None,
-                level: int = BGZIP_LEVEL) -> Iterator[IO[bytes]]:
+                level: int = BGZIP_LEVEL) -> Iterator[Sink]:
     """Yields a binary stream that the records are streamed into. A file is written under a
     temporary name (in `tmp_dir`, default its own folder; same file system) and renamed, with its
     index, only when complete; on error nothing is left behind. A .gz name is BGZF-compressed at
     zlib `level` while it is written (at level 6, the bytes bgzip gives for the whole text) and
-    tabix-indexed as its blocks are written."""
+    tabix-indexed as its blocks are written. Every write error (a full disk, a quota, a broken
+    pipe) is an OutputError naming `path` (sink.Sink)."""
     if path is None or str(path) == "-":
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
+        out = stdout_sink()
+        yield out
+        out.close()
         return
     check_output(path)
     path = Path(path)
     folder = Path(tmp_dir) if tmp_dir is not None else (path.parent if str(path.parent) else Path("."))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would be kept by the rename
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise output_error(path, e) from None
     tmp_tbi = tmp + ".tbi"
     bgzipped = path.name.endswith(".gz")
     try:
-        with (_ParallelBgzf(tmp, index=True, level=level) if bgzipped else open(tmp, "wb")) as f:
+        try:
+            os.close(fd)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would be kept by the rename
+        except OSError as e:
+            raise output_error(path, e) from None
+        with (_ParallelBgzf(tmp, index=True, level=level, name=path) if bgzipped else open_sink(tmp, path)) as f:
             yield f
-        if bgzipped:
-            os.replace(tmp_tbi, str(path) + ".tbi")
-        os.replace(tmp, path)
+        try:
+            if bgzipped:
+                os.replace(tmp_tbi, str(path) + ".tbi")
+            os.replace(tmp, path)
+        except OSError as e:
+            if bgzipped and not os.path.exists(tmp_tbi):  # an index without its file: take it away
+                Path(str(path) + ".tbi").unlink(missing_ok=True)
+            raise output_error(path, e) from None
     finally:
         for t in (tmp, tmp_tbi):
             if os.path.exists(t):
