@@ -460,3 +460,18 @@ def test_resume_with_a_replaced_input_says_what_changed(fam: synth.Family, tmp_p
         "give the original inputs and options to continue, or remove calls.vcf.gz.gmscall-work to start again")
     assert str(tmp_path) not in err  # the path as given, not an absolute one
     assert len(list((tmp_path / "calls.vcf.gz.gmscall-work").glob("part-*.gz"))) == 5  # nothing lost
+
+
+def test_eval_json_on_a_full_disk(fam: synth.Family, tmp_path: Path, fail_nth,
+                                  capsys: pytest.CaptureFixture) -> None:
+    from gmscall.evaluation.cli import main as eval_main
+
+    calls = tmp_path / "kid.vcf.gz"
+    gmscall.call(fam.bams["KID"], fam.fasta, output=calls)
+    out = tmp_path / "eval.json"
+    fail_nth(1, errno.ENOSPC)
+    assert eval_main(["--truth", str(calls), "--calls", str(calls), "--ref", str(fam.fasta), "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"gmscall eval: error: {out}: cannot write it: no space left on the device; free space there "
+                   "(or write to another file system), then run again\n"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kid.vcf.gz", "kid.vcf.gz.tbi"]

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import GmsError
 from .common import vcf_sample_names
 from .somatic import evaluate_somatic
 from .trios import Trio, mendel, parse_trio, ped_trios
@@ -97,10 +98,38 @@ def run_eval(args: argparse.Namespace) -> int:
         return 2
     print("\n".join(lines))
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
-            fh.write("\n")
+        try:
+            _write_json(args.json, out)
+        except GmsError as exc:
+            print(f"gmscall eval: error: {exc}", file=sys.stderr)
+            return 2
     return 0
+
+
+def _write_json(path: str, data: Any) -> None:
+    """`data` as JSON in `path`, whole or not at all (temporary name, then renamed); an OS error
+    is an OutputError naming `path`."""
+    import os
+    import tempfile
+
+    from ..errors import output_error
+    from ..sink import fd_sink
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                   dir=os.path.dirname(os.path.abspath(path)))
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    try:
+        with fd_sink(fd, path) as fh:
+            fh.write((json.dumps(data, indent=1) + "\n").encode())
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise output_error(path, exc) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
