@@ -475,3 +475,19 @@ def test_eval_json_on_a_full_disk(fam: synth.Family, tmp_path: Path, fail_nth,
     assert err == (f"gmscall eval: error: {out}: cannot write it: no space left on the device; free space there "
                    "(or write to another file system), then run again\n"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kid.vcf.gz", "kid.vcf.gz.tbi"]
+
+
+def test_qc_outputs_on_a_full_disk(fam: synth.Family, tmp_path: Path, fail_nth,
+                                   capsys: pytest.CaptureFixture) -> None:
+    from gmscall.cli import main
+
+    vcf = tmp_path / "trio.vcf.gz"
+    gmscall.call([fam.bams[n] for n in ("KID", "DAD", "MUM")], fam.fasta, output=vcf)
+    out = tmp_path / "qc"
+    for n_file, name in ((1, "gmscall_qc.json"), (3, "gmscall_qc.sex.tsv")):
+        fail_nth(1, errno.ENOSPC, from_file=n_file)
+        assert main(["qc", "-o", str(out), str(vcf)]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"gmscall: error: {out / name}: cannot write it: no space left on the device; free space "
+                       "there (or write to another file system), then run again\n"), err
+        assert not list(out.glob("*.tmp"))

@@ -17,9 +17,24 @@ PLUGIN_SECTION_ORDER = 1000
 
 
 def _write(path: Path, text: str) -> None:
+    """`text` as `path`, whole or not at all; an OS error (a full disk...) is an OutputError naming
+    the file, and its temporary file is removed."""
+    from ..errors import output_error
+    from ..sink import open_sink
+
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        with open_sink(tmp, path) as f:
+            f.write(text.encode())
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise output_error(path, e) from None
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _tsv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
@@ -64,15 +79,23 @@ def _json_default(x: Any) -> Any:
 
 def write_outputs(report: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
     """Write the report's TSVs, JSON and MultiQC files into ``out_dir``; returns their paths."""
+    from ..errors import output_error
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise output_error(out, e) from None
     written: list[Path] = []
 
     def w(name: str) -> Path:
         p = out / name
         written.append(p)
         if p.exists():
-            p.unlink()  # a section this run has no data for must not keep an older run's file
+            try:
+                p.unlink()  # a section this run has no data for must not keep an older run's file
+            except OSError as e:
+                raise output_error(p, e) from None
         return p
 
     _write(w("gmscall_qc.json"), json.dumps(report, indent=1, default=_json_default) + "\n")
