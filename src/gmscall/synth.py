@@ -1297,6 +1297,71 @@ def make_family(tmpdir: PathLike, *, length: int = 30_000, depth: float = 25, se
     return Family(root, fasta, bams, ped, truth, de_novo, contig)
 
 
+@dataclass(frozen=True)
+class TumourNormal:
+    """A tumour and its normal on one contig: ref.fa, tumour.bam (SM `tumour`), normal.bam (SM
+    `normal`), the germline het SNVs both carry and the somatic variants {pos0: (ref, alt, AF)}
+    with the tumour's expected allele fraction."""
+
+    root: Path
+    fasta: Path
+    tumour: Path
+    normal: Path
+    germline: dict[int, tuple[str, str]]
+    somatic: dict[int, tuple[str, str, float]]
+    contig: str
+
+
+def make_tumour_normal(tmpdir: PathLike, *, ref: Reference | None = None, length: int = 30_000, seed: int = 3,
+                       contig: str = "chrS", n_germline: int = 20, n_somatic: int = 12, purity: float = 0.8,
+                       tumour_depth: float = 60, normal_depth: float = 30,
+                       names: tuple[str, str] = ("tumour", "normal")) -> TumourNormal:
+    """A tumour/normal pair: `n_germline` het SNVs in both; in the tumour, on haplotype 0 of a
+    `purity` share of its cells, `n_somatic` somatic SNVs and two short indels (a 4-bp insertion,
+    a 2-bp deletion), so each somatic allele is expected at fraction purity / 2. `ref` reuses a
+    reference (e.g. that of `make_family` with the same length, seed and contig) so that the pair
+    and other samples share one FASTA."""
+    root = Path(tmpdir)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = _rng(seed, 8)
+    ref = make_reference(length, seed, contig=contig) if ref is None else ref
+    r = ref.upper
+    n_sites = n_germline + n_somatic + 2
+    spots = sorted(rng.choice(np.arange(300, len(r) - 300, 120), size=n_sites, replace=False).tolist())
+    order = rng.permutation(n_sites)
+    germ_at = sorted(int(spots[i]) for i in order[:n_germline])
+    som_at = sorted(int(spots[i]) for i in order[n_germline:])
+
+    def snv(pos: int) -> tuple[int, str, str]:
+        return pos, r[pos], "ACGT"[("ACGT".index(r[pos]) + 1 + int(rng.integers(0, 3))) % 4]
+
+    germ = [snv(p) for p in germ_at]
+    germ_h = [int(rng.integers(0, 2)) for _ in germ]
+    ins_at, del_at = som_at[0], som_at[-1]
+    som = [snv(p) for p in som_at[1:-1]]
+    som += [(ins_at, r[ins_at], r[ins_at] + "TCTG"), (del_at, r[del_at : del_at + 3], r[del_at])]
+
+    def hap(index: int, extra: list) -> Haplotype:
+        edits = [g for g, h in zip(germ, germ_h) if h == index] + extra
+        return _build_haplotype(contig, index, r, sorted(edits))
+
+    h0, h1, ht = hap(0, []), hap(1, []), hap(0, som)
+    n_tumour = round(20 * purity)
+    tumour_haps = [ht] * n_tumour + [h0] * (20 - n_tumour) + [h1] * 20
+    kw = dict(softclip_fraction=0.02, contig_end_fragments=False, dup_fraction=0.0, low_mapq_fraction=0.0,
+              qcfail_fraction=0.0, unmapped_mate_fraction=0.0)
+    reads_t = simulate_reads(tumour_haps, seed + 21, tumour_depth, read_groups=(f"{names[0]}-L1",),
+                             name_prefix=names[0], **kw)
+    reads_n = simulate_reads([h0, h1], seed + 22, normal_depth, read_groups=(f"{names[1]}-L1",),
+                             name_prefix=names[1], **kw)
+    fasta = write_fasta(root / "ref.fa", ref)
+    tumour = write_bam(root / f"{names[0]}.bam", reads_t, ref, sample=names[0], read_groups=(f"{names[0]}-L1",))
+    normal = write_bam(root / f"{names[1]}.bam", reads_n, ref, sample=names[1], read_groups=(f"{names[1]}-L1",))
+    af = n_tumour / 40
+    return TumourNormal(root, fasta, tumour, normal, {p: (a, b) for p, a, b in germ},
+                        {p: (a, b, af) for p, a, b in som}, contig)
+
+
 # --------------------------------------------------------------------------------------------
 # male and female genomes: an autosome, chrX with a PAR, chrY
 
