@@ -3,9 +3,10 @@ sample on one reference (`ref.fa`, contig chr20 of 24 kb), with the file names t
 
     ref.fa               the reference (+ .fai)
     kid.bam dad.bam mum.bam trio.ped   a trio (gmscall.synth.make_family; SM kid, dad, mum)
-    sample.bam           one more sample (SM sample), unrelated
+    sample.bam           one more sample (SM sample), unrelated; hifi.bam: long reads of its genome
     tumour.bam normal.bam              a tumour/normal pair (gmscall.synth.make_tumour_normal)
-    somatic.truth.vcf.gz the pair's somatic truth; truth.vcf.gz the trio child's SNV truth
+    truth.vcf.gz         sample's planted truth; kid.truth.vcf.gz the trio child's (SNVs)
+    somatic.truth.vcf.gz the pair's somatic truth (INFO VAF: expected allele fraction)
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ class ExampleSet:
     trio: dict[str, Path]  # kid, dad, mum
     ped: Path
     sample: Path
+    hifi: Path  # HiFi-like long reads of `sample`'s genome (gmscall.synth.simulate_long_reads)
     tumour: Path
     normal: Path
     family: synth.Family
     pair: synth.TumourNormal
-    truth: Path  # the kid's truth (SNVs)
+    truth: Path  # sample's planted truth (SNVs and indels)
+    kid_truth: Path  # the kid's truth (SNVs)
     somatic_truth: Path
 
 
@@ -57,11 +60,15 @@ def make_example_set(root: Path) -> ExampleSet:
     planted = synth.plant_variants(ref, SEED + 1, n_snv=25, n_indel=10)
     reads = synth.simulate_reads(planted.haplotypes, SEED + 2, 20, read_groups=("sample-L1",), name_prefix="smp")
     sample = synth.write_bam(root / "sample.bam", reads, ref, sample="sample", read_groups=("sample-L1",))
+    long_reads = synth.simulate_long_reads(planted.haplotypes, SEED + 3, 20, platform="HIFI", mean_len=6000,
+                                           min_len=3000, max_len=10000)
+    hifi = synth.write_bam(root / "hifi.bam", long_reads, ref, sample="hifi", read_groups=("LR",), platform="PACBIO")
     kid_rows = [f"{CONTIG}\t{p + 1}\t.\t{a}\t{b}\t.\tPASS\t.\tGT\t{'|'.join(map(str, gt))}"
                 for p, (a, b, gt) in sorted(fam.truth["kid"].items())]
-    truth = _write_vcf(root / "truth.vcf.gz", "kid", kid_rows)
+    kid_truth = _write_vcf(root / "kid.truth.vcf.gz", "kid", kid_rows)
+    truth = synth.write_truth_vcf(root / "truth.vcf.gz", planted.truth, ref, sample="sample")
     som_rows = [f"{CONTIG}\t{p + 1}\t.\t{a}\t{b}\t.\tPASS\tVAF={af}\tGT\t0/1"
                 for p, (a, b, af) in sorted(pair.somatic.items())]
     somatic_truth = _write_vcf(root / "somatic.truth.vcf.gz", "tumour", som_rows)
-    return ExampleSet(root, fam.fasta, dict(fam.bams), fam.ped, sample, pair.tumour, pair.normal, fam, pair,
-                      truth, somatic_truth)
+    return ExampleSet(root, fam.fasta, dict(fam.bams), fam.ped, sample, hifi, pair.tumour, pair.normal, fam, pair,
+                      truth, kid_truth, somatic_truth)
