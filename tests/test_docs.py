@@ -28,7 +28,7 @@ from exampledata import ExampleSet, make_example_set
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
 _MARK = re.compile(r"^<!--\s*docs-test:\s*(skip|needs)\s*(.*?)\s*-->\s*$")
 _FENCE = re.compile(r"^(\s*)```(\w+)\s*$")
 
