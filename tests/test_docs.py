@@ -132,8 +132,9 @@ def test_blocks_are_found_and_few_are_skipped() -> None:
             if lang in ("bash", "python"):
                 runnable += 1
                 skipped += bool(mark and mark[0] == "skip")
-            else:
-                assert lang in ("text", "yaml", "tsv"), f"{page.name}:{line}: fence language {lang!r}"
+            else:  # a block that looks runnable must be marked bash/python so that it runs
+                assert lang not in ("sh", "shell", "console", "zsh", "py", "python3", "pycon"), \
+                    f"{page.name}:{line}: fence language {lang!r}: use bash or python (run by this test) or text"
     assert runnable >= 20 and skipped <= runnable // 3, (runnable, skipped)
 
 
