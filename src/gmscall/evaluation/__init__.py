@@ -4,6 +4,7 @@
   matching of differently written events, genotype-aware counts, indel recall by length);
 - :mod:`.trios`: Mendelian errors and de novo calls of trios;
 - :mod:`.somatic`: somatic calls against a somatic truth;
+- :mod:`.phase`: phased heterozygous calls against a phased truth (switch errors, blocks);
 - :mod:`.common`: what they share (normalisation, reference, regions, BED, VCF reading);
 - :mod:`.cli`: ``gmscall eval`` / ``python -m gmscall.evaluation``.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from .cli import add_eval_arguments, main, run_eval
 from .common import Variant, normalize_allele, parse_region, read_bed, vcf_sample_names
+from .phase import PhaseEval, evaluate_phase
 from .somatic import SomaticEval, evaluate_somatic
 from .trios import (
     MendelResult,
@@ -31,11 +33,13 @@ __all__ = [
     "Counts",
     "EvalResult",
     "MendelResult",
+    "PhaseEval",
     "SomaticEval",
     "Trio",
     "Variant",
     "add_eval_arguments",
     "evaluate",
+    "evaluate_phase",
     "evaluate_somatic",
     "format_table",
     "load_variants",

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import GmsError
 from .common import vcf_sample_names
+from .phase import evaluate_phase
 from .somatic import evaluate_somatic
 from .trios import Trio, mendel, parse_trio, ped_trios
 from .truth import evaluate, format_table
@@ -36,6 +37,12 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--somatic", action="store_true",
                         help="somatic calls (gmscall somatic) against a somatic truth: PASS records, allele-level, "
                              "recall by allele fraction (truth INFO VAF) and by type (SNV, indel, ITD)")
+    parser.add_argument("--phase", action="store_true",
+                        help="phase of the heterozygous calls against a phased truth: switch error rate, flips, "
+                             "phased fraction, block N50 (see docs/phasing.md)")
+    parser.add_argument("--truth-phase", choices=("auto", "phased", "order"), default="auto",
+                        help="--phase: how the truth is phased: its phased GTs and PS, its GT order (simulated "
+                             "sets: one block per contig), or auto (phased if any truth het is, else order)")
     parser.add_argument("--json", help="write the full result (counts, FP/FN lists) as JSON here")
     parser.add_argument("--mendel", action="append", metavar="CHILD,FATHER,MOTHER",
                         help="Mendelian errors and de novo calls of this trio of --calls' samples (PASS "
@@ -61,6 +68,10 @@ def _check_eval_args(args: argparse.Namespace) -> str | None:
     """Why the arguments cannot work together, or None."""
     if args.truth is None and not (args.mendel or args.ped):
         return "--truth is required (or --mendel/--ped for Mendelian checks alone)"
+    if args.phase and args.truth is None:
+        return "--phase needs --truth (a phased truth VCF)"
+    if args.phase and args.somatic:
+        return "--phase and --somatic do not go together"
     if args.truth is not None and args.ref is None:
         return "--ref is required with --truth"
     return None
@@ -75,7 +86,13 @@ def run_eval(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {}
     lines: list[str] = []
     try:
-        if args.truth is not None and args.somatic:
+        if args.truth is not None and args.phase:
+            ph = evaluate_phase(args.truth, args.calls, args.ref, bed=args.bed, region=args.region,
+                                truth_sample=args.truth_sample, calls_sample=args.calls_sample,
+                                include_filtered=args.include_filtered, truth_phase=args.truth_phase)
+            lines.append(ph.table())
+            out = {"phase": ph.to_dict()}
+        elif args.truth is not None and args.somatic:
             som = evaluate_somatic(args.truth, args.calls, args.ref, bed=args.bed, region=args.region,
                                    truth_sample=args.truth_sample, calls_sample=args.calls_sample)
             lines.append(som.table())
