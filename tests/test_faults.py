@@ -136,22 +136,24 @@ def test_broken_pipe_is_an_error(fam: synth.Family) -> None:
 # ------------------------------------------------------------------ --resume: fail, free, resume
 
 
-@pytest.mark.parametrize("kind", ["gvcf", "vcf"])
+@pytest.mark.parametrize("kind", ["gvcf", "vcf", "genotype", "somatic"])
 def test_resume_after_a_full_disk_gives_the_bytes_of_an_uninterrupted_run(fam: synth.Family, tmp_path: Path,
                                                                          kind: str) -> None:
     """The output outgrows the file-size limit after shards were checkpointed: one line that says
-    to rerun with --resume; the rerun (space freed) reuses them and gives the uninterrupted run's bytes."""
+    to rerun with --resume; the rerun (space freed) reuses them and gives the uninterrupted run's bytes
+    (`call`, `call --gvcf`, `genotype`, and `somatic` into plain text)."""
     name = OUTPUT_NAMES[kind]
     cmd = [*commands(fam, name)[kind], "--resume", "--shard-size", 2000]
     whole = tmp_path / "whole"
     whole.mkdir()
     assert run(cmd, cwd=whole).returncode == 0
     expected = {p.name: p.read_bytes() for p in whole.iterdir()}
-    assert sorted(expected) == [name, f"{name}.tbi"]
+    assert sorted(expected) == ([name] if name.endswith(".vcf") else [name, f"{name}.tbi"])
     folder = tmp_path / "run"
     folder.mkdir()
     work = folder / f"{name}.gmscall-work"
-    # the gVCF fails mid-run; the small VCF is written in one BGZF block at the end, past the manifest
+    # the gVCF fails mid-run; a small VCF is written in one BGZF block at the end, past the manifest;
+    # plain text as its shards come: it fails at the last ones
     limit = len(expected[name]) // 2 if kind == "gvcf" else len(expected[name]) - 100
     proc = run(cmd, limit=limit, cwd=folder)
     err = assert_one_line(proc, f"error: {name}: cannot write it: file too large",
@@ -171,18 +173,30 @@ def test_resume_after_a_full_disk_gives_the_bytes_of_an_uninterrupted_run(fam: s
     assert f"resuming: {n} of 15 shards reused" in run(["-v", *cmd], cwd=again).stderr.decode()
 
 
-def test_checkpoint_write_fails_then_resume(fam: synth.Family, tmp_path: Path, fail_nth) -> None:
+def _resumable(fam: synth.Family, kind: str, output: Path, **kw) -> None:
+    """`kind` (gvcf, genotype, somatic) from Python with --resume checkpoints, 15 shards."""
+    kw = {"shard_size": 2000, "command": "x", "resume": True, **kw}
+    if kind == "gvcf":
+        gmscall.call(fam.bams["KID"], fam.fasta, output=output, options=CallOptions(gvcf=True), **kw)
+    elif kind == "genotype":
+        gmscall.genotype_gvcfs([fam.root / "DAD.g.vcf.gz", fam.root / "MUM.g.vcf.gz"], fam.fasta, output, **kw)
+    else:
+        gmscall.call_somatic(fam.bams["KID"], fam.fasta, normal=fam.bams["DAD"], output=output, **kw)
+
+
+@pytest.mark.parametrize("kind", ["gvcf", "genotype", "somatic"])
+def test_checkpoint_write_fails_then_resume(fam: synth.Family, tmp_path: Path, fail_nth, kind: str) -> None:
     """The 4th checkpoint cannot be written (a full disk): the 3 before it are kept, nothing else
-    is left, and a rerun with --resume gives the bytes of an uninterrupted run."""
-    whole = tmp_path / "whole.g.vcf.gz"
-    kw = {"options": CallOptions(gvcf=True), "shard_size": 2000, "command": "x", "resume": True}
-    gmscall.call(fam.bams["KID"], fam.fasta, output=whole, **kw)
-    out = tmp_path / "run" / "x.g.vcf.gz"
+    is left, and a rerun with --resume (on 2 threads) gives the bytes of an uninterrupted run."""
+    name = "x.g.vcf.gz" if kind == "gvcf" else "x.vcf.gz"
+    whole = tmp_path / name
+    _resumable(fam, kind, whole)
+    out = tmp_path / "run" / name
     out.parent.mkdir()
-    work = out.parent / "x.g.vcf.gz.gmscall-work"
+    work = out.parent / f"{name}.gmscall-work"
     fail_nth(1, errno.ENOSPC, from_file=5, only_fds=True)  # the manifest, 3 parts, then part 4 fails
     with pytest.raises(OutputError) as info:
-        gmscall.call(fam.bams["KID"], fam.fasta, output=out, **kw)
+        _resumable(fam, kind, out)
     assert str(info.value) == (f"{work / 'part-0000003.gz'}: cannot write it: no space left on the device; free "
                                "space there (or write to another file system), then run the same command with "
                                f"--resume to continue from the 3 finished shards kept in {work}")
@@ -190,7 +204,7 @@ def test_checkpoint_write_fails_then_resume(fam: synth.Family, tmp_path: Path, f
                                                        "part-0000001.gz", "part-0000002.gz"]
     assert sorted(p.name for p in out.parent.iterdir()) == [work.name]
     fail_nth(0, 0)  # space freed
-    gmscall.call(fam.bams["KID"], fam.fasta, output=out, **kw)
+    _resumable(fam, kind, out, threads=2)
     assert out.read_bytes() == whole.read_bytes()
     assert Path(f"{out}.tbi").read_bytes() == Path(f"{whole}.tbi").read_bytes()
     assert not work.exists()

@@ -10,10 +10,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, nullcontext
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -25,6 +24,8 @@ from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
+from .resume import check_output as resume_output_check
+from .resume import checkpoints, file_input, reference_input
 from .scheduler import iter_shards
 from .vcf import ShardFormatter, VcfLayout, filter_text, header_lines, open_output
 
@@ -211,39 +212,28 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
     shards are written; `resume=True` checkpoints finished shards next to the output and reuses
     those of an earlier, interrupted run with the same inputs and options."""
     cohort_kw = {"sample": sample, "ped": ped, "ploidy": ploidy, "sex": sex}
+    if resume:
+        resume_output_check(output)
     if output is None:
-        if resume:
-            raise InputError("resume needs an output file")
         if options is not None and options.gvcf:
             raise InputError("a gVCF is written to a file: give output=")
         return list(call_iter(bam, ref, regions, bed=bed, threads=threads, backend=backend, options=options,
                               shard_size=shard_size, client=client, **cohort_kw))
-    if resume and str(output) == "-":
-        raise InputError("--resume needs an output file (-o FILE), not stdout")
     plan = _plan(bam, ref, regions, bed, output, backend, options, shard_size, **cohort_kw)
     if plan.options.gvcf and plan.cohort.n_samples != 1:
         raise InputError(f"a gVCF holds one sample, these inputs have {plan.cohort.n_samples} "
                          f"({', '.join(plan.cohort.samples[:4])}): write one gVCF per sample")
     cmd = command if command is not None else "gmscall.call (Python API)"
     t0 = time.perf_counter()
-    with (_work_folder(plan, output) if resume else nullcontext()) as work:
+    files = {"bam": [(b, _core.read_header_text(b, plan.ref)) for b in plan.bams],
+             "reference": [reference_input(plan.ref)],
+             "ped": [] if ped is None else [file_input(str(ped), "pedigree")]} if resume else {}
+    with checkpoints(output, resume, "call", files, dataclasses.asdict(plan.options),
+                     dataclasses.asdict(plan.cohort), plan.shards) as work:
         _write_vcf(plan, output, cmd, threads, client, progress, work)
-        if work is not None:
-            work.remove()
     log.info("called %d shards (%.1f Mb) of %d sample(s) in %.1f s on %s", len(plan.shards),
              sum(len(s) for s in plan.shards) / 1e6, plan.cohort.n_samples, time.perf_counter() - t0, plan.backend)
     return Path(output) if str(output) != "-" else Path("/dev/stdout")
-
-
-def _work_folder(plan: _Plan, output: str | Path) -> Any:
-    from . import __version__
-    from .resume import WorkFolder, manifest_for
-
-    headers = [_core.read_header_text(b, plan.ref) for b in plan.bams]
-    names = {os.path.abspath(p): p for p in (*plan.bams, plan.ref)}
-    return WorkFolder(output, manifest_for(plan.bams, plan.ref, headers, dataclasses.asdict(plan.options),
-                                           dataclasses.asdict(plan.cohort), plan.shards, __version__, "call"),
-                      names)
 
 
 def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, client: Any,

@@ -88,6 +88,12 @@ def _add_sharding(p: argparse.ArgumentParser, shard_size: int) -> None:
                    help="run the shards on a Dask cluster: the scheduler's address, e.g. tcp://host:8786")
 
 
+def _add_resume(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resume", action="store_true",
+                   help="checkpoint finished shards next to the output (OUTPUT.gmscall-work/) and reuse "
+                        "those of an interrupted run with the same inputs and options")
+
+
 def _cmd_pileup(args: argparse.Namespace) -> int:
     from .options import PileupOptions
     from .pileup_api import pileup_tsv
@@ -151,7 +157,7 @@ def _cmd_genotype(args: argparse.Namespace) -> int:
                        threads=args.threads, client=client, ped=args.ped, shard_size=args.shard_size,
                        options=CallOptions(min_qual=args.min_qual, low_qual=args.low_qual,
                                            de_novo_prior=args.de_novo_prior),
-                       command=" ".join(["gmscall", *sys.argv[1:]]))
+                       command=" ".join(["gmscall", *sys.argv[1:]]), resume=args.resume)
     return 0
 
 
@@ -167,7 +173,7 @@ def _cmd_somatic(args: argparse.Namespace) -> int:
         call_somatic(args.tumor, args.fasta_ref, args.regions, normal=args.normal, bed=args.regions_file,
                      output=args.output, threads=args.threads, backend=args.backend, options=opts,
                      shard_size=args.shard_size, client=client, command=" ".join(["gmscall", *sys.argv[1:]]),
-                     progress=progress)
+                     progress=progress, resume=args.resume)
     return 0
 
 
@@ -294,9 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gVCF: every base in a variant record or a reference block, <NON_REF> alleles (one sample)")
     p.add_argument("--gq-bands", default="1,10,20,30,40,50,60,99",
                    help="lower GQ bounds of the gVCF reference-block bands [1,10,20,30,40,50,60,99]")
-    p.add_argument("--resume", action="store_true",
-                   help="checkpoint finished shards next to the output (OUTPUT.gmscall-work/) and reuse "
-                        "those of an interrupted run with the same inputs and options")
+    _add_resume(p)
     p.set_defaults(func=_cmd_call)
 
     p = sub.add_parser("genotype", help="joint genotyping of one-sample gVCFs (gmscall call --gvcf) into one VCF")
@@ -310,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"with --ped: prior of a non-Mendelian child genotype [{CallOptions.de_novo_prior:g}]")
     _add_qual_thresholds(p)
     _add_sharding(p, GENOTYPE_SHARD)
+    _add_resume(p)
     p.set_defaults(func=_cmd_genotype)
 
     from .options import SomaticOptions
@@ -331,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"share of tumour cells the normal may carry [{SomaticOptions.normal_contamination:g}]")
     p.add_argument("--no-assembly", action="store_true", help="no local assembly (CIGAR candidates only)")
     _add_sharding(p, DEFAULT_SHARD)
+    _add_resume(p)
     p.set_defaults(func=_cmd_somatic)
 
     p = sub.add_parser("demo", help="call a built-in synthetic example and score it against its truth")

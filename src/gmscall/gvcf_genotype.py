@@ -10,6 +10,7 @@ shard of each file per worker, never whole files; shards run on the same executo
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import logging
 import math
@@ -32,6 +33,8 @@ from .family import read_ped
 from .options import GENOTYPE_SHARD, CallOptions
 from .preflight import BGZF_EOF, check_bgzf_eof, check_output, check_readable, ensure_fasta_index
 from .regions import Region, make_shards, resolve_regions
+from .resume import check_output as resume_output_check
+from .resume import checkpoints, file_input, reference_input
 from .scheduler import iter_ordered
 from .vcf import ShardFormatter, VcfLayout, header_lines
 
@@ -48,15 +51,26 @@ class _GvcfPlan:
     options: CallOptions
     shards: list[Region]
     ref_contigs: list[tuple[str, int]]
+    headers: tuple[str, ...]  # per gVCF: its header text (the --resume manifest's checksum)
+    indexes: tuple[str, ...]  # per gVCF: its index (.tbi/.csi)
+    ped: str | None = None
+
+    def resume_inputs(self) -> dict[str, list[tuple[str, str | bytes]]]:
+        """The files of the run for the --resume manifest (resume.checkpoints), as given."""
+        return {"gvcf": list(zip(self.gvcfs, self.headers)),
+                "gvcf_index": [file_input(index, "gVCF index") for index in self.indexes],
+                "reference": [reference_input(self.ref)],
+                "ped": [] if self.ped is None else [file_input(self.ped, "pedigree")]}
 
 
-def _index_of(path: str) -> None:
-    """The gVCF has an index and neither is truncated or damaged (a damaged index would silently
-    drop records from the regions it fetches)."""
+def _index_of(path: str) -> Path:
+    """The gVCF's index (.tbi, else .csi), checked: neither is truncated or damaged (a damaged
+    index would silently drop records from the regions it fetches)."""
     index = next((Path(path + ext) for ext in (".tbi", ".csi") if Path(path + ext).exists()), None)
     if index is None:
         raise InputError(f"{path}: no index (.tbi/.csi); sort it ('bcftools sort -Oz') and run 'tabix -p vcf {path}'")
     check_index_intact(path, index)
+    return index
 
 
 def check_index_intact(path: str, index: Path) -> None:
@@ -116,8 +130,9 @@ def _nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def _check_gvcf(path: str, ref_contigs: dict[str, int]) -> tuple[str, dict[str, int]]:
-    """The sample and contigs of one gVCF; every way it can be unusable is an error naming it."""
+def _check_gvcf(path: str, ref_contigs: dict[str, int]) -> tuple[str, dict[str, int], str, Path]:
+    """The sample, contigs, header text and index of one gVCF; every way it can be unusable is an
+    error naming it."""
     check_readable(path, "gVCF")
     check_bgzf_eof(path, "bgzipped gVCF")
     try:
@@ -126,6 +141,7 @@ def _check_gvcf(path: str, ref_contigs: dict[str, int]) -> tuple[str, dict[str, 
             samples = list(header.samples)
             is_gvcf = "NON_REF" in header.alts or any(r.key.startswith("GVCFBlock") for r in header.records)
             contigs = {name: c.length for name, c in header.contigs.items()}
+            header_text = str(header)
     except (OSError, ValueError) as e:
         raise InputError(f"{path}: cannot read it as VCF ({e})") from None
     if not is_gvcf:
@@ -137,8 +153,7 @@ def _check_gvcf(path: str, ref_contigs: dict[str, int]) -> tuple[str, dict[str, 
         if name in ref_contigs and length is not None and length != ref_contigs[name]:
             raise InputError(f"{path}: contig '{name}' has length {length} but {ref_contigs[name]} in the reference: "
                              "the gVCF was made against another reference build")
-    _index_of(path)
-    return samples[0], contigs
+    return samples[0], contigs, header_text, _index_of(path)
 
 
 def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[str] | None, bed: str | Path | None,
@@ -154,9 +169,13 @@ def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[
     with pysam.FastaFile(ref) as fa:
         ref_contigs = dict(zip(fa.references, fa.lengths))
     samples: list[str] = []
+    headers: list[str] = []
+    indexes: list[str] = []
     shared: dict[str, int] | None = None
     for path in paths:
-        sample, contigs = _check_gvcf(path, ref_contigs)
+        sample, contigs, header, index = _check_gvcf(path, ref_contigs)
+        headers.append(header)
+        indexes.append(str(index))
         if sample in samples:
             raise InputError(f"{path}: sample '{sample}' is also the sample of {paths[samples.index(sample)]}; "
                              "every gVCF must hold a different sample")
@@ -174,7 +193,8 @@ def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[
     cohort = CohortSpec(tuple(samples), tuple((k,) for k in range(len(samples))), trios=trios,
                         pedigree=None if ped is None else str(ped))
     shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
-    return _GvcfPlan(paths, ref, cohort, options or CallOptions(), shards, list(ref_contigs.items()))
+    return _GvcfPlan(paths, ref, cohort, options or CallOptions(), shards, list(ref_contigs.items()), tuple(headers),
+                     tuple(indexes), None if ped is None else str(ped))
 
 
 # ------------------------------------------------------------------ one shard
@@ -480,18 +500,25 @@ def genotype_gvcfs(gvcfs: Sequence[str | Path], ref: str | Path, output: str | P
                    regions: str | Sequence[str] | None = None, bed: str | Path | None = None, threads: int = 1,
                    client: Any = None, options: CallOptions | None = None, ped: str | Path | None = None,
                    shard_size: int = GENOTYPE_SHARD, command: str | None = None,
-                   progress: Progress | None = None) -> Path:
+                   progress: Progress | None = None, resume: bool = False) -> Path:
     """Joint genotyping of one-sample gVCFs (from `gmscall call --gvcf`) into one multi-sample
-    VCF with the record layout of multi-BAM joint calling; returns the output path."""
+    VCF with the record layout of multi-BAM joint calling; returns the output path.
+
+    `resume=True` checkpoints finished shards next to the output and reuses those of an earlier,
+    interrupted run with the same gVCFs (and indexes), reference, pedigree, options and shards."""
     from . import __version__
 
+    if resume:
+        resume_output_check(output)
     plan = _plan(gvcfs, ref, regions, bed, output, options, shard_size, ped)
     layout = VcfLayout.of(plan.cohort)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__,
                           command if command is not None else "gmscall.genotype_gvcfs (Python API)",
                           "cpu", plan.cohort.header_lines())  # genotyping from likelihoods runs no kernel
-    stream_vcf(output, header, ShardFormatter(layout), plan.shards,
-               lambda todo: _shard_results(plan, todo, threads, client),
-               progress)
+    with checkpoints(output, resume, "genotype", plan.resume_inputs() if resume else {},
+                     dataclasses.asdict(plan.options), dataclasses.asdict(plan.cohort), plan.shards) as work:
+        stream_vcf(output, header, ShardFormatter(layout), plan.shards,
+                   lambda todo: _shard_results(plan, todo, threads, client),
+                   progress, work)
     log.info("genotyped %d gVCFs over %d shards", len(plan.gvcfs), len(plan.shards))
     return Path(output) if str(output) != "-" else Path("/dev/stdout")

@@ -1,5 +1,6 @@
-"""Checkpoints of a `--resume` run: a work folder next to the output with one compressed part (the
-shard's pickled result) per finished shard and a manifest binding them to the inputs, options and version.
+"""Checkpoints of a `--resume` run (`gmscall call`, `genotype` and `somatic` alike): a work folder
+next to the output with one compressed part (the shard's pickled result) per finished shard and a
+manifest binding them to the command, its input files, options, samples, shards and the version.
 
 A part is written under a temporary name, synced and renamed, so a kill (or power loss) leaves
 either a whole part or none; parts are still verified (gzip CRC and length) before reuse, and a
@@ -19,7 +20,8 @@ import pickle
 import shutil
 import tempfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,26 +62,47 @@ def _differences(want: Any, have: Any, where: str = "") -> list[str]:
 # The command-line options of the option fields a user sets (the others are fixed by gmscall).
 _OPTION_FLAGS = {"min_bq": "-Q/--min-BQ", "min_mq": "-q/--min-MQ", "max_depth": "-d/--max-depth",
                  "min_qual": "--min-qual", "low_qual": "--low-qual", "gvcf": "--gvcf", "gq_bands": "--gq-bands",
-                 "assemble": "--no-assembly", "de_novo_prior": "--de-novo-prior"}
+                 "assemble": "--no-assembly", "de_novo_prior": "--de-novo-prior", "tlod_pass": "--tlod-pass",
+                 "nlod_min": "--nlod-min", "min_tumor_af": "--min-tumor-af",
+                 "normal_contamination": "--normal-contamination"}
+# Flags that set a boolean field: (field, the value the flag gives it).
+_SWITCHES = {"gvcf": True, "assemble": False}
+
+# The input files of a manifest by role: what a message calls one and several of them, and what
+# it says when the checksum (next to size and modification time) differs. In this order in messages.
+FILE_ROLES: dict[str, tuple[str, str, str]] = {
+    "bam": ("alignment file", "alignment files", "its header differs"),
+    "tumor": ("tumour BAM/CRAM", "tumour BAM/CRAMs", "its header differs"),
+    "normal": ("normal BAM/CRAM", "normal BAM/CRAMs", "its header differs"),
+    "gvcf": ("gVCF", "gVCFs", "its header differs"),
+    "gvcf_index": ("gVCF index", "gVCF indexes", "its contents differ"),
+    "reference": ("reference", "references", "its index (.fai) differs"),
+    "ped": ("pedigree (--ped)", "pedigrees (--ped)", "its contents differ"),
+}
 
 
-def _when(ns: Any) -> str:
+def _when(ns: Any, other: Any = None) -> str:
+    """Local time of `ns` to the second; to the millisecond when `other` falls in the same second."""
     import time
 
     if not isinstance(ns, int):
         return "?"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns / 1e9))
+    text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns // 10**9))
+    if isinstance(other, int) and other // 10**9 == ns // 10**9:
+        text += f".{ns % 10**9 // 10**6:03d}"
+    return text
 
 
-def _file_change(name: str, want: dict, have: dict, what_header: str) -> str | None:
+def _file_change(name: str, want: dict, have: dict, checksum_differs: str) -> str | None:
     """'NAME changed (...)' in words, or None if it did not."""
     parts = []
     if want.get("size") != have.get("size"):
         parts.append(f"size {have.get('size')} -> {want.get('size')} bytes")
     if want.get("mtime_ns") != have.get("mtime_ns"):
-        parts.append(f"modified {_when(have.get('mtime_ns'))} -> {_when(want.get('mtime_ns'))}")
+        then, now = have.get("mtime_ns"), want.get("mtime_ns")
+        parts.append(f"modified {_when(then, now)} -> {_when(now, then)}")
     if want.get("header_md5") != have.get("header_md5"):
-        parts.append(f"{what_header} differs")
+        parts.append(checksum_differs)
     if not parts:
         return None
     return f"{name} is not the file the checkpoints were made from ({'; '.join(parts)})"
@@ -99,35 +122,47 @@ def explain_change(want: dict[str, Any], have: dict[str, Any], names: dict[str, 
 
     def name(identity: dict) -> str:
         path = str(identity.get("path"))
-        return names.get(path, path)
+        if path in names:
+            return names[path]
+        relative = os.path.relpath(path)  # a file this run was not given: short when it is under here
+        return path if relative.startswith("..") else relative
 
     if have.get("format") != want.get("format") or have.get("gmscall") != want.get("gmscall"):
         out.append(f"they were made by gmscall {have.get('gmscall')}, this is gmscall {want.get('gmscall')}")
     if have.get("mode") != want.get("mode"):
         out.append(f"they were made by 'gmscall {have.get('mode')}', not '{want.get('mode')}'")
-    for key, what, header in (("bam", "alignment file", "its header"), ("reference", "reference", "its index (.fai)")):
+    told: set[str] = set()  # roles whose files changed
+    for key, (one, several, header) in FILE_ROLES.items():
         w, h = _identities(want.get(key)), _identities(have.get(key))
         if [i.get("path") for i in w] != [i.get("path") for i in h]:
-            out.append(f"the {what}s were {', '.join(map(name, h)) or 'none'}, now "
-                       f"{', '.join(map(name, w)) or 'none'}")
+            if key == "gvcf_index" and "gvcf" in told:  # the indexes of other gVCFs: said above
+                continue
+            then, now = ", ".join(map(name, h)) or "none", ", ".join(map(name, w)) or "none"
+            out.append(f"the {one} was {then}, now {now}" if len(w) <= 1 and len(h) <= 1 else
+                       f"the {several} were {then}, now {now}")
+            told.add(key)
             continue
-        out += [c for a, b in zip(w, h) if (c := _file_change(name(a), a, b, header))]
+        changes = [c for a, b in zip(w, h) if (c := _file_change(name(a), a, b, header))]
+        out += changes
+        if changes:
+            told.add(key)
     wo, ho = want.get("options") or {}, have.get("options") or {}
     for key in sorted(set(wo) | set(ho)):
         if wo.get(key) != ho.get(key):
-            label = _OPTION_FLAGS.get(key, key)
-            out.append(f"option {label} was {ho.get(key)!r}, now {wo.get(key)!r}")
+            out.append(_option_change(key, ho.get(key), wo.get(key)))
     wc, hc = want.get("cohort") or {}, have.get("cohort") or {}
-    for key in sorted(set(wc) | set(hc)):
+    for key in sorted(set(wc) | set(hc), key=lambda k: (k != "samples", k)):
         if wc.get(key) == hc.get(key):
             continue
+        if key == "bam_columns" and (wc.get("samples") != hc.get("samples") or told & {"bam", "tumor", "normal"}):
+            continue  # which BAM gives which column: follows from the files and samples said above
         if key == "samples":
             out.append(f"the samples were {', '.join(map(str, hc.get(key) or [])) or 'none'}, now "
                        f"{', '.join(map(str, wc.get(key) or [])) or 'none'}")
         elif key == "ploidy":
             out.append("the ploidy (--ploidy, --sex) differs")
         elif key in ("trios", "pedigree"):
-            if "the pedigree (--ped) differs" not in out:
+            if "the pedigree (--ped) differs" not in out and "ped" not in told:  # said above
                 out.append("the pedigree (--ped) differs")
         else:
             out.append(f"the samples' {key.replace('_', ' ')} differ")
@@ -135,11 +170,20 @@ def explain_change(want: dict[str, Any], have: dict[str, Any], names: dict[str, 
         hs, ws = have.get("shards") or [], want.get("shards") or []
         out.append(f"the regions or the shard size differ ({len(hs)} shards from {hs[0] if hs else '-'} then, "
                    f"{len(ws)} from {ws[0] if ws else '-'} now)")
-    known = {"format", "gmscall", "mode", "bam", "reference", "options", "cohort", "shards"}
+    known = {"format", "gmscall", "mode", "options", "cohort", "shards", *FILE_ROLES}
     for key in sorted((set(want) | set(have)) - known):
         if want.get(key) != have.get(key):
             out.append(f"{key} differs")
     return out
+
+
+def _option_change(key: str, then: Any, now: Any) -> str:
+    label = _OPTION_FLAGS.get(key, key)
+    if key in _SWITCHES and isinstance(then, bool) and isinstance(now, bool):
+        def given(value: bool) -> str:
+            return "given" if value == _SWITCHES[key] else "not given"
+        return f"option {label} was {given(then)}, now {given(now)}"
+    return f"option {label} was {then!r}, now {now!r}"
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -277,13 +321,56 @@ class WorkFolder:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def manifest_for(bams: Sequence[str], ref: str, bam_headers: Sequence[str], options: dict[str, Any],
-                 cohort: dict[str, Any], shards: Sequence[Any], version: str, mode: str) -> dict[str, Any]:
-    fai = Path(ref + ".fai").read_bytes()
-    ids = [file_identity(b, h) for b, h in zip(bams, bam_headers)]
-    return {"gmscall": version, "mode": mode, "bam": ids[0] if len(ids) == 1 else ids,
-            "reference": file_identity(ref, fai), "options": _plain(options), "cohort": _plain(cohort),
-            "shards": [str(s) for s in shards]}
+def manifest_for(mode: str, version: str, files: Mapping[str, Sequence[tuple[str, str | bytes]]],
+                 options: dict[str, Any], cohort: dict[str, Any], shards: Sequence[Any]) -> dict[str, Any]:
+    """The manifest of a run of `gmscall MODE`: `files` maps a role of FILE_ROLES to its files, each
+    (path as given, the text its checksum covers); a role without files is left out. Everything
+    that changes the output is in it: the files, options, samples and shards."""
+    manifest: dict[str, Any] = {"gmscall": version, "mode": mode}
+    for role, given in files.items():
+        if role not in FILE_ROLES:
+            raise ValueError(f"unknown input role {role!r}")
+        ids = [file_identity(path, header) for path, header in given]
+        if ids:
+            manifest[role] = ids[0] if len(ids) == 1 else ids
+    return {**manifest, "options": _plain(options), "cohort": _plain(cohort), "shards": [str(s) for s in shards]}
+
+
+def reference_input(ref: str) -> tuple[str, bytes]:
+    """The reference FASTA as a manifest input: its .fai stands for its contents."""
+    return ref, Path(ref + ".fai").read_bytes()
+
+
+def file_input(path: str, what: str) -> tuple[str, bytes]:
+    """A small input file (a PED, a gVCF's index) as a manifest input: its contents checksummed."""
+    try:
+        return path, Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the {what} ({e.strerror})") from None
+
+
+def check_output(output: str | Path | None) -> None:
+    """--resume needs an output file: the checkpoints live next to it."""
+    if output is None:
+        raise InputError("resume needs an output file")
+    if str(output) == "-":
+        raise InputError("--resume needs an output file (-o FILE), not stdout")
+
+
+@contextmanager
+def checkpoints(output: str | Path, resume: bool, mode: str, files: Mapping[str, Sequence[tuple[str, str | bytes]]],
+                options: dict[str, Any], cohort: dict[str, Any], shards: Sequence[Any]) -> Iterator[WorkFolder | None]:
+    """The locked work folder of a `--resume` run (None without resume), removed when the run
+    succeeds; messages name the files by the paths given in `files`."""
+    if not resume:
+        yield None
+        return
+    from . import __version__
+
+    names = {os.path.abspath(path): path for given in files.values() for path, _ in given}
+    with WorkFolder(output, manifest_for(mode, __version__, files, options, cohort, shards), names) as work:
+        yield work
+        work.remove()
 
 
 def _plain(x: Any) -> Any:

@@ -7,6 +7,7 @@ means called somatic (INFO SOMATIC); the other records carry the filters that re
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -24,6 +25,8 @@ from .errors import InputError
 from .options import DEFAULT_SHARD, SomaticOptions
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
+from .resume import check_output as resume_output_check
+from .resume import checkpoints, reference_input
 from .scheduler import iter_shards
 from .vcf import BGZIP_LEVEL, filter_names, filter_text, preamble
 
@@ -145,10 +148,14 @@ def call_somatic(tumor: Bam, ref: str | Path, regions: str | Sequence[str] | Non
                  normal: Bam | None = None, bed: str | Path | None = None, output: str | Path | None = None,
                  threads: int = 1, backend: str = "auto", options: SomaticOptions | None = None,
                  shard_size: int = DEFAULT_SHARD, client: Any = None, command: str | None = None,
-                 progress: Progress | None = None) -> list[dict] | Path:
+                 progress: Progress | None = None, resume: bool = False) -> list[dict] | Path:
     """Somatic SNVs and indels (ITDs included) of `tumor` against `normal` (tumour-only without it).
     Without `output`, returns every written record as a dict (PASS ones have "somatic": True);
-    with it, streams the VCF there (bgzipped + tabix-indexed for .gz) and returns its path."""
+    with it, streams the VCF there (bgzipped + tabix-indexed for .gz) and returns its path.
+    `resume=True` checkpoints finished shards next to the output and reuses those of an earlier,
+    interrupted run with the same BAMs, reference, options and shards."""
+    if resume:
+        resume_output_check(output)
     bams = (str(tumor),) if normal is None else (str(tumor), str(normal))
     if len(bams) == 2 and os.path.abspath(bams[0]) == os.path.abspath(bams[1]):
         raise InputError(f"the tumour and the normal are the same file: {bams[0]}")
@@ -173,8 +180,12 @@ def call_somatic(tumor: Bam, ref: str | Path, regions: str | Sequence[str] | Non
     header = _header(session.ref_contigs(), str(ref), bams, samples, opts,
                      command if command is not None else "gmscall.call_somatic (Python API)", be)
     formatter = _SomaticFormatter(len(bams))
-    stream_vcf(output, header, formatter, shards,
-               lambda todo: iter_shards(task, bam_key, str(ref), todo, threads, client=client), progress)
+    files = {**{role: [(bam, _core.read_header_text(bam, str(ref)))] for role, bam in zip(("tumor", "normal"), bams)},
+             "reference": [reference_input(str(ref))]} if resume else {}
+    with checkpoints(output, resume, "somatic", files, dataclasses.asdict(opts),
+                     dataclasses.asdict(cohort), shards) as work:
+        stream_vcf(output, header, formatter, shards,
+                   lambda todo: iter_shards(task, bam_key, str(ref), todo, threads, client=client), progress, work)
     log.info("somatic: %d PASS of %d records over %d shards in %.1f s on %s", formatter.n_pass, formatter.n_all,
              len(shards),
              time.perf_counter() - t0, be)
