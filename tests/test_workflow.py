@@ -151,6 +151,22 @@ def test_rerun_has_nothing_to_do(run, tmp_path: Path) -> None:
     assert "Nothing to be done" in res.stdout + res.stderr
 
 
+def test_every_gmscall_step_runs_with_resume(run) -> None:
+    """call, genotype (family, single) and somatic all get --resume (the Snakefile asks each
+    command's --help), so a job the cluster kills continues from its checkpoints when rerun; none
+    is left behind by the finished run."""
+    out, _, _ = run
+    config = out.parent.parent / "config.yaml"
+    res = _snakemake(out.parent, config, "--dry-run", "--forceall", "--printshellcmds")
+    assert res.returncode == 0, res.stderr[-2000:]
+    text = res.stdout + res.stderr
+    commands = [ln for ln in text.splitlines() if " -m gmscall.cli " in ln and " --help" not in ln]
+    for step in (" call ", " genotype ", " somatic "):
+        runs = [ln for ln in commands if step in ln]
+        assert runs and all(" --resume " in ln for ln in runs), (step, runs or text[-3000:])
+    assert not list(out.rglob("*.gmscall-work"))
+
+
 def test_bad_sample_sheet_is_one_clear_error(tmp_path: Path) -> None:
     sheet = tmp_path / "samples.tsv"
     sheet.write_text("sample\tbam\tsex\nkid\tkid.bam\tX\n")
