@@ -70,6 +70,10 @@ def _index_of(path: str) -> Path:
     if index is None:
         raise InputError(f"{path}: no index (.tbi/.csi); sort it ('bcftools sort -Oz') and run 'tabix -p vcf {path}'")
     check_index_intact(path, index)
+    if index.stat().st_mtime < Path(path).stat().st_mtime:
+        raise InputError(f"{path}: index {index.name} is older than the gVCF (stale: the gVCF changed after it was "
+                         f"indexed); check the gVCF with 'gmscall check {path}', then rebuild the index with "
+                         f"'tabix -f -p vcf {path}'")
     return index
 
 
@@ -218,34 +222,130 @@ class _Line:
     gt: tuple[int, ...] | None = None  # the sample's own call (indices into `alleles`)
 
 
+class _Damaged(ValueError):
+    """What is wrong with one field of a gVCF line (the message names the field and its value)."""
+
+
+INT_MAX = 2**31 - 1  # the C++ core's int: a larger count is damage, not a depth
+_BASES = frozenset("ACGTN")
+
+
+def _count(text: str, what: str) -> int:
+    """A non-negative whole number (ASCII digits only: int() would take ' 5', '+5', '1_0', '٥')."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > INT_MAX:
+        raise _Damaged(f"{what} '{text[:20]}' is not a whole number >= 0")
+    return int(text)
+
+
+def _counts(text: str, what: str, n: int) -> list[int]:
+    values = [_count(x, what) for x in text.split(",")]
+    if len(values) != n:
+        raise _Damaged(f"{what} has {len(values)} values, expected {n}")
+    return values
+
+
+def _real(text: str, what: str, *, max_value: float = math.inf, min_value: float = -math.inf) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise _Damaged(f"{what} '{text[:20]}' is not a number") from None
+    if not (min_value <= x <= max_value) or not math.isfinite(x) or "_" in text:
+        bound = f">= {min_value:g}" if max_value == math.inf else f"<= {max_value:g}"
+        raise _Damaged(f"{what} '{text[:20]}' is not a finite number {bound}")
+    return x
+
+
+def _n_genotypes(ploidy: int, n_alleles: int) -> int:
+    return n_alleles if ploidy == 1 else n_alleles * (n_alleles + 1) // 2
+
+
+def _bases(text: str, what: str) -> str:
+    up = text.upper()
+    if not up or not _BASES.issuperset(up):
+        raise _Damaged(f"{what} '{text[:20]}' is not bases (A, C, G, T, N)")
+    return up
+
+
+def damaged_record(path: str, where: str, what: str) -> InputError:
+    """The one-line error of a damaged gVCF record: the file, where, what is wrong and the check."""
+    return InputError(f"{path}: damaged record at {where}: {what}; check the whole file with 'gmscall check {path}'")
+
+
 def _parse_line(path: str, text: str) -> _Line:
     try:
         return _parse_fields(text)
-    except (IndexError, KeyError, ValueError):
-        raise InputError(f"{path}: a damaged line: {text[:80]}") from None
+    except (IndexError, KeyError, ValueError) as e:
+        f = text.split("\t", 2)
+        where = f"{f[0][:40]}:{f[1][:20]}" if len(f) > 2 else f"'{text[:40]}'"
+        what = str(e) if isinstance(e, _Damaged) else f"cannot read it ({e})"
+        raise damaged_record(path, where, what) from None
 
 
 def _parse_fields(text: str) -> _Line:
+    """One gVCF line, every field gmscall genotype uses validated (_Damaged says which is wrong)."""
     f = text.split("\t")
-    if len(f) < 10:
-        raise ValueError("too few columns")
-    pos = int(f[1]) - 1
+    if len(f) != 10:
+        raise _Damaged(f"{len(f)} columns, a one-sample gVCF line has 10")
+    pos = _count(f[1], "POS") - 1
+    if pos < 0:
+        raise _Damaged("POS 0 (positions start at 1)")
+    ref = _bases(f[3], "REF")
     info = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in f[7].split(";"))
-    fields = dict(zip(f[8].split(":"), f[9].split(":")))
+    keys = f[8].split(":")
+    values = f[9].split(":")
+    if len(values) > len(keys):
+        raise _Damaged(f"the sample column has {len(values)} values for {len(keys)} FORMAT keys")
+    fields = dict(zip(keys, values))
+    block = "END" in info
+    if block:
+        if f[4] != NON_REF:
+            raise _Damaged(f"ALT '{f[4][:20]}' of a reference block (INFO END) is not {NON_REF}")
+        if len(ref) != 1:
+            raise _Damaged(f"REF '{ref[:20]}' of a reference block is not one base")
+        alleles = [ref]
+    else:
+        alts = f[4].split(",")
+        for a in alts:
+            if a != NON_REF:
+                _bases(a, "ALT allele" if a else "an empty ALT allele")
+        alleles = [ref, *(a.upper() if a != NON_REF else a for a in alts)]
+        if NON_REF not in alts:
+            raise _Damaged(f"ALT '{f[4][:40]}' has no {NON_REF} (a gVCF variant record lists it)")
+        if len(set(alleles)) != len(alleles):
+            raise _Damaged(f"REF and ALT '{f[3][:20]} {f[4][:40]}' list an allele twice")
+    n_alleles = 2 if block else len(alleles)
     gt = fields.get("GT", ".")
     copies = gt.replace("|", "/").split("/")
     ploidy = 0 if gt == "." else len(copies)
-    dp = int(fields["DP"]) if fields.get("DP", ".") != "." else 0
-    pl = [int(x) for x in fields["PL"].split(",")] if fields.get("PL", ".") != "." else None
-    if "END" in info:
-        return _Line(pos, int(info["END"]), [f[3]], ploidy, dp, pl)
-    ad = [int(x) for x in fields["AD"].split(",")] if fields.get("AD", ".") != "." else None
-    mq = float(info["MQ"]) if info.get("MQ", ".") != "." else None
-    sor = float(info["SOR"]) if info.get("SOR", ".") != "." else None
-    gl = [float(x) for x in fields["GL"].split(",")] if fields.get("GL", ".") != "." else None
+    if ploidy > 2:
+        raise _Damaged(f"GT '{gt[:20]}' has ploidy {ploidy} (gmscall genotypes haploid and diploid samples)")
+    if ploidy:
+        for a in copies:
+            if a != "." and _count(a, "a GT allele") >= n_alleles:
+                raise _Damaged(f"GT '{gt}' names allele {a} but the record has {n_alleles} alleles")
+    dp = _count(fields["DP"], "FORMAT DP") if fields.get("DP", ".") != "." else 0
+    pl = None
+    if fields.get("PL", ".") != ".":
+        if not ploidy:
+            raise _Damaged(f"PL '{fields['PL'][:20]}' with no GT (ploidy 0)")
+        pl = _counts(fields["PL"], "PL", _n_genotypes(ploidy, n_alleles))
+    if block:
+        end = _count(info["END"], "INFO END")
+        if end <= pos:
+            raise _Damaged(f"INFO END {end} is before POS {pos + 1}")
+        return _Line(pos, end, alleles, ploidy, dp, pl)
+    ad = _counts(fields["AD"], "AD", n_alleles) if fields.get("AD", ".") != "." else None
+    mq = _real(info["MQ"], "INFO MQ", min_value=0) if info.get("MQ", ".") != "." else None
+    sor = _real(info["SOR"], "INFO SOR", min_value=0) if info.get("SOR", ".") != "." else None
+    gl = None
+    if fields.get("GL", ".") != ".":
+        if not ploidy:
+            raise _Damaged(f"GL '{fields['GL'][:20]}' with no GT (ploidy 0)")
+        gl = [_real(x, "GL", max_value=0) for x in fields["GL"].split(",")]
+        if len(gl) != _n_genotypes(ploidy, n_alleles):
+            raise _Damaged(f"GL has {len(gl)} values, expected {_n_genotypes(ploidy, n_alleles)}")
     own = tuple(int(a) for a in copies) if ploidy and "." not in copies else None
-    return _Line(pos, pos + len(f[3]), [f[3], *f[4].split(",")], ploidy, dp, pl, ad, mq, sor, "HAP" in info,
-                 gl, own)
+    return _Line(pos, pos + len(ref), alleles, ploidy, dp, pl, ad, mq, sor, "HAP" in info, gl, own)
 
 
 @dataclass
@@ -303,7 +403,7 @@ def _tabix(path: str) -> pysam.TabixFile:
 def _end_of_block(info: str) -> int | None:
     for kv in info.split(";"):
         if kv.startswith("END="):
-            return int(kv[4:])
+            return _count(kv[4:], "INFO END")
     return None
 
 
@@ -312,13 +412,26 @@ def _read_shard(path: str, shard: Region) -> _SampleLines:
     out, last = _SampleLines(path), -1
     if shard.contig not in tbx.contigs:  # a contig of the header without records
         return out
-    for text in tbx.fetch(shard.contig, shard.start, shard.end):
+    lines = tbx.fetch(shard.contig, shard.start, shard.end)
+    while True:
+        try:
+            text = next(lines)
+        except StopIteration:
+            break
+        except (ValueError, OSError):  # htslib cannot parse a line (binary data) or a block
+            after = f"after {shard.contig}:{last + 1}" if last >= 0 else f"in {shard.contig}:{shard.start + 1}-{shard.end}"
+            raise InputError(f"{path}: a damaged line {after} (not a VCF line, or damaged compressed data); "
+                             f"check the whole file with 'gmscall check {path}'") from None
         f = text.split("\t", 8)
         try:
-            pos = int(f[1]) - 1
+            if len(f) < 9:
+                raise _Damaged(f"{len(f)} columns, a one-sample gVCF line has 10")
+            pos = _count(f[1], "POS") - 1
             end = _end_of_block(f[7])
-        except (IndexError, ValueError):
-            raise InputError(f"{path}: a damaged line at {shard.contig}: {text[:80]}") from None
+            if end is not None and end <= pos:
+                raise _Damaged(f"INFO END {end} is before POS {pos + 1}")
+        except _Damaged as e:
+            raise damaged_record(path, f"{shard.contig}:{f[1][:20] if len(f) > 1 else '?'}", str(e)) from None
         if pos < last:
             raise InputError(f"{path}: not sorted ({shard.contig}:{pos + 1} after {last + 1}); "
                              f"sort it with 'bcftools sort' and index it again")
