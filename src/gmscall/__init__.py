@@ -5,6 +5,7 @@ Public API:
     gmscall.call_iter(bam, ref, ...)        -> record dicts one at a time, in genome order
     gmscall.call_batches(bam, ref, ...)     -> one RecordBatch (numpy columns) per shard
     gmscall.genotype_gvcfs(gvcfs, ref, out) -> joint genotypes of one-sample gVCFs
+    gmscall.check_gvcf(gvcf, ref)           -> every record of a gVCF validated (GvcfCheck)
     gmscall.call_somatic(tumor, ref, normal=...) -> somatic candidates (tumour/normal or tumour-only)
     gmscall.pileup(bam, ref, region, ...)  -> Pileup (numpy arrays)
     gmscall.info()                          -> version, build features, devices
@@ -19,7 +20,8 @@ from .errors import BackendError, GmsError, InputError, OutputError
 # numpy and the C++ core load on first use, so that `gmscall --version` is instant and the CLI can
 # configure the process (thread counts) before numpy starts.
 _LAZY = {"pileup": "pileup_api", "Pileup": "pileup_api", "call": "caller", "call_iter": "caller",
-         "call_batches": "caller", "RecordBatch": "caller", "genotype_gvcfs": "gvcf_genotype", "CallOptions": "options", "PileupOptions": "options",
+         "call_batches": "caller", "RecordBatch": "caller", "genotype_gvcfs": "gvcf_genotype",
+         "check_gvcf": "gvcf_check", "GvcfCheck": "gvcf_check", "CallOptions": "options", "PileupOptions": "options",
          "call_somatic": "somatic", "SomaticOptions": "options"}
 
 
@@ -45,6 +47,6 @@ def info() -> dict[str, Any]:
     return d
 
 
-__all__ = ["BackendError", "CallOptions", "GmsError", "InputError", "OutputError", "Pileup", "PileupOptions",
-           "RecordBatch", "SomaticOptions", "__version__", "call", "call_batches", "call_iter", "call_somatic",
-           "genotype_gvcfs", "info", "pileup"]
+__all__ = ["BackendError", "CallOptions", "GmsError", "GvcfCheck", "InputError", "OutputError", "Pileup",
+           "PileupOptions", "RecordBatch", "SomaticOptions", "__version__", "call", "call_batches", "call_iter",
+           "call_somatic", "check_gvcf", "genotype_gvcfs", "info", "pileup"]

@@ -1,4 +1,4 @@
-"""Command line: gmscall info | pileup | call | demo | eval | qc (bcftools-style options)."""
+"""Command line: gmscall info | pileup | call | genotype | check | somatic | demo | eval | qc (bcftools-style options)."""
 
 from __future__ import annotations
 
@@ -161,6 +161,44 @@ def _cmd_genotype(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .gvcf_check import check_gvcf
+
+    gvcfs = list(args.gvcf)
+    if args.list:
+        gvcfs += _paths_in(args.list, "gVCF list")
+    if not gvcfs:
+        raise InputError("no gVCF given: name them after the options, or list them in a file with -l FILE")
+    if args.max_problems < 1:
+        raise InputError(f"--max-problems {args.max_problems}: give at least 1")
+    failed, total = [], 0
+    for path in gvcfs:
+        try:
+            res = check_gvcf(path, args.fasta_ref, regions=args.regions, bed=args.regions_file,
+                             max_problems=args.max_problems)
+        except InputError as e:  # unreadable: this file's one problem, the others are still checked
+            print(f"gmscall: {e}", file=sys.stderr)
+            print(f"{path}: 1 problem: cannot be read")
+            failed.append(path)
+            total += 1
+            continue
+        for p in res.problems:
+            print(f"gmscall: {p.text(path)}", file=sys.stderr)
+        if res.more:
+            print(f"gmscall: {path}: {res.more} more problems not listed (--max-problems {args.max_problems})",
+                  file=sys.stderr)
+        print(res.summary() + (f" ({res.seconds:.1f} s)" if args.verbose else ""))
+        if not res.ok:
+            failed.append(path)
+            total += res.n_problems
+    sys.stdout.flush()
+    if failed:
+        which = failed[0] if len(failed) == 1 else f"{len(failed)} of {len(gvcfs)} gVCFs"
+        raise InputError(f"{which}: {total} problem{'s' if total != 1 else ''} (listed above, with their lines); "
+                         "make the gVCF again with 'gmscall call --gvcf' or restore it from a good copy")
+    return 0
+
+
 def _cmd_somatic(args: argparse.Namespace) -> int:
     from .options import SomaticOptions
     from .somatic import call_somatic
@@ -316,6 +354,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sharding(p, GENOTYPE_SHARD)
     _add_resume(p)
     p.set_defaults(func=_cmd_genotype)
+
+    p = sub.add_parser("check", help="read and validate every record of gVCFs before they join a cohort "
+                                     "(every problem with its line; exit 2 if any)")
+    p.add_argument("gvcf", nargs="*", help="gVCFs (bgzipped and indexed, one sample each)")
+    p.add_argument("-f", "--fasta-ref", help="check REF against this reference FASTA [REF not checked]")
+    p.add_argument("-l", "--list", help="file with one gVCF path per line (after those given as arguments)")
+    p.add_argument("-r", "--regions", action="append",
+                   help="a region the gVCF must cover (repeatable; as given to gmscall call) "
+                        "[no gap between the first and last line of each contig]")
+    p.add_argument("-R", "--regions-file", help="BED file of the regions the gVCF must cover")
+    p.add_argument("--max-problems", type=int, default=1000,
+                   help="problems listed per gVCF; the rest are counted [1000]")
+    p.set_defaults(func=_cmd_check)
 
     from .options import SomaticOptions
 
