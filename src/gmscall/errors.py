@@ -69,3 +69,20 @@ def output_error(path: object, err: OSError, *, resume: object = None, kept: int
     if code in ("EMFILE", "ENFILE", "EROFS", "EACCES", "EPERM"):
         again = again.replace("then run", "and run")
     return OutputError(f"{path}: cannot write it: {what}; {fix}, {again}", path=path, oserror=err)
+
+
+def text_of(data: bytes, where: str) -> str:
+    """The text of a small text input (BED, PED, ploidy file, a list of files), or one InputError
+    `WHERE: not a text file (...)` naming what it is instead: gzipped, or binary data (where)."""
+    if data[:2] == b"\x1f\x8b":
+        raise InputError(f"{where}: not a text file (gzipped: decompress it first, e.g. with 'gunzip -k')")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"{where}: not a text file (byte 0x{data[e.start]:02x} on line {line}: binary data)") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InputError(f"{where}: not a text file (a NUL byte on line {text.count(chr(10), 0, nul) + 1}: "
+                         "binary data)")
+    return text

@@ -46,12 +46,13 @@ def _names(names: Sequence[str], limit: int = 10) -> str:
 
 
 def _read_text(path: str | Path, what: str) -> str:
+    from .errors import text_of
+
     try:
-        return Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as e:
         raise InputError(f"{what} {path}: cannot read it ({e.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {path}: not a text file") from None
+    return text_of(data, f"{what} {path}")
 
 
 def _content_lines(text: str) -> Iterable[tuple[int, str]]:

@@ -64,10 +64,13 @@ def read_bed(path: str | Path, contigs: Mapping[str, int]) -> list[Region]:
     """BED intervals, validated (line numbers in errors), sorted in contig order and merged."""
     order = {name: k for k, name in enumerate(contigs)}
     regions: list[Region] = []
+    from .errors import text_of
+
     try:
-        lines = Path(path).read_text().splitlines()
+        data = Path(path).read_bytes()
     except OSError as e:
         raise InputError(f"{path}: cannot read BED file ({e.strerror})") from None
+    lines = text_of(data, f"BED file {path}").splitlines()
     for lineno, line in enumerate(lines, 1):
         if not line.strip() or line.startswith(("#", "track", "browser")):
             continue

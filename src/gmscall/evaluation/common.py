@@ -148,6 +148,17 @@ def read_bed(path: str) -> dict[str, list[tuple[int, int]]]:
     """Read a BED file (plain or gzipped) into {chrom: [(start, end), ...]} (0-based half-open)."""
     import gzip
 
+    try:
+        return _read_bed(path)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (binary data, or gzipped without a .gz name)") from None
+    except (EOFError, gzip.BadGzipFile) as e:
+        raise ValueError(f"{path}: damaged gzip data ({e})") from None
+
+
+def _read_bed(path: str) -> dict[str, list[tuple[int, int]]]:
+    import gzip
+
     opener = gzip.open if path.endswith(".gz") else open
     out: dict[str, list[tuple[int, int]]] = defaultdict(list)
     with opener(path, "rt") as fh:  # type: ignore[operator]

@@ -56,7 +56,11 @@ def run_qc(vcfs: Sequence[str], ped: str | None = None, bams: Sequence[str] = ()
         raise InputError("gmscall qc: give a joint VCF or gVCFs")
     pedigree = read_ped(ped) if ped else None
     ploidy_map = PloidyMap.from_option(ploidy) if ploidy else None
-    bed = read_bed(regions_bed) if regions_bed else None
+    try:
+        bed = read_bed(regions_bed) if regions_bed else None
+    except (OSError, ValueError) as e:
+        raise InputError(f"BED file {e}" if str(e).startswith(str(regions_bed)) else
+                         f"BED file {regions_bed}: cannot read it ({e})") from None
     joint, gvcfs = [], []
     for path in vcfs:
         if not os.path.exists(path):
