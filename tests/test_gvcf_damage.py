@@ -301,3 +301,69 @@ def test_truncated_gvcf(pair: Pair, tmp_path: Path, capfd: pytest.CaptureFixture
     rc, err = _run(capfd, ["check", str(gvcf)])
     assert rc == 2 and "Traceback" not in err, err
     assert "truncated" in err or "cut short" in err, err
+
+
+# ------------------------------------------------------------------ what check finds beyond one field
+
+
+def _check(capfd: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    capfd.readouterr()
+    rc = main(["check", *map(str, args)])
+    got = capfd.readouterr()
+    return rc, got.out, got.err
+
+
+def test_check_of_valid_gvcfs(pair: Pair, capfd: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = _check(capfd, "-f", pair.fasta, pair.dad, pair.mum)
+    assert rc == 0 and err == "", err
+    assert out.splitlines()[0].startswith(f"{pair.dad}: OK: {len(pair.lines) - len(_header(pair)):,} lines (")
+    assert "12,000 bases on 1 contig" in out and out.count(": OK: ") == 2
+    res = gmscall.check_gvcf(pair.dad, pair.fasta)
+    assert res.ok and res.bases == 12_000 and res.blocks + res.variants == res.lines
+
+
+def _header(pair: Pair) -> list[str]:
+    return [ln for ln in pair.lines if ln.startswith("#")]
+
+
+@pytest.mark.parametrize("change", ["drop a block", "swap two lines", "overlap", "another contig", "REF"])
+def test_check_order_coverage_and_reference(pair: Pair, tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                            change: str) -> None:
+    lines = list(pair.lines)
+    k = pair.other[50]
+    f = lines[k].split("\t")
+    if change == "drop a block":
+        del lines[k]
+        want = f":{k + 1}: chrS:"  # the line after the gap
+        needle = "bases between this line and the line before are in no line"
+    elif change == "swap two lines":
+        lines[k], lines[k + 1] = lines[k + 1], lines[k]
+        want, needle = f":{k + 2}: chrS:", "is before the previous line's POS"
+    elif change == "overlap":
+        f[7] = f"END={int(f[7].split('=')[1]) + 1}"
+        lines[k] = "\t".join(f)
+        want, needle = f":{k + 2}: chrS:", "overlaps the line before"
+    elif change == "another contig":
+        lines[k] = "\t".join(["chrT", *f[1:]])
+        want, needle = f":{k + 1}: chrT:", "contig 'chrT' is not in the header"
+    else:
+        f[3] = {"A": "C", "C": "G", "G": "T", "T": "A"}.get(f[3], "A")
+        lines[k] = "\t".join(f)
+        want, needle = f":{k + 1}: chrS:", "but the reference has"
+    gvcf = _write(pair, lines, tmp_path / "x")
+    rc, _, err = _check(capfd, "-f", pair.fasta, gvcf)
+    assert rc == 2 and needle in err and f"{gvcf}{want}" in err, err
+
+
+def test_check_regions(pair: Pair, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    gvcf = tmp_path / "two.g.vcf.gz"
+    assert main(["call", "--gvcf", "-f", str(pair.fasta), "-r", "chrS:1-3000", "-r", "chrS:6001-9000", "-o", str(gvcf),
+                 str(pair.root / "DAD.bam")]) == 0
+    rc, _, err = _check(capfd, gvcf)  # without the regions: the gap between them is a lost record
+    assert rc == 2 and "chrS:3001-6000: 3,000 bases between this line and the line before are in no line" in err
+    rc, out, err = _check(capfd, "-r", "chrS:1-3000", "-r", "chrS:6001-9000", gvcf)
+    assert rc == 0 and ": OK: " in out, err
+    bed = tmp_path / "r.bed"
+    bed.write_text("chrS\t0\t3000\nchrS\t6000\t9500\n")
+    rc, _, err = _check(capfd, "-R", bed, gvcf)
+    assert rc == 2 and "chrS:9001-9500: 500 bases of the regions after the contig's last line" in err, err

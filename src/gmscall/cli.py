@@ -171,6 +171,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise InputError("no gVCF given: name them after the options, or list them in a file with -l FILE")
     if args.max_problems < 1:
         raise InputError(f"--max-problems {args.max_problems}: give at least 1")
+    if args.regions_file:  # not text: one line for the run (its lines are read against each gVCF's contigs)
+        from .errors import text_of
+
+        try:
+            text_of(Path(args.regions_file).read_bytes(), f"BED file {args.regions_file}")
+        except OSError as e:
+            raise InputError(f"{args.regions_file}: cannot read BED file ({e.strerror})") from None
     failed, total = [], 0
     for path in gvcfs:
         try:
@@ -231,10 +238,13 @@ def _dask_client(address: str | None) -> Iterator[Any]:
 
 
 def _paths_in(listing: str, what: str) -> list[str]:
+    from .errors import text_of
+
     try:
-        text = Path(listing).read_text()
+        data = Path(listing).read_bytes()
     except OSError as e:
         raise InputError(f"{listing}: cannot read the {what} ({e.strerror})") from None
+    text = text_of(data, f"{what} {listing}")
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 

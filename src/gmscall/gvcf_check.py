@@ -747,7 +747,11 @@ def _check_lines(path: str, result: GvcfCheck, ref: _Reference | None, regions: 
     known = {c: n for c, n in header.contigs.items() if n is not None}
     if ref is not None:
         known = {**ref.lengths, **known}
-    spans = _region_spans(known, regions, bed)
+    try:
+        spans = _region_spans(known, regions, bed)
+    except InputError as e:  # a region on a contig this gVCF lacks, past its end...: its problem
+        result.add(0, f"the regions do not fit it: {e}")
+        spans = None
     seen = _check_records(lines, lineno, header, result, ref, spans)
     if path.endswith(".gz") or Path(path + ".tbi").exists() or Path(path + ".csi").exists():
         _check_index(path, result, seen)
