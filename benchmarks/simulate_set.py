@@ -12,6 +12,14 @@ sample (`HG00N.bam`, reads simulated with seeds of their own), `truth.HG00N.vcf.
 and the trio set's confident BED clipped to the region: the layout of the shared trio, so that
 run.py calls it jointly too.
 
+With --stutter, the reads carry PCR stutter: ART writes its reads with their true place on the
+haplotype (-sam); each read pair is a molecule, and each tandem-repeat tract wholly inside it gains
+or loses one unit with the probability of `gmscall.synth.stutter_rate` (log-linear in the tract's
+length, lower for longer periods: Fungtammasan et al. 2015, HipSTR; `--stutter-scale` multiplies it);
+a pair with an edit is read again from the edited molecule (same length, same qualities per cycle,
+ART's substitutions kept at their cycles), both mates alike. Pairs whose ART reads carry an indel
+error are left as they are. The set's name ends in `-stutter`.
+
 Writes OUT/<name>/ (reads.bam, truth.vcf.gz, confident.bed) and OUT/datasets.tsv (the layout of
 ../shared/data/datasets.tsv, so that run.py benchmarks the new set like the shared ones). Needs
 art_illumina, bwa and samtools (Debian: apt-get install art-nextgen-simulation-tools bwa samtools).
@@ -109,6 +117,59 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
         return {row["name"]: row for row in csv.DictReader(fh, delimiter="\t")}
 
 
+_COMP = str.maketrans("ACGTN", "TGCAN")
+
+
+def _revcomp(s: str) -> str:
+    return s.translate(_COMP)[::-1]
+
+
+def stutter_sam_to_fastq(sam: Path, hap: str, out1: Path, out2: Path, seed: int, scale: float = 1.0) -> tuple[int, int]:
+    """ART's SAM (reads placed on `hap`) as two FASTQs whose pairs carry PCR stutter (module
+    docstring). Returns (pairs, pairs edited)."""
+    import numpy as np
+
+    from gmscall.synth import repeat_tracts, stutter_fragment
+
+    tracts = repeat_tracts(hap)
+    rng = np.random.default_rng(seed)
+    pairs = edited = 0
+    with open(sam) as fh, open(out1, "w") as o1, open(out2, "w") as o2:
+        mates: dict[str, list[str]] = {}
+        for line in fh:
+            if line.startswith("@"):
+                continue
+            f = line.rstrip("\n").split("\t")
+            other = mates.pop(f[0], None)
+            if other is None:
+                mates[f[0]] = f
+                continue
+            pairs += 1
+            reads = []  # (is_read1, reverse, pos, seq in reference orientation, qual in reference orientation)
+            for g in (other, f):
+                flag = int(g[1])
+                reads.append([bool(flag & 64), bool(flag & 16), int(g[3]) - 1, g[9], g[10], g[5]])
+            if all("I" not in r[5] and "D" not in r[5] for r in reads) and reads[0][1] != reads[1][1]:
+                fwd, rev = (reads[0], reads[1]) if not reads[0][1] else (reads[1], reads[0])
+                n1, n2 = len(fwd[3]), len(rev[3])
+                start, end = fwd[2], rev[2] + n2
+                if end - start >= max(n1, n2) + 12:
+                    mol, edits = stutter_fragment(hap, start, end, tracts, rng, scale)
+                    if edits:
+                        edited += 1
+                        for r, new in ((fwd, mol[:n1]), (rev, mol[len(mol) - n2:])):
+                            truth = hap[r[2]:r[2] + len(r[3])]
+                            seq = list(new)
+                            for i, (b, t) in enumerate(zip(r[3], truth)):
+                                if b != t:  # ART's substitution at this cycle
+                                    seq[i] = b
+                            r[3] = "".join(seq)
+            for r in reads:
+                seq, qual = (_revcomp(r[3]), r[4][::-1]) if r[1] else (r[3], r[4])
+                (o1 if r[0] else o2).write(f"@{f[0]}/{1 if r[0] else 2}\n{seq}\n+\n{qual}\n")
+    return pairs, edited
+
+
 def run(cmd: str) -> None:
     subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
 
@@ -126,6 +187,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--trio", action="store_true",
                     help=f"a trio: the planted truths of {TRIO_SET} ({', '.join(TRIO)}), one BAM each")
+    ap.add_argument("--stutter", action="store_true",
+                    help="reads with PCR stutter at tandem repeats (gmscall.synth.stutter_rate)")
+    ap.add_argument("--stutter-scale", type=float, default=1.0, help="multiplies the stutter rates [1]")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     for tool in ("art_illumina", "bwa", "samtools"):
@@ -152,6 +216,8 @@ def main() -> int:
         bed = trio_set.bed
     else:
         name = f"sim-hg002-{args.profile}-{length}-{args.depth:g}x-seed{args.seed}"
+    if args.stutter:
+        name += "-stutter" if args.stutter_scale == 1 else f"-stutter{args.stutter_scale:g}"
         samples = [(SAMPLE, src.truth, "")]
         bed = src.bed
     folder = out / name
@@ -169,7 +235,14 @@ def main() -> int:
         haps = plant(str(ref), str(truth), contig, beg, end, seed, folder, sample, prefix)
         for h, hap in enumerate(haps):
             run(f"art_illumina -ss {args.profile} -i {hap} -p -l {length} -f {args.depth / 2} -m {fragment} "
-                f"-s {fragment // 8} -rs {seed * 2 + h} -na -q -o {folder}/reads{h}_ 2>/dev/null")
+                f"-s {fragment // 8} -rs {seed * 2 + h} -na -q {'-sam ' if args.stutter else ''}"
+                f"-o {folder}/reads{h}_ 2>/dev/null")
+            if args.stutter:
+                seq = "".join(hap.read_text().split("\n")[1:])
+                n, k = stutter_sam_to_fastq(folder / f"reads{h}_.sam", seq, folder / f"reads{h}_1.fq",
+                                            folder / f"reads{h}_2.fq", seed * 2 + h, args.stutter_scale)
+                (folder / f"reads{h}_.sam").unlink()
+                print(f"{sample} hap{h}: {k} of {n} pairs with stutter", file=sys.stderr)
         for mate in (1, 2):
             run(f"cat {folder}/reads0_{mate}.fq {folder}/reads1_{mate}.fq > {folder}/reads_{mate}.fq")
         rg = f"@RG\\tID:{name}{'-' + sample if args.trio else ''}\\tSM:{sample}\\tPL:ILLUMINA"
@@ -193,7 +266,8 @@ def main() -> int:
         "truth_sample": TRIO[0] if args.trio else SAMPLE,
         "notes": f"simulate_set.py{' --trio' if args.trio else ''}: "
                  f"{TRIO_SET if args.trio else SOURCE_SET} truth, ART {args.profile} 2x{length}, "
-                 f"{args.depth:g}x{' each' if args.trio else ''}, fragments {fragment}, seed {args.seed}",
+                 f"{args.depth:g}x{' each' if args.trio else ''}, fragments {fragment}, seed {args.seed}"
+                 + (f", PCR stutter x{args.stutter_scale:g}" if args.stutter else ""),
     }
     with open(tsv, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t")

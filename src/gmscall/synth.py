@@ -45,6 +45,9 @@ __all__ = [
     "plant_variants",
     "simulate_long_reads",
     "simulate_reads",
+    "repeat_tracts",
+    "stutter_fragment",
+    "stutter_rate",
     "write_bam",
     "write_fasta",
     "write_truth_vcf",
@@ -1486,3 +1489,82 @@ def make_sexed_genomes(tmpdir: PathLike, sexes: dict[str, str], *, autosome: int
                                                    name_prefix=f"{name}-{ref.contig}")
         bams[name] = write_genome_bam(root / f"{name}.bam", reads, refs, name)
     return SexedGenomes(root, fasta, bams, ploidy, dict(sexes), par)
+
+
+# ------------------------------------------------------------------------------------ PCR stutter
+#
+# PCR stutter: a polymerase slips inside a short tandem repeat and the copied molecule carries one
+# repeat unit less (mostly) or more. The rate grows with the tract's length and falls with its
+# period. Fungtammasan et al. 2015 (Genome Res 25:736, "Accurate typing of short tandem repeats
+# from genome-wide sequencing data", PCR-amplified Illumina libraries) measured indel "stutter"
+# rates of about 1e-3 at 8-10 bp mononucleotide tracts, ~1e-2 at ~12 bp and ~1e-1 by 16-20 bp,
+# log-linear in tract length, and lower rates for di- and tri-nucleotide tracts of the same length;
+# HipSTR (Willems et al. 2017, Nat Methods 14:590) fits stutter per locus from PCR-amplified WGS
+# and finds contractions 2-5 times as frequent as expansions, with a few per cent to ~20 % of reads
+# at long STRs. STUTTER_* below is a log-linear curve through those ranges:
+#     rate(period, L) = min(STUTTER_CAP, 10 ** (-3 + (L - L0(period)) / 4)) for tracts with
+#     L >= 6 bp and >= 3 units (0 otherwise), L0 = 8 (period 1), 10 (period 2), 12 (3-6),
+# i.e. one order of magnitude per 4 bp, and a lost unit with probability STUTTER_LOSS.
+
+STUTTER_CAP = 0.2
+STUTTER_LOSS = 0.7
+STUTTER_MAX_PERIOD = 6
+
+
+def stutter_rate(period: int, length: int, scale: float = 1.0) -> float:
+    """Probability that a PCR copy of a tandem-repeat tract of ``length`` bp (whole units of
+    ``period`` bp) gained or lost one unit (the formula above; ``scale`` multiplies it, capped)."""
+    if period < 1 or length < max(6, 3 * period):
+        return 0.0
+    l0 = 8 if period == 1 else 10 if period == 2 else 12
+    return min(STUTTER_CAP, scale * 10.0 ** (-3.0 + (length - l0) / 4.0))
+
+
+def repeat_tracts(seq: str, max_period: int = STUTTER_MAX_PERIOD) -> list[tuple[int, int, int]]:
+    """Tandem-repeat tracts of ``seq`` as (start, end, period), 0-based half-open, whole units
+    only, at least 3 units and 6 bp, sorted by start; a tract of a shorter period wins over one
+    of a multiple of it that overlaps it (ACACAC is period 2, not 4)."""
+    import re
+
+    taken = np.zeros(len(seq) + 1, dtype=bool)
+    out = []
+    for p in range(1, max_period + 1):
+        pat = re.compile(rf"([ACGT]{{{p}}})\1{{{max(2, -(-6 // p) - 1)},}}")
+        for m in pat.finditer(seq.upper()):
+            s, e = m.span()
+            unit = m.group(1)
+            if any(len(unit) % q == 0 and unit == unit[:q] * (p // q) for q in range(1, p)):
+                continue  # the unit is itself a repeat (AAAA): a shorter period's tract
+            if taken[s:e].any():
+                continue
+            taken[s:e] = True
+            out.append((s, e, p))
+    out.sort()
+    return out
+
+
+def stutter_fragment(hap: str, start: int, end: int, tracts: Sequence[tuple[int, int, int]],
+                     rng: np.random.Generator, scale: float = 1.0) -> tuple[str, list[tuple[int, int]]]:
+    """The PCR copy of the molecule ``hap[start:end]``: each tract wholly inside it gains or loses
+    one unit with probability ``stutter_rate`` (a loss with STUTTER_LOSS). Returns the copy and
+    its edits as (tract start, +period or -period). ``tracts`` sorted by start."""
+    import bisect
+
+    edits = []
+    k = bisect.bisect_left(tracts, (start, -1, -1))
+    while k < len(tracts) and tracts[k][0] < end:
+        s, e, p = tracts[k]
+        k += 1
+        if e > end:
+            continue
+        r = stutter_rate(p, e - s, scale)
+        if r > 0 and rng.random() < r:
+            edits.append((s, e, -p if rng.random() < STUTTER_LOSS else p))
+    if not edits:
+        return hap[start:end], []
+    parts, x = [], start
+    for s, e, d in edits:  # a lost unit: the tract's last; a gained one: a copy of its first
+        parts.append(hap[x:e + d] if d < 0 else hap[x:e] + hap[s:s + d])
+        x = e
+    parts.append(hap[x:end])
+    return "".join(parts), [(s, d) for s, _, d in edits]
