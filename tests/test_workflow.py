@@ -174,3 +174,11 @@ def test_bad_sample_sheet_is_one_clear_error(tmp_path: Path) -> None:
     res = _snakemake(tmp_path / "run", config, "--dry-run")
     assert res.returncode != 0
     assert "samples.tsv line 2: sex 'X' is not M, F or empty" in res.stderr + res.stdout
+
+
+def test_every_gvcf_is_checked(run) -> None:
+    """gmscall check (with -f) ran on every germline gVCF before genotyping: its report says OK."""
+    out, _, _ = run
+    for s in ("kid", "dad", "mum", "sample"):
+        report = (out / "gvcf" / f"{s}.check.txt").read_text()
+        assert report.startswith(f"{out.name}/gvcf/{s}.g.vcf.gz: OK: ") or ": OK: " in report, report
