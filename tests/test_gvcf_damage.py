@@ -367,3 +367,25 @@ def test_check_regions(pair: Pair, tmp_path: Path, capfd: pytest.CaptureFixture[
     bed.write_text("chrS\t0\t3000\nchrS\t6000\t9500\n")
     rc, _, err = _check(capfd, "-R", bed, gvcf)
     assert rc == 2 and "chrS:9001-9500: 500 bases of the regions after the contig's last line" in err, err
+
+
+def test_check_regions_head_gap(pair: Pair, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Bases at a region's start in no line are what a deletion starting before the region covers
+    (its record belongs outside the region): allowed up to 1,000 bases, not more."""
+    gvcf = tmp_path / "two.g.vcf.gz"
+    assert main(["call", "--gvcf", "-f", str(pair.fasta), "-r", "chrS:1-3000", "-r", "chrS:6001-9000", "-o", str(gvcf),
+                 str(pair.root / "DAD.bam")]) == 0
+    lines = gzip.decompress(gvcf.read_bytes()).decode().splitlines()
+    second = next(k for k, ln in enumerate(lines) if not ln.startswith("#") and int(ln.split("\t")[1]) > 6000)
+    assert lines[second].split("\t")[1] == "6001"
+    far = next(k for k in range(second, len(lines)) if int(lines[k].split("\t")[1]) > 7001)
+    assert int(lines[second + 1].split("\t")[1]) <= 1001 + 6000
+    for drop in (1, far - second):  # the first line(s) of the second region dropped: a gap <= 1,000, > 1,000
+        kept = lines[:second] + lines[second + drop:]
+        gap_end = int(kept[second].split("\t")[1]) - 1
+        path = _write(pair, kept, tmp_path / f"drop{drop}")
+        rc, _, err = _check(capfd, "-r", "chrS:1-3000", "-r", "chrS:6001-9000", path)
+        if drop == 1:
+            assert rc == 0, err
+        else:
+            assert rc == 2 and f"chrS:6001-{gap_end}: " in err and "bases of the regions are in no line" in err, err

@@ -585,19 +585,20 @@ class _Coverage:
             return
         lo = 0 if first is None else first - 1  # 0-based half-open [lo, hi)
         for s, e, head in self._pieces(lo, last):
-            if head and e - s <= REGION_HEAD_GAP and e < last:
+            if head and e - s <= REGION_HEAD_GAP:  # a line of the region follows: a deletion from before it
                 continue
             self.r.add(lineno, f"{self.chrom}:{s + 1}-{e}: {e - s:,} bases of the regions are in no line")
 
     def _pieces(self, lo: int, hi: int) -> list[tuple[int, int, bool]]:
-        """The parts of [lo, hi) inside the regions of the contig, each with whether it starts a region."""
+        """The parts of [lo, hi) inside the regions of the contig, each with whether it is the head of
+        a region that goes on past hi (the line at hi + 1 is in the region)."""
         spans = self.regions.get(str(self.chrom), []) if self.regions is not None else []
         k = max(0, bisect.bisect_right(spans, (lo, 1 << 62)) - 1)
         out = []
         while k < len(spans) and spans[k][0] < hi:
             s, e = max(spans[k][0], lo), min(spans[k][1], hi)
             if s < e:
-                out.append((s, e, s == spans[k][0]))
+                out.append((s, e, s == spans[k][0] and spans[k][1] > hi))
             k += 1
         return out
 
