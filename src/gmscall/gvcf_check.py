@@ -140,22 +140,40 @@ def _attr(text: str, key: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _header_line(h: _Header, text: str) -> None:
+_TYPES = {"Integer", "Float", "Flag", "Character", "String"}
+
+
+def _header_line(h: _Header, text: str) -> str | None:
+    """Read one '##' line into `h`; what is wrong with it, if anything."""
+    if "\\x" in text or any(ord(c) < 32 and c != "\t" for c in text):
+        return "a header line that is not text (binary data or damage)"
+    if "=<" in text[:40] and not text.endswith(">"):
+        return f"a damaged header line (no closing '>'): '{text[:60]}'"
     if text.startswith("##contig=<"):
         name, length = _attr(text, "ID"), _attr(text, "length")
-        if name:
-            h.contigs[name] = int(length) if length and length.isdigit() else None
+        if not name:
+            return "a ##contig line without ID"
+        if length is not None and not (length.isascii() and length.isdigit()):
+            return f"##contig {name}: length '{length[:20]}' is not a whole number"
+        h.contigs[name] = int(length) if length else None
     elif text.startswith(("##INFO=<", "##FORMAT=<")):
-        key = _attr(text, "ID")
-        if key:
-            (h.info if text.startswith("##INFO") else h.format)[key] = (_attr(text, "Number") or ".",
-                                                                       _attr(text, "Type") or "String")
+        key, number, kind = _attr(text, "ID"), _attr(text, "Number"), _attr(text, "Type")
+        where = "##INFO" if text.startswith("##INFO") else "##FORMAT"
+        if not key:
+            return f"a {where} line without ID"
+        (h.info if where == "##INFO" else h.format)[key] = (number or ".", kind or "String")
+        if kind not in _TYPES:
+            return f"{where} {key}: Type '{kind}' is not one of {', '.join(sorted(_TYPES))}"
+        if number is None or not (number.isdigit() or number in ("A", "R", "G", ".")):
+            return f"{where} {key}: Number '{number}' is not a count, A, R, G or '.'"
     elif text.startswith("##FILTER=<"):
         key = _attr(text, "ID")
-        if key:
-            h.filters.add(key)
+        if not key:
+            return "a ##FILTER line without ID"
+        h.filters.add(key)
     elif text.startswith(("##ALT=<ID=NON_REF", "##GVCFBlock")):
         h.gvcf = True
+    return None
 
 
 # ---------------------------------------------------------------------------------- one line
@@ -183,7 +201,7 @@ class _LineChecker:
     def __init__(self, header: _Header, result: GvcfCheck) -> None:
         self.h = header
         self.result = result
-        self.undefined: set[str] = set()  # keys already reported as missing from the header
+        self.undefined: set[object] = set()  # what is reported once a file (undefined keys, contigs)
 
     def check(self, lineno: int, raw: bytes) -> _Line:
         out = _Line()
@@ -224,7 +242,10 @@ class _LineChecker:
         if not chrom or " " in chrom:
             problems.append(f"CHROM '{chrom[:40]}' is not a contig name")
         elif self.h.contigs and chrom not in self.h.contigs:
-            problems.append(f"contig '{chrom[:40]}' is not in the header (##contig)")
+            if ("contig", chrom) not in self.undefined:  # once a contig: each of its lines would repeat it
+                self.undefined.add(("contig", chrom))  # type: ignore[arg-type]
+                problems.append(f"contig '{chrom[:40]}' is not in the header (##contig); reported on its first "
+                                "line only")
         else:
             out.chrom = chrom
         if not (pos.isascii() and pos.isdigit()) or len(pos) > 10 or int(pos) < 1:
@@ -719,7 +740,9 @@ def _check_lines(path: str, result: GvcfCheck, ref: _Reference | None, regions: 
             result.add(lineno, "the first line is not '##fileformat=VCFv4.x': not a VCF (or a damaged header)")
         first = False
         if raw.startswith(b"##"):
-            _header_line(header, raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
+            wrong = _header_line(header, raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
+            if wrong:
+                result.add(lineno, wrong)
             continue
         if raw.startswith(b"#CHROM"):
             cols = raw.decode("utf-8", "backslashreplace").rstrip("\r\n").split("\t")
