@@ -1,7 +1,8 @@
 """Damaged gVCFs (issue #25), a property test with a fixed seed: one line of a valid gVCF is damaged
 (each field, each kind of damage: not a number, negative, too many or too few values, missing
 columns, END before POS, GT out of range, empty ALT, a REF that is not bases, random bytes in
-place of the line) or the file is cut short, the file is bgzipped and indexed again, and
+place of the line; a structured header line replaced by random bytes or cut in half) or the file
+is cut short, the file is bgzipped and indexed again, and
 
 - `gmscall genotype` of it with a second, valid gVCF exits 2 with exactly one line on stderr, no
   traceback and no output file, or exits 0 with the records of the undamaged file;
@@ -266,6 +267,15 @@ def _cases(pair: Pair) -> list[tuple[str, int, list[str] | bytes]]:
             junk = pair.lines[k].split("\t")[0].encode() + b"\t" + pair.lines[k].split("\t")[1].encode() + b"\t" + junk
         data = "\n".join(pair.lines[:k]).encode() + b"\n" + junk + b"\n" + "\n".join(pair.lines[k + 1:]).encode() + b"\n"
         cases.append((f"random bytes ({size}) in place of line {k + 1}", k + 1, data))
+    structured = [k for k, ln in enumerate(pair.lines) if ln.startswith("##") and "=<" in ln]
+    for k in rng.sample(structured, 6):
+        junk = bytes(rng.choice(range(256)) for _ in range(40)).replace(b"\n", b"\t").replace(b"#", b"")
+        lines = [ln.encode() for ln in pair.lines]
+        cases.append((f"random bytes in place of header line {k + 1}", k + 1,
+                      b"\n".join([*lines[:k], b"##" + junk, *lines[k + 1:]]) + b"\n"))
+        cut = list(pair.lines)
+        cut[k] = cut[k][: len(cut[k]) // 2]
+        cases.append((f"header line {k + 1} cut in half", k + 1, cut))
     return cases
 
 
