@@ -16,6 +16,7 @@
 #include "gmscall/backend.hpp"
 #include "gmscall/caller.hpp"
 #include "gmscall/errors.hpp"
+#include "gmscall/phasing.hpp"
 #include "gmscall/pileup.hpp"
 #include "io/bam_reader.hpp"
 #include "io/gvcf_text.hpp"
@@ -141,6 +142,28 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
   d["pl"] = pl;
   d["ad"] = ad;
   if (any_gl) d["gl"] = gl;  // gVCF records: log10 likelihoods per sample (FORMAT GL)
+  // Phasing evidence (CallParams::phase): one row per read at a het, in (record, sample) order.
+  std::vector<int32_t> obs_rec, obs_sample;
+  std::vector<uint64_t> obs_frag;
+  std::vector<int64_t> obs_reach;
+  std::vector<int16_t> obs_w;
+  for (size_t r = 0; r < recs.size(); ++r) {
+    for (size_t s = 0; s < recs[r].samples.size(); ++s) {
+      for (const PhaseObs& o : recs[r].samples[s].phase) {
+        obs_rec.push_back(static_cast<int32_t>(r));
+        obs_sample.push_back(static_cast<int32_t>(s));
+        obs_frag.push_back(o.frag);
+        obs_reach.push_back(o.reach);
+        obs_w.push_back(o.w);
+      }
+    }
+  }
+  const py::ssize_t n_obs = static_cast<py::ssize_t>(obs_rec.size());
+  d["phase_rec"] = to_numpy(std::move(obs_rec), {n_obs});
+  d["phase_sample"] = to_numpy(std::move(obs_sample), {n_obs});
+  d["phase_frag"] = to_numpy(std::move(obs_frag), {n_obs});
+  d["phase_reach"] = to_numpy(std::move(obs_reach), {n_obs});
+  d["phase_w"] = to_numpy(std::move(obs_w), {n_obs});
   return d;
 }
 
@@ -403,6 +426,61 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("overlaps", &PileupParams::overlaps)
       .def_readwrite("max_depth", &PileupParams::max_depth);
 
+  using CArrI32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+  py::class_<Phaser>(m, "Phaser", "In-order read-backed phaser of a run's records (gmscall.phasing).")
+      .def(py::init<int, int64_t, int>(), py::arg("n_samples"), py::arg("max_link") = 100000,
+           py::arg("min_vote") = 10)
+      .def("reset", &Phaser::reset)
+      .def("add",
+           [](Phaser& ph, py::array_t<int64_t, py::array::c_style | py::array::forcecast> pos, CArrI32 gt,
+              CArrI32 filter, CArrI32 obs_rec, CArrI32 obs_sample,
+              py::array_t<uint64_t, py::array::c_style | py::array::forcecast> obs_frag,
+              py::array_t<int64_t, py::array::c_style | py::array::forcecast> obs_reach,
+              py::array_t<int16_t, py::array::c_style | py::array::forcecast> obs_w, int n_samples) {
+             const py::ssize_t n = pos.size();
+             if (gt.size() != n * n_samples * 2 || filter.size() != n) throw InputError("Phaser.add: array sizes differ");
+             const py::ssize_t no = obs_rec.size();
+             if (obs_sample.size() != no || obs_frag.size() != no || obs_reach.size() != no || obs_w.size() != no)
+               throw InputError("Phaser.add: observation array sizes differ");
+             std::vector<int32_t> block(static_cast<size_t>(n * n_samples));
+             std::vector<uint8_t> flip(static_cast<size_t>(n * n_samples));
+             ph.add(n, pos.data(), gt.data(), filter.data(), no, obs_rec.data(), obs_sample.data(), obs_frag.data(),
+                    obs_reach.data(), obs_w.data(), block.data(), flip.data());
+             return py::make_tuple(to_numpy(std::move(block), {n, n_samples}), to_numpy(std::move(flip), {n, n_samples}));
+           },
+           py::arg("pos"), py::arg("gt"), py::arg("filter"), py::arg("obs_rec"), py::arg("obs_sample"),
+           py::arg("obs_frag"), py::arg("obs_reach"), py::arg("obs_w"), py::arg("n_samples"))
+      .def("final",
+           [](const Phaser& ph, CArrI32 block, int64_t frontier) {
+             // Whether every call of `block` [n, samples] has its final phase once every het at or
+             // before `frontier` was fed: in a block of two hets or more, or one no fragment of
+             // which reaches past `frontier`.
+             if (block.ndim() != 2) throw InputError("Phaser.final: block must be 2-D");
+             const py::ssize_t n = block.shape(0), ns = block.shape(1);
+             const int32_t* b = block.data();
+             for (py::ssize_t k = 0; k < n * ns; ++k) {
+               const int s = static_cast<int>(k % ns);
+               if (b[k] < 0 || ph.block_size(s, b[k]) >= 2) continue;
+               if (ph.block_reach(s, b[k]) > frontier) return false;
+             }
+             return true;
+           },
+           py::arg("block"), py::arg("frontier"))
+      .def("resolve",
+           [](const Phaser& ph, CArrI32 block) {
+             // PS (1-based POS of the block's first het) of blocks of two hets or more, else 0.
+             if (block.ndim() != 2) throw InputError("Phaser.resolve: block must be 2-D");
+             const py::ssize_t n = block.shape(0), ns = block.shape(1);
+             std::vector<int64_t> ps(static_cast<size_t>(n * ns), 0);
+             const int32_t* b = block.data();
+             for (py::ssize_t k = 0; k < n * ns; ++k) {
+               const int s = static_cast<int>(k % ns);
+               if (b[k] >= 0 && ph.block_size(s, b[k]) >= 2) ps[static_cast<size_t>(k)] = ph.block_first(s, b[k]) + 1;
+             }
+             return to_numpy(std::move(ps), {n, ns});
+           },
+           py::arg("block"));
+
   py::class_<CallParams>(m, "CallParams")
       .def(py::init<>())
       .def_readwrite("pileup", &CallParams::pileup)
@@ -436,7 +514,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("de_novo_prior", &CallParams::de_novo_prior)
       .def_readwrite("gvcf", &CallParams::gvcf)
       .def_readwrite("gq_bands", &CallParams::gq_bands)
-      .def_readwrite("gvcf_depth_classes", &CallParams::gvcf_depth_classes);
+      .def_readwrite("gvcf_depth_classes", &CallParams::gvcf_depth_classes)
+      .def_readwrite("phase", &CallParams::phase);
 
   py::class_<Cohort>(m, "Cohort", "VCF columns of the BAMs' samples, ploidy intervals, trios")
       .def(py::init(&make_cohort), py::arg("n_samples") = 1, py::arg("bam_columns") = std::vector<std::vector<int>>{{0}},

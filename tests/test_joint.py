@@ -65,7 +65,7 @@ def test_de_novo_is_marked_for_the_child_only(fam: synth.Family, tmp_path: Path)
     assert "DENOVO=KID" in flagged[0][7].split(";")
     fmt = flagged[0][8].split(":")
     kid = dict(zip(fmt, flagged[0][11].split(":")))
-    assert kid["GT"] == "0/1" and int(kid["DNQ"]) >= 20
+    assert kid["GT"] in ("0/1", "0|1", "1|0") and int(kid["DNQ"]) >= 20  # (phased where reads connect it)
     for r in rows:  # DNQ only for the child; inherited alleles get no de novo quality
         dad, mum = (dict(zip(r[8].split(":"), c.split(":"))) for c in r[9:11])
         assert dad["DNQ"] == "." and mum["DNQ"] == "."
@@ -80,7 +80,7 @@ def test_without_pedigree_there_is_no_de_novo_field(fam: synth.Family, tmp_path:
     assert "DNQ" not in text and "DENOVO" not in text
     _, *rows = vcf_body(out)
     row = next(r for r in rows if int(r[1]) - 1 == fam.de_novo)
-    assert row[8] == "GT:GQ:DP:AD:PL" and row[11].startswith("0/1:")
+    assert row[8] in ("GT:GQ:DP:AD:PL", "GT:GQ:DP:AD:PL:PS") and row[11].startswith(("0/1:", "0|1:", "1|0:"))
     assert "AC=1;AN=6;AF=0.1667;" in row[7]
 
 
@@ -123,7 +123,7 @@ def test_sample_without_reads_is_uncalled(fam: synth.Family, tmp_path: Path) -> 
     _, *rows = vcf_body(out)
     assert rows
     for r in rows:
-        assert r[9] == "./.:.:0:.:.", r
+        assert r[9] == "./.:.:0:.:." + (":." if r[8].endswith(":PS") else ""), r
         assert "AN=4;" in r[7]
 
 
@@ -264,7 +264,7 @@ def test_sex_inferred_from_depth_sets_x_ploidy(tmp_path: Path) -> None:
     # GRCh38 in a male: chrX:1-10000 is haploid, PAR1 (from 10,001) diploid, autosomes diploid.
     assert {g for (c, p), g in gt.items() if c == "chrX" and p <= 10_000} <= {"1", "2"}
     assert any(c == "chrX" and p <= 10_000 for c, p in gt)
-    assert all("/" in g for (c, p), g in gt.items() if c == "chr1" or (c == "chrX" and p > 10_000))
+    assert all(("/" in g or "|" in g) for (c, p), g in gt.items() if c == "chr1" or (c == "chrX" and p > 10_000))
 
 
 def test_de_novo_quality_needs_a_novel_alt() -> None:

@@ -1,12 +1,19 @@
-"""Phasing: `gmscall eval --phase` on hand-made VCFs with known answers."""
+"""Phasing: `gmscall eval --phase` on hand-made VCFs with known answers; read-backed phasing in
+`gmscall call` on synthetic data with a known phase (pairs, haplotype windows, a gap that splits
+blocks, determinism over threads and shards, bcftools reads it) and the phaser on hand-made reads."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import gmscall
+from gmscall import _core, synth
 from gmscall.evaluation import evaluate_phase
 from gmscall.evaluation.cli import main as eval_main
 
@@ -127,3 +134,155 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "switch errors      0" in capsys.readouterr().out
     assert json.loads(out.read_text())["phase"]["assessed_pairs"] == 9
     assert eval_main(["--phase", "--calls", calls]) == 2
+
+
+# ------------------------------------------------------------------ read-backed phasing in `call`
+
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
+    """30 kb at 30x, pairs of 150 bp over 350-bp fragments: a het every ~250 bp, a 400-bp N run
+    without reads (a gap that splits blocks), indels (haplotype windows) among the SNVs."""
+    return synth.make_dataset(tmp_path_factory.mktemp("phase"), length=30_000, depth=30, seed=5, n_snv=120,
+                              n_indel=20, het_fraction=0.8)
+
+
+def _phased_hets(vcf: Path) -> list[tuple[int, str, int]]:
+    """(POS, GT, PS) of the het records (PS 0 when unphased)."""
+    import pysam
+
+    out = []
+    with pysam.VariantFile(str(vcf)) as vf:
+        for rec in vf:
+            s = rec.samples[0]
+            gt = s["GT"]
+            if len(gt) == 2 and gt[0] != gt[1] and None not in gt:
+                ps = s.get("PS") if "PS" in rec.format else None
+                out.append((rec.pos, "|".join(map(str, gt)) if s.phased else "/".join(map(str, gt)), ps or 0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def phased_vcf(ds: synth.Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("phased") / "calls.vcf.gz"
+    gmscall.call(ds.bam, ds.fasta, output=out, shard_size=4000, command="gmscall call (test)")
+    return out
+
+
+def test_read_backed_phase_matches_truth(ds: synth.Dataset, phased_vcf: Path) -> None:
+    r = evaluate_phase(str(ds.truth_vcf), str(phased_vcf), str(ds.fasta))
+    assert r.truth_phase == "phased"  # the synthetic truth is phased (a|b), one block per contig
+    assert r.assessed_pairs > 40 and r.switches == 0
+    assert r.phased_fraction is not None and r.phased_fraction > 0.8
+    hets = _phased_hets(phased_vcf)
+    # PS is the POS of the block's first het; every phased het is in a block of two or more
+    blocks: dict[int, list[int]] = {}
+    for pos, gt, ps in hets:
+        assert ("|" in gt) == (ps > 0)
+        if ps:
+            blocks.setdefault(ps, []).append(pos)
+    assert all(ps == min(members) and len(members) >= 2 for ps, members in blocks.items())
+
+
+def test_gap_without_reads_splits_blocks(ds: synth.Dataset, phased_vcf: Path) -> None:
+    gap = ds.zero_coverage
+    assert gap is not None
+    blocks: dict[int, list[int]] = {}
+    for pos, _, ps in _phased_hets(phased_vcf):
+        if ps:
+            blocks.setdefault(ps, []).append(pos)
+    assert any(max(m) < gap[0] for m in blocks.values()) and any(min(m) > gap[1] for m in blocks.values())
+    for members in blocks.values():  # no block reaches across the gap (1-based POS vs 0-based gap)
+        assert max(members) <= gap[0] or min(members) > gap[1]
+
+
+def test_mates_link_hets_further_apart_than_a_read(ds: synth.Dataset, phased_vcf: Path) -> None:
+    hets = [(pos, ps) for pos, _, ps in _phased_hets(phased_vcf) if ps]
+    gaps = [b[0] - a[0] for a, b in zip(hets, hets[1:]) if a[1] == b[1]]
+    assert max(gaps) > 150  # only a read pair (150-bp mates, 350-bp fragments) spans these
+
+
+def test_haplotype_window_records_are_phased(ds: synth.Dataset, phased_vcf: Path) -> None:
+    import pysam
+
+    with pysam.VariantFile(str(phased_vcf)) as vf:
+        hap = [rec for rec in vf if "HAP" in rec.info and rec.samples[0].phased]
+    assert hap, "no haplotype-model record was phased"
+    r = evaluate_phase(str(ds.truth_vcf), str(phased_vcf), str(ds.fasta))
+    assert r.switches == 0
+
+
+def test_phase_is_byte_identical_over_threads_and_shards(ds: synth.Dataset, phased_vcf: Path,
+                                                          tmp_path: Path) -> None:
+    for threads, shard in ((1, 30_000), (2, 777), (2, 2500)):
+        out = tmp_path / f"t{threads}-{shard}.vcf.gz"
+        gmscall.call(ds.bam, ds.fasta, output=out, shard_size=shard, threads=threads, command="gmscall call (test)")
+        assert out.read_bytes() == phased_vcf.read_bytes(), (threads, shard)
+
+
+def test_no_phase_changes_only_the_phase(ds: synth.Dataset, phased_vcf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "unphased.vcf"
+    gmscall.call(ds.bam, ds.fasta, output=out, command="gmscall call (test)",
+                 options=gmscall.CallOptions(phase=False))
+    plain = [ln for ln in out.read_text().splitlines() if not ln.startswith("##")]
+    import gzip
+
+    phased = [ln for ln in gzip.decompress(phased_vcf.read_bytes()).decode().splitlines() if not ln.startswith("##")]
+    assert len(plain) == len(phased)
+    n_phased = 0
+    for a, b in zip(plain, phased):
+        if a == b:
+            continue
+        n_phased += 1
+        fa, fb = a.split("\t"), b.split("\t")
+        assert fa[:8] == fb[:8] and fb[8] == fa[8] + ":PS"
+        ga, gb = fa[9].split(":"), fb[9].split(":")
+        assert ga[1:] == gb[1:-1] and sorted(ga[0].split("/")) == sorted(gb[0].split("|"))
+    assert n_phased > 50
+    assert "ID=PS" not in out.read_text()
+
+
+@pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools is not installed")
+def test_bcftools_reads_the_phased_vcf(phased_vcf: Path) -> None:
+    res = subprocess.run(["bcftools", "query", "-i", 'GT="het"', "-f", "[%GT %PS]\\n", str(phased_vcf)],
+                         capture_output=True, text=True, check=True)
+    rows = res.stdout.split("\n")
+    assert any("|" in r and r.split()[1] != "." for r in rows if r)
+
+
+def test_phaser_joins_splits_and_orients() -> None:
+    ph = _core.Phaser(1, 1000, 10)
+    pos = np.array([100, 200, 300, 5000, 5100], dtype=np.int64)
+    gt = np.array([[[0, 1]]] * 5, dtype=np.int32)
+    filt = np.zeros(5, dtype=np.int32)
+    # fragment 1 carries ALT at 100 and REF at 200: ALT 100 and ALT 200 in trans; fragment 2 links
+    # 200 and 300 in cis; fragment 3 links 5000 and 5100: a block of its own (no fragment spans the gap)
+    rows = [(0, 1, 30, 400), (1, 1, -30, 400), (1, 2, 30, 600), (2, 2, 30, 600), (3, 3, 30, 5200), (4, 3, 30, 5200),
+            (4, 4, -5, 5300)]
+    rec = np.array([r[0] for r in rows], dtype=np.int32)
+    frag = np.array([r[1] for r in rows], dtype=np.uint64)
+    w = np.array([r[2] for r in rows], dtype=np.int16)
+    reach = np.array([r[3] for r in rows], dtype=np.int64)
+    zeros = np.zeros(len(rows), dtype=np.int32)
+    block, flip = ph.add(pos[:4], gt[:4], filt[:4], rec[:5], zeros[:5], frag[:5], reach[:5], w[:5], 1)
+    # 5000 is alone so far, and fragment 3 reaches 5200: not final until hets past 5200 were seen
+    assert not ph.final(block, 5000) and not ph.final(block, 5199) and ph.final(block, 5200)
+    assert ph.final(block[:3], 300)  # a block of three: final at once
+    block2, flip2 = ph.add(pos[4:], gt[4:], filt[4:], rec[5:] - 4, zeros[5:], frag[5:], reach[5:], w[5:], 1)
+    block, flip = np.concatenate([block, block2]), np.concatenate([flip, flip2])
+    assert list(block[:, 0]) == [0, 0, 0, 1, 1]
+    assert list(flip[:, 0]) == [0, 1, 1, 0, 0]  # 0|1, 1|0, 1|0; 0|1, 0|1
+    assert list(ph.resolve(block)[:, 0]) == [101, 101, 101, 5001, 5001]
+    ph.reset()
+    # a weak link (below min_vote) does not join; a het without reads stays alone: PS 0
+    block, _ = ph.add(pos[:2], gt[:2], filt[:2], np.array([0, 1], dtype=np.int32), np.zeros(2, dtype=np.int32),
+                      np.array([9, 9], dtype=np.uint64), np.array([400, 400], dtype=np.int64),
+                      np.array([5, 5], dtype=np.int16), 1)
+    assert list(ph.resolve(block)[:, 0]) == [0, 0]
+    # a fragment links no het past its reach
+    ph.reset()
+    block, _ = ph.add(pos[:2], gt[:2], filt[:2], np.array([0, 1], dtype=np.int32), np.zeros(2, dtype=np.int32),
+                      np.array([9, 9], dtype=np.uint64), np.array([150, 150], dtype=np.int64),
+                      np.array([30, 30], dtype=np.int16), 1)
+    assert list(ph.resolve(block)[:, 0]) == [0, 0]

@@ -306,4 +306,18 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
                      const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
                      int64_t beg, int64_t end, std::vector<CallRecord>& out);
 
+// ---- phasing.cpp
+// A read's log10 likelihood of each allele of a haplotype-model record (its best haplotype with it).
+struct ReadAlleles {
+  uint64_t frag;
+  int64_t reach;
+  std::vector<double> lik;
+};
+// PhaseObs::reach of read i: its last aligned position, or its mate's start + this read's length.
+int64_t fragment_reach(const ReadBatch& batch, int32_t i);
+// SampleCall::phase of the het per-site SNV records (PASS) of `recs`: each read's base there.
+void site_phase_obs(const std::vector<SampleEvidence>& samples, const CallParams& p, std::vector<CallRecord>& recs);
+// SampleCall::phase of a haplotype-model record (PASS) from its reads' allele likelihoods, per sample.
+void window_phase_obs(const std::vector<std::vector<ReadAlleles>>& reads, CallRecord& rec);
+
 }  // namespace gms::calling

@@ -408,6 +408,8 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     // other groups' best by a factor of 3 or more.
     std::vector<double> sf(static_cast<size_t>(ng), 0.0), sr(static_cast<size_t>(ng), 0.0);
     bool covered = false;
+    const bool phase = p.phase && !p.gvcf;  // (a gVCF is not phased)
+    std::vector<std::vector<ReadAlleles>> phase_reads(phase ? ns : 0);
     for (size_t s = 0; s < ns; ++s) {
       SampleSite site = window_site(sw[s], hap_idx, na, indel, p);
       site.ad.assign(static_cast<size_t>(na), 0);
@@ -428,6 +430,9 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
           if (top < na) ++site.ad[top];
           (is_reverse(batch.flag[i]) ? sr : sf)[top] += 1;
         }
+        if (phase)
+          phase_reads[s].push_back({batch.name_hash[static_cast<size_t>(i)], fragment_reach(batch, i),
+                                    std::vector<double>(best_of.begin(), best_of.begin() + na)});
         if (p.gvcf) {
           best_of.resize(static_cast<size_t>(na));
           int first = 0;
@@ -461,6 +466,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     rec.sor = strand_odds_ratio(sf[0], sr[0], alt_f, alt_r);
     rec.haplotype_model = true;
     if (!genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec) && !(p.gvcf && covered)) continue;
+    if (phase) window_phase_obs(phase_reads, rec);
     if (p.gvcf) rec.alts.push_back(kNonRef);
     out.push_back(std::move(rec));
   }

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from .backend import resolve_backend
 from .cohort import CohortSpec, build_cohort
 from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
+from .phasing import PhaseStage, PhasingFormatter
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .resume import check_output as resume_output_check
@@ -97,7 +99,9 @@ class RecordBatch:
     Per sample (second axis: `samples` order): gt int32[n, samples, 2] (allele index per copy; -1 an
     uncalled copy, -2 no such copy: haploid or ploidy 0); gq int32 (-1 missing); sample_dp int32;
     dnq int32 (de novo quality of a trio's child, -1 none); ad and pl object arrays [n, samples] of
-    tuples of int (empty when the sample has no call)."""
+    tuples of int (empty when the sample has no call). Read-backed phase (None when phasing is off):
+    ps int64 [n, samples] (the phase set, 1-based POS of the block's first het; 0: not phased) and
+    phase_flip uint8 [n, samples] (1: the second allele of gt is on the first haplotype)."""
 
     contig: str
     start: int  # the shard, 0-based half-open: every record's POS lies in it
@@ -118,13 +122,17 @@ class RecordBatch:
     dnq: Any
     ad: Any
     pl: Any
+    ps: Any = None
+    phase_flip: Any = None
 
     def __len__(self) -> int:
         return len(self.pos)
 
     def to_dicts(self) -> list[dict]:
-        """One dict per record. One sample: its genotype fields (gt, gq, ad, pl) sit in the record
-        beside the site's; several: under "samples", by name (with dp, and dnq for trio children)."""
+        """One dict per record. One sample: its genotype fields (gt, gq, ad, pl, ps) sit in the record
+        beside the site's; several: under "samples", by name (with dp, and dnq for trio children).
+        A phased genotype's gt lists its alleles in haplotype order (as `a|b`), with ps its phase
+        set; ps is None for an unphased one."""
         out = []
         for k in range(len(self)):
             rec = {"contig": self.contig, "pos": int(self.pos[k]), "ref": self.ref[k], "alts": list(self.alts[k]),
@@ -133,7 +141,7 @@ class RecordBatch:
                    "haplotype_model": bool(self.haplotype_model[k])}
             calls = [self._sample(k, j) for j in range(len(self.samples))]
             if len(calls) == 1:
-                rec.update({key: calls[0][key] for key in ("gt", "gq", "ad", "pl")})
+                rec.update({key: calls[0][key] for key in ("gt", "gq", "ad", "pl", "ps")})
             else:
                 rec["samples"] = dict(zip(self.samples, calls))
             out.append(rec)
@@ -141,8 +149,11 @@ class RecordBatch:
 
     def _sample(self, k: int, j: int) -> dict:
         gt = tuple(int(a) for a in self.gt[k][j] if a != -2)
+        ps = int(self.ps[k][j]) if self.ps is not None else 0
+        if ps and self.phase_flip[k][j]:
+            gt = gt[::-1]
         return {"gt": gt, "gq": int(self.gq[k][j]), "dp": int(self.sample_dp[k][j]), "ad": list(self.ad[k][j]),
-                "pl": list(self.pl[k][j]), "dnq": int(self.dnq[k][j])}
+                "pl": list(self.pl[k][j]), "dnq": int(self.dnq[k][j]), "ps": ps or None}
 
 
 def _objects(values: Sequence[Any], shape: tuple[int, ...] | None = None) -> Any:
@@ -166,7 +177,7 @@ def _as_batch(shard: Region, samples: tuple[str, ...], recs: dict) -> RecordBatc
         _objects([filter_text(f) for f in recs["filter"].tolist()]), recs["dp"], recs["mq"],
         recs["sor"], recs["haplotype_model"].astype(bool), recs["gt"], recs["gq"], recs["sample_dp"], recs["dnq"],
         _objects([[tuple(a) for a in row] for row in recs["ad"]], (n, ns)),
-        _objects([[tuple(p) for p in row] for row in recs["pl"]], (n, ns)))
+        _objects([[tuple(p) for p in row] for row in recs["pl"]], (n, ns)), recs.get("ps"), recs.get("phase_flip"))
 
 
 def call_batches(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str] | None = None, *,
@@ -178,9 +189,19 @@ def call_batches(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Seque
     order, as soon as it and every shard before it are done (every shard, also empty ones).
     `bam` is one BAM/CRAM or a list (joint calling: one column per @RG SM, in input order)."""
     plan = _plan(bam, ref, regions, bed, None, backend, options, shard_size, sample, ped, ploidy, sex)
+    stage = PhaseStage(plan.cohort.n_samples) if plan.options.phase and not plan.options.gvcf else None
+    waiting: deque[Region] = deque()
     with closing(_shard_results(plan, plan.shards, threads, client)) as results:
-        for shard, (_, recs) in zip(plan.shards, results):
-            yield _as_batch(shard, plan.cohort.samples, recs)
+        for shard, (contig, recs) in zip(plan.shards, results):
+            if stage is None:
+                yield _as_batch(shard, plan.cohort.samples, recs)
+                continue
+            waiting.append(shard)
+            for _, done in stage.feed(contig, recs):
+                yield _as_batch(waiting.popleft(), plan.cohort.samples, done)
+        if stage is not None:
+            for _, done in stage.finish():
+                yield _as_batch(waiting.popleft(), plan.cohort.samples, done)
 
 
 def call_iter(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str] | None = None,
@@ -240,10 +261,14 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
                progress: Progress | None, work: Any) -> None:
     from . import __version__
 
-    layout = VcfLayout.of(plan.cohort, plan.options.gq_bands if plan.options.gvcf else None)
+    phase = plan.options.phase and not plan.options.gvcf  # a gVCF is not phased (yet)
+    layout = VcfLayout.of(plan.cohort, plan.options.gq_bands if plan.options.gvcf else None, phase)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__, command, plan.backend,
                           plan.cohort.header_lines())
-    stream_vcf(output, header, ShardFormatter(layout), plan.shards,
+    formatter: Any = ShardFormatter(layout)
+    if phase:
+        formatter = PhasingFormatter(formatter, plan.cohort.n_samples)
+    stream_vcf(output, header, formatter, plan.shards,
                lambda todo: _shard_results(plan, todo, threads, client),
                progress, work)
 

@@ -114,7 +114,8 @@ def _cmd_call(args: argparse.Namespace) -> int:
 
     opts = CallOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
                        min_qual=args.min_qual, low_qual=args.low_qual, de_novo_prior=args.de_novo_prior,
-                       gvcf=args.gvcf, gq_bands=_gq_bands(args.gq_bands), assemble=not args.no_assembly)
+                       gvcf=args.gvcf, gq_bands=_gq_bands(args.gq_bands), assemble=not args.no_assembly,
+                       phase=not args.no_phase)
     progress = _progress_bar() if sys.stderr.isatty() else None
     with _dask_client(args.dask) as client:
         call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
@@ -335,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sharding(p, DEFAULT_SHARD)
     p.add_argument("--no-assembly", action="store_true",
                    help="no local assembly of active regions: haplotypes from the reads' CIGAR alleles only")
+    p.add_argument("--no-phase", action="store_true",
+                   help="no read-backed phasing: unphased GTs (0/1) and no FORMAT PS")
     p.add_argument("--sample", help="sample name in the VCF of a single one-sample BAM [the BAM's @RG SM]")
     p.add_argument("--ped", help="pedigree (PLINK/GATK 6-column PED): trio-aware genotypes, de novo qualities")
     p.add_argument("--de-novo-prior", type=float, default=CallOptions.de_novo_prior,

@@ -77,6 +77,8 @@ class CallOptions:
     gq_bands: tuple[int, ...] = (1, 10, 20, 30, 40, 50, 60, 99)  # lower bounds of the blocks' GQ bands
     # also split blocks where the depth crosses 1, 5, 10, 20, 50, 100, 200, 500 or 1000 (GATK: no)
     gvcf_depth_classes: bool = True
+    # read-backed phasing: phased GT (a|b) and FORMAT PS for hets that reads connect (docs/phasing.md)
+    phase: bool = True
 
     def __post_init__(self) -> None:
         bands = tuple(self.gq_bands)
@@ -106,7 +108,7 @@ class CallOptions:
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
                      "strand_bias_sor", "strand_bias_qd", "max_haplotypes", "assemble", "gap_open_max",
-                     "gap_open_min", "gap_open_slope", "de_novo_prior", "gvcf", "gvcf_depth_classes"):
+                     "gap_open_min", "gap_open_slope", "de_novo_prior", "gvcf", "gvcf_depth_classes", "phase"):
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)
         return p

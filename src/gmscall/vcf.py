@@ -49,10 +49,12 @@ class VcfLayout:
     samples: tuple[str, ...]
     trios: bool = False
     gq_bands: tuple[int, ...] | None = None  # a gVCF: reference blocks banded by these GQ bounds
+    phase: bool = False  # phased GTs (a|b) with FORMAT PS on the records that have them
 
     @classmethod
-    def of(cls, cohort: Any, gq_bands: Sequence[int] | None = None) -> VcfLayout:
-        return cls(tuple(cohort.samples), bool(cohort.trios), None if gq_bands is None else tuple(gq_bands))
+    def of(cls, cohort: Any, gq_bands: Sequence[int] | None = None, phase: bool = False) -> VcfLayout:
+        return cls(tuple(cohort.samples), bool(cohort.trios), None if gq_bands is None else tuple(gq_bands),
+                   phase)
 
     @property
     def gvcf(self) -> bool:
@@ -117,6 +119,9 @@ def header_lines(contigs: Sequence[tuple[str, int]], layout: VcfLayout, referenc
     if layout.trios:
         lines.append('##FORMAT=<ID=DNQ,Number=1,Type=Integer,Description="De novo quality of a trio child\'s '
                      'genotype: Phred probability that an ALT allele it carries came from neither parent">')
+    if layout.phase:
+        lines.append('##FORMAT=<ID=PS,Number=1,Type=Integer,Description="Phase set: POS of the first '
+                     'heterozygous call of the read-backed block that the phased GT (a|b) belongs to">')
     lines.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
                             *layout.samples]))
     return lines
@@ -142,11 +147,15 @@ def _fmt_float(x: float, digits: int = 2) -> str:
     return "0" if s in ("-0.00", "0.00") else s
 
 
-def _genotype(gt: Any) -> str:
-    """'0/1', '1' (haploid), './.' or '.' (no call), '.' (ploidy 0)."""
+def _genotype(gt: Any, flip: int = -1) -> str:
+    """'0/1', '1' (haploid), './.' or '.' (no call), '.' (ploidy 0); phased ('0|1', or '1|0' with
+    flip 1) when flip >= 0."""
     alleles = [int(a) for a in gt if a != -2]
     if not alleles:
         return "."
+    if flip >= 0:
+        a, b = (alleles[1], alleles[0]) if flip else (alleles[0], alleles[1])
+        return f"{a}|{b}"
     return "/".join("." if a < 0 else str(a) for a in alleles)
 
 
@@ -162,17 +171,21 @@ def _gl_text(gl: Sequence[float]) -> str:
     return ",".join(out)
 
 
-def _sample_column(recs: dict, k: int, j: int, trios: bool, gvcf: bool = False) -> str:
+def _sample_column(recs: dict, k: int, j: int, trios: bool, gvcf: bool = False, phased: bool = False) -> str:
     gt = recs["gt"][k][j]
     called = gt[0] >= 0
     ad, pl = recs["ad"][k][j], recs["pl"][k][j]
-    fields = [_genotype(gt), str(int(recs["gq"][k][j])) if called else ".", str(int(recs["sample_dp"][k][j])),
+    ps = int(recs["ps"][k][j]) if phased else 0
+    gt_text = _genotype(gt, int(recs["phase_flip"][k][j]) if ps > 0 else -1)
+    fields = [gt_text, str(int(recs["gq"][k][j])) if called else ".", str(int(recs["sample_dp"][k][j])),
               ",".join(map(str, ad)) if called else ".", ",".join(map(str, pl)) if called else "."]
     if gvcf:
         fields.append(_gl_text(recs["gl"][k][j]) if called and "gl" in recs else ".")
     if trios:
         dnq = int(recs["dnq"][k][j])
         fields.append(str(dnq) if dnq >= 0 else ".")
+    if phased:
+        fields.append(str(ps) if ps > 0 else ".")
     return ":".join(fields)
 
 
@@ -259,6 +272,7 @@ def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
     """VCF lines of one shard's records (C++ gives them sorted)."""
     lines = []
     fmt = "GT:GQ:DP:AD:PL" + (":GL" if layout.gvcf else "") + (":DNQ" if layout.trios else "")
+    ps = recs.get("ps") if layout.phase else None
     for k in range(len(recs["pos"])):
         filt = int(recs["filter"][k])
         filter_txt = filter_text(filt)
@@ -275,9 +289,12 @@ def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
             children = [layout.samples[j] for j, q in enumerate(recs["dnq"][k]) if q >= MIN_DE_NOVO_QUAL]
             if children:
                 info += ";DENOVO=" + ",".join(children)
-        columns = "\t".join(_sample_column(recs, k, j, layout.trios, layout.gvcf) for j in range(len(layout.samples)))
+        phased = ps is not None and bool((ps[k] > 0).any())
+        columns = "\t".join(_sample_column(recs, k, j, layout.trios, layout.gvcf, phased)
+                            for j in range(len(layout.samples)))
         lines.append(f"{contig}\t{int(recs['pos'][k]) + 1}\t.\t{recs['ref'][k]}\t{','.join(alts)}\t"
-                     f"{_fmt_float(float(recs['qual'][k]))}\t{filter_txt}\t{info}\t{fmt}\t{columns}")
+                     f"{_fmt_float(float(recs['qual'][k]))}\t{filter_txt}\t{info}\t{fmt + ':PS' if phased else fmt}"
+                     f"\t{columns}")
     return lines
 
 

@@ -47,6 +47,9 @@ struct CallParams {
   double min_tumor_af = 0.03;      // FILTER low_allele_fraction below
   double strand_bias_p = 1e-3;     // FILTER strand_bias: two-sided binomial p of the ALT reads' strands
   int cluster_max = 2;             // FILTER clustered_events: more other events within 50 bp
+  // Read-backed phasing: each read's allele at the heterozygous PASS calls (SampleCall::phase);
+  // not with gvcf
+  bool phase = true;
 };
 
 enum SomaticFilter : int {
@@ -94,6 +97,13 @@ struct Cohort {
   int ploidy_at(int column, int64_t pos) const;
 };
 
+// One read's (fragment's) allele at a sample's heterozygous call, for phasing (gmscall/phasing.hpp).
+struct PhaseObs {
+  uint64_t frag;  // read-name hash: the two mates of a pair are one fragment
+  int64_t reach;  // last position the fragment may cover (the read's end, its mate's start + length)
+  int16_t w;      // Phred-scaled support: > 0 for the GT's second allele, < 0 for its first
+};
+
 // One sample's genotype at a record.
 struct SampleCall {
   int ploidy = 2;
@@ -104,6 +114,7 @@ struct SampleCall {
   std::vector<int> pl;  // per genotype of the sample's ploidy (VCF order); empty when there is no call
   std::vector<double> gl;  // gVCF only: log10 likelihoods behind pl (FORMAT GL), <NON_REF> included
   int dnq = -1;         // de novo quality of a child of a trio that carries an ALT; -1 otherwise
+  std::vector<PhaseObs> phase;  // het diploid PASS calls (CallParams::phase): the reads' alleles, read order
 };
 
 struct CallRecord {

@@ -1,0 +1,61 @@
+// Read-backed phasing: each read's allele at a sample's heterozygous calls (emitted by the shards
+// with their records) and the in-order phaser that joins hets into blocks (one object per run,
+// fed the shards' records in genome order; see docs/phasing.md).
+#pragma once
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace gms {
+
+// The phaser over a contig's records, fed in genome order. A het (a diploid PASS call with two
+// different alleles) joins the block that the fragments (reads and their mates, by read-name hash)
+// it shares with earlier hets vote for, oriented by the vote; else it starts a block. A fragment's
+// vote for block b: the sign of its haplotype score there (sum of its weighted alleles times their
+// hets' orientations) times the sign of its allele here, weighted by the smaller of the two
+// magnitudes (the relative phase is wrong when either is). Integer arithmetic: deterministic.
+// A fragment links a het only up to its reach (PhaseObs::reach, at most max_link past the last het
+// it was seen at). Nothing depends on how the records were split into batches: a het's block and
+// orientation depend on the hets before it only. A record's phase is final when its block has two
+// hets or more, or when no fragment of its block reaches past the last het fed (block_reach).
+class Phaser {
+ public:
+  Phaser(int n_samples, int64_t max_link = 100000, int min_vote = 10);
+  // A new contig: forgets every block and fragment.
+  void reset();
+  // One batch of records in genome order: pos[n] (0-based), gt[n][ns][2], filter[n] (0: PASS) and
+  // the observations of (rec, sample) pairs in (rec, sample) order. Writes block[n][ns] (-1: not a
+  // het or not phased) and flip[n][ns] (1: the GT's second allele on the first haplotype).
+  void add(int64_t n, const int64_t* pos, const int32_t* gt, const int32_t* filter, int64_t n_obs,
+           const int32_t* obs_rec, const int32_t* obs_sample, const uint64_t* obs_frag, const int64_t* obs_reach,
+           const int16_t* obs_w, int32_t* block, uint8_t* flip);
+  // A block's size (hets so far), first het's position (0-based) and the furthest position a
+  // fragment of it may link a het at.
+  int32_t block_size(int sample, int32_t block) const;
+  int64_t block_first(int sample, int32_t block) const;
+  int64_t block_reach(int sample, int32_t block) const;
+
+ private:
+  struct Frag {
+    int32_t block;
+    int32_t score;  // > 0: the fragment is on the second haplotype of its block
+    int64_t last;   // position of the last het it was seen at
+    int64_t reach;  // last position it may link a het at
+  };
+  struct Block {
+    int64_t first;
+    int32_t size;
+    int64_t reach;
+  };
+  struct SampleState {
+    std::unordered_map<uint64_t, Frag> frags;
+    std::vector<Block> blocks;
+    int64_t last_evict = 0;
+  };
+  int n_samples_;
+  int64_t max_link_;
+  int min_vote_;
+  std::vector<SampleState> state_;
+};
+
+}  // namespace gms
