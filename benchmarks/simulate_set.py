@@ -216,10 +216,10 @@ def main() -> int:
         bed = trio_set.bed
     else:
         name = f"sim-hg002-{args.profile}-{length}-{args.depth:g}x-seed{args.seed}"
-    if args.stutter:
-        name += "-stutter" if args.stutter_scale == 1 else f"-stutter{args.stutter_scale:g}"
         samples = [(SAMPLE, src.truth, "")]
         bed = src.bed
+    if args.stutter:
+        name += "-stutter" if args.stutter_scale == 1 else f"-stutter{args.stutter_scale:g}"
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
 
