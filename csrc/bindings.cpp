@@ -583,6 +583,31 @@ PYBIND11_MODULE(_core, m) {
       py::arg("ploidy"), py::arg("ref"), py::arg("pl"),
       "The gVCF line of a reference block (the writer's merged blocks; io/gvcf_text.cpp)");
   m.def(
+      "scan_blocks",
+      [](const py::buffer& buf, int64_t start, const std::string& chrom, int64_t covered, int64_t last_pos,
+         int64_t chrom_len, const py::object& ref, int64_t ref_start) {
+        const py::buffer_info text = buf.request();
+        const char* ref_ptr = nullptr;
+        int64_t ref_size = 0;
+        py::buffer_info window;
+        if (!ref.is_none()) {
+          window = ref.cast<py::buffer>().request();
+          ref_ptr = static_cast<const char*>(window.ptr);
+          ref_size = window.size;
+        }
+        BlockScan s;
+        {
+          py::gil_scoped_release release;
+          s = scan_blocks(static_cast<const char*>(text.ptr), text.size, start, chrom, covered, last_pos, chrom_len,
+                          ref_ptr, ref_start, ref_size);
+        }
+        return py::make_tuple(s.stop, s.lines, s.covered, s.last_pos);
+      },
+      py::arg("buf"), py::arg("start"), py::arg("chrom"), py::arg("covered"), py::arg("last_pos"),
+      py::arg("chrom_len"), py::arg("ref"), py::arg("ref_start"),
+      "gmscall check's fast path over a run of reference blocks (io/gvcf_text.cpp scan_blocks): "
+      "(stop offset, lines taken, covered, last POS)");
+  m.def(
       "somatic_score",
       [](const std::vector<std::tuple<int, int, int, int, int>>& samples, const CallParams& params) {
         std::vector<SomaticCounts> counts;

@@ -399,3 +399,43 @@ def test_check_regions_head_gap(pair: Pair, tmp_path: Path, capfd: pytest.Captur
             assert rc == 0, err
         else:
             assert rc == 2 and f"chrS:6001-{gap_end}: " in err and "bases of the regions are in no line" in err, err
+
+
+def test_block_scan_takes_the_lines_the_regex_takes(pair: Pair) -> None:
+    """The C++ fast path of check (_core.scan_blocks) takes exactly the block lines that the Python
+    one (_FAST_BLOCK and its conditions) takes: real blocks with 1-3 random edits each."""
+    from gmscall import _core
+    from gmscall.gvcf_check import _FAST_BLOCK
+
+    rng = random.Random(SEED)
+    alphabet = b"0123456789ACGTNa.,:/<>\t-xEND=\r _"
+    taken = 0
+    for k in pair.other[:150] + pair.needed + pair.variants:
+        text = pair.lines[k]
+        pos = int(text.split("\t")[1])
+        for _ in range(30):
+            line = bytearray(text.encode())
+            for _ in range(rng.randint(0, 3)):
+                i, op = rng.randrange(len(line)), rng.random()
+                if op < 0.4:
+                    line[i] = rng.choice(alphabet)
+                elif op < 0.7:
+                    del line[i]
+                else:
+                    line.insert(i, rng.choice(alphabet))
+            raw = bytes(line)
+            m = _FAST_BLOCK.fullmatch(raw)
+            ok = False
+            if m is not None:
+                c, p, _, e, dp, mn, dp1, mn1 = m.groups()
+                ok = (c == b"chrS" and int(p) == pos and pos <= int(e) <= 12_000
+                      and (int(mn) <= int(dp) if dp is not None else int(mn1) <= int(dp1)))
+            _, n, covered, last = _core.scan_blocks(raw, 0, b"chrS", pos - 1, 0, 12_000, None, 0)
+            assert (n == 1) == ok, raw
+            if ok:
+                taken += 1
+                assert last == pos and covered == int(m.group(4))
+                base = raw.split(b"\t")[3]
+                _, n, _, _ = _core.scan_blocks(raw, 0, b"chrS", pos - 1, 0, 12_000, b"xA", pos - 2)
+                assert (n == 1) == (base == b"A"), raw
+    assert taken > 1000

@@ -22,3 +22,22 @@ BlockText block_text(const std::string& contig, const std::vector<RefBlock>& blo
                      const std::vector<int64_t>& record_pos, int64_t beg, int64_t end);
 
 }  // namespace gms
+
+namespace gms {
+
+// `gmscall check`'s fast path: from `start`, the run of lines of `buf` that are reference blocks in
+// the layout gmscall writes (append_block_line, diploid or haploid, values of at most 9 digits), on
+// `chrom`, each starting right after the line before (POS == covered + 1), END >= POS, END <=
+// chrom_len, MIN_DP <= DP, and REF equal to the reference where `ref` (bases from 0-based
+// ref_start) covers POS. Stops before the first other line (or one whose POS the window does not
+// cover), which the caller checks in full. The same lines as gvcf_check._FAST_BLOCK (tested).
+struct BlockScan {
+  int64_t stop = 0;     // offset of the first line not taken (buf.size() when all were)
+  int64_t lines = 0;    // lines taken
+  int64_t covered = 0;  // the last line's END (unchanged when none was taken)
+  int64_t last_pos = 0; // the last line's POS
+};
+BlockScan scan_blocks(const char* buf, int64_t size, int64_t start, const std::string& chrom, int64_t covered,
+                      int64_t last_pos, int64_t chrom_len, const char* ref, int64_t ref_start, int64_t ref_size);
+
+}  // namespace gms

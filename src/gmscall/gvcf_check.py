@@ -11,14 +11,16 @@ coverage (no gap between consecutive lines of a contig, or of the given regions;
 overlaps another line), the BGZF end-of-file block and the index. It reports every problem with
 its line number (lines of the decompressed file, as `zcat FILE | sed -n Np` counts them).
 
-Speed: reference blocks in the layout gmscall writes (most lines of a gVCF) are validated by one
-compiled regular expression and a few integer comparisons; any other line takes the full check.
+Speed: runs of reference blocks in the layout gmscall writes (most lines of a gVCF) are validated
+in C++ (`_core.scan_blocks`, the lines `_FAST_BLOCK` takes with the same conditions), variant records
+in gmscall's layout by `_FAST_VARIANT` and a few comparisons; any other line takes the full check.
 """
 
 from __future__ import annotations
 
 import bisect
 import io
+import itertools
 import math
 import re
 import time
@@ -460,9 +462,10 @@ class _LineChecker:
 # ---------------------------------------------------------------------------------- the file
 
 
-def _open_lines(path: str, result: GvcfCheck) -> Iterator[bytes]:
-    """The file's lines (without their newline), BGZF/gzip or plain; damaged compressed data or a
-    member cut short is a problem on the line after the last one read, and ends the lines."""
+def _open_chunks(path: str, result: GvcfCheck) -> Iterator[bytes]:
+    """The file's text (BGZF/gzip or plain) in chunks of whole lines (about 4 MB; the last may lack
+    its newline). Damaged compressed data or a member cut short is a problem on the line after the
+    last whole one, and ends the text."""
     with open(path, "rb") as raw:
         head = raw.read(18)
         raw.seek(0)
@@ -473,14 +476,18 @@ def _open_lines(path: str, result: GvcfCheck) -> Iterator[bytes]:
         elif not (len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC"):
             result.add(0, "gzip but not bgzip: recompress it with 'bgzip' (tabix needs BGZF)")
         n, rest = 0, b""
-        for chunk in (_inflate(raw) if gz else iter(lambda: raw.read(1 << 22), b"")):
-            if isinstance(chunk, Exception):
-                result.add(n + 1, f"the compressed data is damaged or cut short after line {n} ({chunk})")
+        for piece in (_inflate(raw) if gz else iter(lambda: raw.read(1 << 22), b"")):
+            if isinstance(piece, Exception):
+                result.add(n + 1, f"the compressed data is damaged or cut short after line {n} ({piece})")
                 return
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            n += len(lines)
-            yield from lines
+            data = rest + piece
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                chunk, rest = data[:cut], data[cut:]
+                n += chunk.count(b"\n")
+                yield chunk
+            else:
+                rest = data
         if rest:
             yield rest
 
@@ -670,32 +677,50 @@ def _region_spans(contigs: dict[str, int], regions: str | Sequence[str] | None, 
     return spans
 
 
+def _index_contigs(data: bytes) -> list[str] | None:
+    """The contig names a decompressed tabix (.tbi) or CSI index lists (None: a CSI without them)."""
+    import struct
+
+    if data[:4] == b"TBI\x01":
+        l_nm = struct.unpack_from("<i", data, 32)[0]
+        names = data[36:36 + l_nm]
+    else:  # CSI: the tabix header, names included, is its aux data (empty for a BCF's)
+        l_aux = struct.unpack_from("<i", data, 12)[0]
+        if l_aux < 28:
+            return None
+        l_nm = struct.unpack_from("<i", data, 16 + 24)[0]
+        names = data[16 + 28:16 + 28 + l_nm]
+    return [n.decode("utf-8", "replace") for n in names.split(b"\x00") if n]
+
+
 def _check_index(path: str, result: GvcfCheck, contigs_seen: Sequence[str]) -> None:
-    from .gvcf_genotype import check_index_intact
+    """An index that is there, whole (BGZF with its end-of-file block, the magic of its kind), not
+    older than the gVCF and listing the gVCF's contigs (no pysam: the check stays light)."""
+    import gzip
+    import struct
+
+    from .preflight import BGZF_EOF
 
     index = next((Path(path + ext) for ext in (".tbi", ".csi") if Path(path + ext).exists()), None)
     if index is None:
         result.add(0, f"no index (.tbi/.csi): index it with 'tabix -p vcf {path}'")
         return
+    rebuild = f"rebuild it with 'tabix -f -p vcf {path}'"
     try:
-        check_index_intact(path, index)
-    except InputError as e:
-        result.add(0, str(e).removeprefix(f"{index}: ").replace("the index", f"the index {index.name}"))
+        packed = index.read_bytes()
+        data = gzip.decompress(packed)
+        listed = _index_contigs(data) if packed.endswith(BGZF_EOF) and data[:4] in (b"TBI\x01", b"CSI\x01") else []
+    except (OSError, EOFError, zlib.error, struct.error, IndexError):
+        listed = []
+    if listed == []:
+        result.add(0, f"the index {index.name} is damaged (truncated or not a {index.suffix[1:]} index); {rebuild}")
         return
     if index.stat().st_mtime < Path(path).stat().st_mtime:
         result.add(0, f"the index {index.name} is older than the gVCF (stale: the gVCF changed after it was indexed); "
-                      f"rebuild it with 'tabix -f -p vcf {path}'")
-    import pysam
-
-    try:
-        with pysam.TabixFile(path, index=str(index)) as tbx:
-            listed = set(tbx.contigs)
-    except (OSError, ValueError) as e:
-        result.add(0, f"cannot open it with its index {index.name} ({e}); rebuild it with 'tabix -p vcf {path}'")
-        return
-    if listed != set(contigs_seen):
+                      f"{rebuild}")
+    if listed is not None and set(listed) != set(contigs_seen):
         result.add(0, f"the index {index.name} lists other contigs than the file has ({', '.join(sorted(listed))[:80]} "
-                      f"vs {', '.join(contigs_seen)[:80]}): it is stale; rebuild it with 'tabix -f -p vcf {path}'")
+                      f"vs {', '.join(contigs_seen)[:80]}): it is stale; {rebuild}")
 
 
 def check_gvcf(path: str | Path, fasta: str | Path | None = None, *, regions: str | Sequence[str] | None = None,
@@ -728,32 +753,43 @@ def check_gvcf(path: str | Path, fasta: str | Path | None = None, *, regions: st
     return result
 
 
+def _header_text(header: _Header, result: GvcfCheck, lineno: int, raw: bytes) -> None:
+    """One line of the header; the #CHROM line sets header.samples."""
+    if lineno == 1 and not raw.startswith(b"##fileformat=VCF"):
+        result.add(lineno, "the first line is not '##fileformat=VCFv4.x': not a VCF (or a damaged header)")
+    if raw.startswith(b"##"):
+        wrong = _header_line(header, raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
+        if wrong:
+            result.add(lineno, wrong)
+    elif raw.startswith(b"#CHROM"):
+        cols = raw.decode("utf-8", "backslashreplace").rstrip("\r\n").split("\t")
+        header.samples = cols[9:]
+        if cols[:9] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]:
+            result.add(lineno, "the #CHROM line does not name the 9 VCF columns and FORMAT")
+        if len(header.samples) != 1:
+            result.add(lineno, f"{len(header.samples)} samples; a gVCF for gmscall genotype has one")
+    else:
+        result.add(lineno, "a line before the #CHROM header line that is not a '##' header line "
+                           "(binary data or a damaged header)")
+
+
 def _check_lines(path: str, result: GvcfCheck, ref: _Reference | None, regions: str | Sequence[str] | None,
                  bed: str | Path | None) -> None:
     header = _Header()
-    lines = _open_lines(path, result)
+    chunks = _open_chunks(path, result)
     lineno = 0
-    first = True
-    for raw in lines:
-        lineno += 1
-        if first and not raw.startswith(b"##fileformat=VCF"):
-            result.add(lineno, "the first line is not '##fileformat=VCFv4.x': not a VCF (or a damaged header)")
-        first = False
-        if raw.startswith(b"##"):
-            wrong = _header_line(header, raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
-            if wrong:
-                result.add(lineno, wrong)
-            continue
-        if raw.startswith(b"#CHROM"):
-            cols = raw.decode("utf-8", "backslashreplace").rstrip("\r\n").split("\t")
-            header.samples = cols[9:]
-            if cols[:9] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]:
-                result.add(lineno, "the #CHROM line does not name the 9 VCF columns and FORMAT")
-            if len(header.samples) != 1:
-                result.add(lineno, f"{len(header.samples)} samples; a gVCF for gmscall genotype has one")
+    rest = b""  # the records' text in the chunk that ends the header
+    for chunk in chunks:
+        off = 0
+        while off < len(chunk) and header.samples is None:
+            eol = chunk.find(b"\n", off)
+            eol = len(chunk) if eol < 0 else eol
+            raw, off = chunk[off:eol], eol + 1
+            lineno += 1
+            _header_text(header, result, lineno, raw)
+        if header.samples is not None:
+            rest = chunk[off:]
             break
-        result.add(lineno, "a line before the #CHROM header line that is not a '##' header line "
-                           "(binary data or a damaged header)")
     if header.samples is None:
         if lineno:
             result.add(0, "no #CHROM header line: not a VCF, or its header is damaged")
@@ -776,7 +812,7 @@ def _check_lines(path: str, result: GvcfCheck, ref: _Reference | None, regions: 
     except InputError as e:  # a region on a contig this gVCF lacks, past its end...: its problem
         result.add(0, f"the regions do not fit it: {e}")
         spans = None
-    seen = _check_records(lines, lineno, header, result, ref, spans)
+    seen = _check_records(itertools.chain([rest], chunks), lineno, header, result, ref, spans)
     if path.endswith(".gz") or Path(path + ".tbi").exists() or Path(path + ".csi").exists():
         _check_index(path, result, seen)
 
@@ -785,7 +821,7 @@ def _defines(h: _Header, keys: tuple[dict[str, tuple[str, str]], dict[str, tuple
     return all(h.info.get(k) == v for k, v in keys[0].items()) and all(h.format.get(k) == v for k, v in keys[1].items())
 
 
-def _check_records(lines: Iterator[bytes], lineno: int, header: _Header, result: GvcfCheck,
+def _check_records(chunks: Iterator[bytes], lineno: int, header: _Header, result: GvcfCheck,
                    ref: _Reference | None, spans: dict[str, list[tuple[int, int]]] | None) -> list[str]:
     full = _LineChecker(header, result)
     cov = _Coverage(result, spans)
@@ -805,65 +841,81 @@ def _check_records(lines: Iterator[bytes], lineno: int, header: _Header, result:
     # the coverage state of `cov`, kept in locals for the common case (a block right after the line
     # before) and written back before `cov` handles any other line
     covered = last_pos = 0
-    for raw in lines:
-        lineno += 1
-        m = fast(raw)
-        if m is not None:
-            c, p, r, e, dp, mn, dp1, mn1 = m.groups()
-            pos = int(p)
-            end = int(e)
-            if (c == chrom_b and pos == covered + 1 and end >= pos and end <= chrom_len
-                    and (int(mn) <= int(dp) if dp is not None else int(mn1) <= int(dp1))):
-                blocks += 1
-                covered = end
-                last_pos = pos
-                if ref is not None:
-                    if not win_start <= pos - 1 < win_end:
-                        win, win_start, win_end = _window(ref, cov.chrom, pos)  # type: ignore[arg-type]
-                    if win and win[pos - 1 - win_start] != r[0]:
-                        result.add(lineno, f"{cov.chrom}:{pos}: REF {r.decode()} but the reference has "
-                                           f"{chr(win[pos - 1 - win_start])}")
-                continue
-        else:
-            m = fast_variant(raw)
+    # runs of reference blocks in C++ (the lines _FAST_BLOCK takes, with the same conditions)
+    scan = _scanner() if fast is not never else None
+    for chunk in chunks:
+        off, size = 0, len(chunk)
+        while off < size:
+            if scan is not None and covered >= 0 and chrom_b is not None:
+                stop, k, end, pos = scan(chunk, off, chrom_b, covered, last_pos, chrom_len,
+                                         None if ref is None else win, win_start)
+                if k:
+                    blocks += k
+                    lineno += k
+                    covered, last_pos, off = end, pos, stop
+                    if off >= size:
+                        break
+            eol = chunk.find(b"\n", off)
+            eol = size if eol < 0 else eol
+            raw, off = chunk[off:eol], eol + 1
+            lineno += 1
+            m = fast(raw)
             if m is not None:
-                c, p, r, alts, filt, g1, g2, ad, pl, gl = m.groups()
+                c, p, r, e, dp, mn, dp1, mn1 = m.groups()
                 pos = int(p)
-                n = alts.count(b",") + 2
-                ng = n if g2 is None else n * (n + 1) // 2
-                if (c == chrom_b and filt in filters and int(g1) < n and (g2 is None or int(g2) < n)
-                        and ad.count(b",") + 1 == n and pl.count(b",") + 1 == ng and gl.count(b",") + 1 == ng
-                        and pos + len(r) - 1 <= chrom_len and _distinct(r, alts)):
-                    cov.sync(covered, last_pos, lineno - 1)
-                    variants += 1
-                    cov.line(lineno, pos, pos + len(r) - 1, False)
-                    covered = cov.covered if not cov.unknown else -2
-                    last_pos = cov.last_pos
+                end = int(e)
+                if (c == chrom_b and pos == covered + 1 and end >= pos and end <= chrom_len
+                        and (int(mn) <= int(dp) if dp is not None else int(mn1) <= int(dp1))):
+                    blocks += 1
+                    covered = end
+                    last_pos = pos
                     if ref is not None:
-                        _ref_check(ref, result, lineno, cov.chrom, pos, r.decode(), full.undefined)  # type: ignore[arg-type]
+                        if not win_start <= pos - 1 < win_end:
+                            win, win_start, win_end = _window(ref, cov.chrom, pos)  # type: ignore[arg-type]
+                        if win and win[pos - 1 - win_start] != r[0]:
+                            result.add(lineno, f"{cov.chrom}:{pos}: REF {r.decode()} but the reference has "
+                                               f"{chr(win[pos - 1 - win_start])}")
                     continue
-        # a line that needs the full check: sync the state, then check every field
-        cov.sync(covered, last_pos, lineno - 1)
-        line = full.check(lineno, raw)
-        if line.chrom is not None and line.chrom.encode() != chrom_b:
-            chrom_b = line.chrom.encode()
-            chrom_len = lengths.get(chrom_b, 1 << 62)
-            cov.contig(lineno, line.chrom)
-            seen_contigs.append(line.chrom)
-            win, win_start, win_end = b"", 0, 0
-        if line.chrom is None or line.pos is None:
-            cov.unknown = True
-            covered = -2
-            continue
-        if line.block:
-            blocks += 1
-        else:
-            variants += 1
-        cov.line(lineno, line.pos, line.end, line.block)
-        covered = cov.covered if not cov.unknown else -2  # -2: the next line takes the full check
-        last_pos = cov.last_pos
-        if ref is not None and line.ref is not None:
-            _ref_check(ref, result, lineno, line.chrom, line.pos, line.ref, full.undefined)
+            else:
+                m = fast_variant(raw)
+                if m is not None:
+                    c, p, r, alts, filt, g1, g2, ad, pl, gl = m.groups()
+                    pos = int(p)
+                    n = alts.count(b",") + 2
+                    ng = n if g2 is None else n * (n + 1) // 2
+                    if (c == chrom_b and filt in filters and int(g1) < n and (g2 is None or int(g2) < n)
+                            and ad.count(b",") + 1 == n and pl.count(b",") + 1 == ng and gl.count(b",") + 1 == ng
+                            and pos + len(r) - 1 <= chrom_len and _distinct(r, alts)):
+                        cov.sync(covered, last_pos, lineno - 1)
+                        variants += 1
+                        cov.line(lineno, pos, pos + len(r) - 1, False)
+                        covered = cov.covered if not cov.unknown else -2
+                        last_pos = cov.last_pos
+                        if ref is not None:
+                            _ref_check(ref, result, lineno, cov.chrom, pos, r.decode(), full.undefined)  # type: ignore[arg-type]
+                        continue
+            # a line that needs the full check: sync the state, then check every field
+            cov.sync(covered, last_pos, lineno - 1)
+            line = full.check(lineno, raw)
+            if line.chrom is not None and line.chrom.encode() != chrom_b:
+                chrom_b = line.chrom.encode()
+                chrom_len = lengths.get(chrom_b, 1 << 62)
+                cov.contig(lineno, line.chrom)
+                seen_contigs.append(line.chrom)
+                win, win_start, win_end = b"", 0, 0
+            if line.chrom is None or line.pos is None:
+                cov.unknown = True
+                covered = -2
+                continue
+            if line.block:
+                blocks += 1
+            else:
+                variants += 1
+            cov.line(lineno, line.pos, line.end, line.block)
+            covered = cov.covered if not cov.unknown else -2  # -2: the next line takes the full check
+            last_pos = cov.last_pos
+            if ref is not None and line.ref is not None:
+                _ref_check(ref, result, lineno, line.chrom, line.pos, line.ref, full.undefined)
     cov.sync(covered, last_pos, lineno)
     cov.finish()
     if spans is not None:
@@ -874,6 +926,15 @@ def _check_records(lines: Iterator[bytes], lineno: int, header: _Header, result:
     result.lines = lineno - first_data + 1
     result.blocks, result.variants, result.bases, result.contigs = blocks, variants, cov.bases, len(seen_contigs)
     return seen_contigs
+
+
+def _scanner():
+    """_core.scan_blocks (C++), or None: the Python fast path alone (a core built without it)."""
+    try:
+        from . import _core
+    except ImportError:
+        return None
+    return getattr(_core, "scan_blocks", None)
 
 
 def _distinct(ref: bytes, alts: bytes) -> bool:
