@@ -1,8 +1,8 @@
 """Damaged gVCFs (issue #25), a property test with a fixed seed: one line of a valid gVCF is damaged
 (each field, each kind of damage: not a number, negative, too many or too few values, missing
 columns, END before POS, GT out of range, empty ALT, a REF that is not bases, random bytes in
-place of the line; a structured header line replaced by random bytes or cut in half) or the file
-is cut short, the file is bgzipped and indexed again, and
+place of the line; a line twice; a structured header line replaced by random bytes or cut in
+half) or the file is cut short, the file is bgzipped and indexed again, and
 
 - `gmscall genotype` of it with a second, valid gVCF exits 2 with exactly one line on stderr, no
   traceback and no output file, or exits 0 with the records of the undamaged file;
@@ -259,6 +259,11 @@ def _cases(pair: Pair) -> list[tuple[str, int, list[str] | bytes]]:
             lines = list(pair.lines)
             lines[k] = "\t".join(new)
             cases.append((f"{name} ({target}, line {k + 1})", k + 1, lines))
+    for target, pool in (("variant record", pair.variants), ("needed block", pair.needed), ("block", pair.other)):
+        k = rng.choice(pool)
+        lines = list(pair.lines)
+        lines.insert(k + 1, lines[k])
+        cases.append((f"a line twice ({target}, line {k + 1})", k + 2, lines))
     for n in range(N_RANDOM):
         k = rng.choice(pair.variants + pair.needed + pair.other[:20])
         size = rng.randint(1, 120)

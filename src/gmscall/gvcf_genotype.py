@@ -441,6 +441,8 @@ def _read_shard(path: str, shard: Region) -> _SampleLines:
             out.block_end.append(end)
             out.block_text.append(text)
         else:
+            if out.variants and out.variants[-1].pos == pos:  # the sites would keep one of them, unseen
+                raise damaged_record(path, f"{shard.contig}:{pos + 1}", "a second variant record at the same POS")
             out.variants.append(_parse_line(path, text))
     return out
 
