@@ -284,7 +284,8 @@ class _LineChecker:
         upper = [ref.upper(), *(a.upper() for a in alts)]
         if alt_text and len(set(upper)) != len(upper):
             problems.append(f"REF and ALT '{ref[:20]} {alt_text[:40]}' list an allele twice")
-        n_alleles = 1 + len(alts)
+        # 0: unknown (a damaged ALT), so that counts by allele are not blamed for it too
+        n_alleles = 1 + len(alts) if alt_text and "" not in alts else 0
         if f[5] != ".":
             try:
                 q = float(f[5])
@@ -301,7 +302,7 @@ class _LineChecker:
         block = end_text is not None
         out.block = block
         if block:
-            if alt_text != NON_REF:
+            if alt_text != NON_REF and alt_text:
                 problems.append(f"ALT '{alt_text[:40]}' of a reference block (INFO END) is not {NON_REF}")
             if ref_ok and len(ref) != 1:
                 problems.append(f"REF '{ref[:20]}' of a reference block is not one base")
@@ -363,9 +364,9 @@ class _LineChecker:
         if value == "." and key not in ("END",):
             return
         items = value.split(",")
-        expect = {"A": n_alleles - 1, "R": n_alleles}.get(number)
+        expect = {"A": n_alleles - 1, "R": n_alleles}.get(number) if n_alleles else None
         if number == "G":
-            expect = _n_genotypes(ploidy, n_alleles) if ploidy else None
+            expect = _n_genotypes(ploidy, n_alleles) if ploidy and n_alleles else None
         elif number.isdigit():
             expect = int(number)
         if expect is not None and len(items) != expect:
@@ -450,7 +451,7 @@ class _LineChecker:
             if not (a.isascii() and a.isdigit()) or len(a) > 9:
                 problems.append(f"GT '{gt[:20]}': '{a[:20]}' is not an allele number")
                 return len(copies)
-            if int(a) >= n_alleles:
+            if n_alleles and int(a) >= n_alleles:
                 problems.append(f"GT '{gt[:20]}' names allele {a} but the line has {n_alleles} alleles")
                 return len(copies)
             if block and a != "0":

@@ -304,6 +304,8 @@ def _parse_fields(text: str) -> _Line:
             raise _Damaged(f"REF '{ref[:20]}' of a reference block is not one base")
         alleles = [ref]
     else:
+        if not f[4]:
+            raise _Damaged(f"ALT is empty (a gVCF line lists {NON_REF})")
         alts = f[4].split(",")
         for a in alts:
             if a != NON_REF:
