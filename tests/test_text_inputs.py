@@ -81,3 +81,17 @@ def test_damaged_text_input_is_one_line(fam: synth.Family, tmp_path: Path, capfd
         assert not out.exists(), (command, damage)
         seen[damage] = last
     assert seen
+
+
+@pytest.mark.parametrize("damage", ["missing", "binary", "folder"])
+def test_check_with_a_bad_reference_is_one_line(fam: synth.Family, tmp_path: Path,
+                                                capfd: pytest.CaptureFixture[str], damage: str) -> None:
+    ref = tmp_path / "ref.fa"
+    if damage == "binary":
+        ref.write_bytes(DAMAGES["binary"])
+    elif damage == "folder":
+        ref.mkdir()
+    capfd.readouterr()
+    rc = main(["check", "-f", str(ref), str(fam.root / "DAD.g.vcf.gz")])
+    err = capfd.readouterr().err
+    assert rc == 2 and err.startswith(f"gmscall: error: {ref}: ") and err.count("\n") == 1, err

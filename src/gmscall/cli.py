@@ -179,6 +179,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
             text_of(Path(args.regions_file).read_bytes(), f"BED file {args.regions_file}")
         except OSError as e:
             raise InputError(f"{args.regions_file}: cannot read BED file ({e.strerror})") from None
+    if args.fasta_ref is not None:  # a reference that cannot be read: one line for the run
+        from .gvcf_check import _Reference
+
+        _Reference(args.fasta_ref).close()
     failed, total = [], 0
     for path in gvcfs:
         try:

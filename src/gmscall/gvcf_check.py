@@ -647,7 +647,14 @@ class _Reference:
     def __init__(self, fasta: str) -> None:
         import pysam
 
-        self.fa = pysam.FastaFile(fasta)
+        from .preflight import check_readable, ensure_fasta_index
+
+        check_readable(fasta, "reference FASTA")
+        ensure_fasta_index(fasta)
+        try:
+            self.fa = pysam.FastaFile(fasta)
+        except (OSError, ValueError) as e:
+            raise InputError(f"{fasta}: cannot read it as an indexed FASTA ({e})") from None
         self.lengths = dict(zip(self.fa.references, self.fa.lengths))
         self.chrom: str | None = None
         self.start = 0
