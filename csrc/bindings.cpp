@@ -428,8 +428,8 @@ PYBIND11_MODULE(_core, m) {
 
   using CArrI32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
   py::class_<Phaser>(m, "Phaser", "In-order read-backed phaser of a run's records (gmscall.phasing).")
-      .def(py::init<int, int64_t, int>(), py::arg("n_samples"), py::arg("max_link") = 100000,
-           py::arg("min_vote") = 10)
+      .def(py::init<int, int64_t, int, std::vector<std::array<int, 3>>>(), py::arg("n_samples"),
+           py::arg("max_link") = 100000, py::arg("min_vote") = 10, py::arg("trios") = std::vector<std::array<int, 3>>{})
       .def("reset", &Phaser::reset)
       .def("add",
            [](Phaser& ph, py::array_t<int64_t, py::array::c_style | py::array::forcecast> pos, CArrI32 gt,
@@ -459,23 +459,22 @@ PYBIND11_MODULE(_core, m) {
              const py::ssize_t n = block.shape(0), ns = block.shape(1);
              const int32_t* b = block.data();
              for (py::ssize_t k = 0; k < n * ns; ++k) {
-               const int s = static_cast<int>(k % ns);
-               if (b[k] < 0 || ph.block_size(s, b[k]) >= 2) continue;
-               if (ph.block_reach(s, b[k]) > frontier) return false;
+               if (!ph.block_final(static_cast<int>(k % ns), b[k], frontier)) return false;
              }
              return true;
            },
            py::arg("block"), py::arg("frontier"))
       .def("resolve",
            [](const Phaser& ph, CArrI32 block) {
-             // PS (1-based POS of the block's first het) of blocks of two hets or more, else 0.
+             // PS (1-based POS of the block's first het) of phased blocks (two hets or more, or the
+             // transmission block), else 0.
              if (block.ndim() != 2) throw InputError("Phaser.resolve: block must be 2-D");
              const py::ssize_t n = block.shape(0), ns = block.shape(1);
              std::vector<int64_t> ps(static_cast<size_t>(n * ns), 0);
              const int32_t* b = block.data();
              for (py::ssize_t k = 0; k < n * ns; ++k) {
                const int s = static_cast<int>(k % ns);
-               if (b[k] >= 0 && ph.block_size(s, b[k]) >= 2) ps[static_cast<size_t>(k)] = ph.block_first(s, b[k]) + 1;
+               if (ph.block_phased(s, b[k])) ps[static_cast<size_t>(k)] = ph.block_first(s, b[k]) + 1;
              }
              return to_numpy(std::move(ps), {n, ns});
            },

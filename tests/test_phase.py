@@ -148,14 +148,14 @@ def ds(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
                               n_indel=20, het_fraction=0.8)
 
 
-def _phased_hets(vcf: Path) -> list[tuple[int, str, int]]:
-    """(POS, GT, PS) of the het records (PS 0 when unphased)."""
+def _phased_hets(vcf: Path, sample: int | str = 0) -> list[tuple[int, str, int]]:
+    """(POS, GT, PS) of one sample's het records (PS 0 when unphased)."""
     import pysam
 
     out = []
     with pysam.VariantFile(str(vcf)) as vf:
         for rec in vf:
-            s = rec.samples[0]
+            s = rec.samples[sample]
             gt = s["GT"]
             if len(gt) == 2 and gt[0] != gt[1] and None not in gt:
                 ps = s.get("PS") if "PS" in rec.format else None
@@ -286,3 +286,62 @@ def test_phaser_joins_splits_and_orients() -> None:
                       np.array([9, 9], dtype=np.uint64), np.array([150, 150], dtype=np.int64),
                       np.array([30, 30], dtype=np.int16), 1)
     assert list(ph.resolve(block)[:, 0]) == [0, 0]
+
+
+# ------------------------------------------------------------------ pedigree phasing (--ped)
+
+
+def _family_truth(fam: synth.Family, name: str, path: Path) -> str:
+    rows = [(pos + 1, ref, alt, f"{g[0]}|{g[1]}") for pos, (ref, alt, g) in sorted(fam.truth[name].items())]
+    text = HEADER.replace("chr1,length=100000", f"{fam.contig},length=1000000").replace("\tS\n", f"\t{name}\n")
+    text += "".join(f"{fam.contig}\t{p}\t.\t{r}\t{a}\t50\tPASS\t.\tGT\t{g}\n" for p, r, a, g in rows)
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def fam(tmp_path_factory: pytest.TempPathFactory) -> synth.Family:
+    """A trio whose child carries the father's haplotype 0 and the mother's haplotype 1."""
+    return synth.make_family(tmp_path_factory.mktemp("fam"), length=30_000, depth=25, seed=11, n_snv=60)
+
+
+def test_pedigree_phases_child_and_parents_by_transmission(fam: synth.Family, tmp_path: Path) -> None:
+    out = tmp_path / "trio.vcf.gz"
+    bams = [fam.bams[n] for n in ("DAD", "MUM", "KID")]
+    gmscall.call(bams, fam.fasta, output=out, ped=fam.ped, command="gmscall call (test)")
+    for name in ("KID", "DAD", "MUM"):
+        truth = _family_truth(fam, name, tmp_path / f"{name}.truth.vcf")
+        r = evaluate_phase(truth, str(out), str(fam.fasta), calls_sample=name)
+        # every het here but the child's de novo SNV is informed by the other members' genotypes
+        # (the parents' SNVs never share a site): phased, in one transmission block per sample (a
+        # child: paternal|maternal)
+        assert r.switches == 0 and r.assessed_pairs >= 20, (name, r)
+        assert r.phased_hets >= r.called_hets - (name == "KID") and r.blocks == 1, (name, r)
+    assert {pos for pos, _, ps in _phased_hets(out, "KID") if not ps} <= {fam.de_novo + 1}
+    for name in ("KID", "DAD", "MUM"):
+        assert len({ps for _, _, ps in _phased_hets(out, name) if ps}) == 1
+
+
+def test_pedigree_phase_is_shard_independent(fam: synth.Family, tmp_path: Path) -> None:
+    bams = [fam.bams[n] for n in ("DAD", "MUM", "KID")]
+    outs = []
+    for threads, shard in ((1, 30_000), (2, 999)):
+        out = tmp_path / f"t{threads}.vcf.gz"
+        gmscall.call(bams, fam.fasta, output=out, ped=fam.ped, threads=threads, shard_size=shard, command="x")
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_phaser_transmission() -> None:
+    # columns: 0 child, 1 father, 2 mother; one record: child 0/1, father 0/0, mother 1/1: the ALT is
+    # maternal (child 0|1), the mother's hom is not phased; a second: child 0/1, father 0/1, mother
+    # 0/0: the ALT is paternal (1|0), the father transmitted it (1|0); a third, all 0/1: no
+    # transmission, and no reads: unphased
+    ph = _core.Phaser(3, 1000, 10, [[0, 1, 2]])
+    gt = np.array([[[0, 1], [0, 0], [1, 1]], [[0, 1], [0, 1], [0, 0]], [[0, 1], [0, 1], [0, 1]]], dtype=np.int32)
+    empty_i = np.zeros(0, dtype=np.int32)
+    block, flip = ph.add(np.array([10, 20, 30], dtype=np.int64), gt, np.zeros(3, dtype=np.int32), empty_i, empty_i,
+                         np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int16), 3)
+    ps = ph.resolve(block)
+    assert ps[0, 0] == ps[1, 0] == 11 and ps[1, 1] == 21 and (ps[2] == 0).all() and ps[0, 1] == ps[0, 2] == 0
+    assert flip[0, 0] == 0 and flip[1, 0] == 1 and flip[1, 1] == 1

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/calling.hpp"
+#include "gmscall/errors.hpp"
 #include "io/reference.hpp"
 
 namespace gms {
@@ -124,8 +125,61 @@ void window_phase_obs(const std::vector<std::vector<ReadAlleles>>& reads, CallRe
 
 }  // namespace calling
 
-Phaser::Phaser(int n_samples, int64_t max_link, int min_vote)
-    : n_samples_(n_samples), max_link_(max_link), min_vote_(min_vote), state_(static_cast<size_t>(n_samples)) {}
+Phaser::Phaser(int n_samples, int64_t max_link, int min_vote, std::vector<std::array<int, 3>> trios)
+    : n_samples_(n_samples),
+      max_link_(max_link),
+      min_vote_(min_vote),
+      trios_(std::move(trios)),
+      state_(static_cast<size_t>(n_samples)) {
+  for (const auto& t : trios_)
+    for (int c : t)
+      if (c < 0 || c >= n_samples) throw InputError("Phaser: a trio column is not a sample");
+}
+
+bool Phaser::block_phased(int sample, int32_t block) const {
+  if (sample < 0 || sample >= n_samples_ || block < 0) return false;
+  const auto& b = state_[static_cast<size_t>(sample)].blocks;
+  if (static_cast<size_t>(block) >= b.size()) return false;
+  return b[static_cast<size_t>(block)].size >= 2 || b[static_cast<size_t>(block)].transmission;
+}
+
+bool Phaser::block_final(int sample, int32_t block, int64_t frontier) const {
+  return block < 0 || block_phased(sample, block) || block_reach(sample, block) <= frontier;
+}
+
+namespace {
+
+// Transmission orientation of each member's het at one record (gt: [samples][2]): +1 the GT as
+// written (child: paternal allele first; parent: transmitted allele first), -1 swapped, 0 unknown.
+void transmission(const std::vector<std::array<int, 3>>& trios, const int32_t* gt, std::vector<int8_t>& out) {
+  auto called = [&](int s) { return gt[2 * s] >= 0 && gt[2 * s + 1] >= 0; };
+  auto has = [&](int s, int32_t a) { return gt[2 * s] == a || gt[2 * s + 1] == a; };
+  for (const auto& [c, f, m] : trios) {
+    if (!called(c) || !called(f) || !called(m)) continue;
+    const int32_t a = gt[2 * c], b = gt[2 * c + 1];
+    int32_t from_f = -1, from_m = -1;  // the child's allele from each parent, where the genotypes say
+    if (a == b) {
+      if (has(f, a) && has(m, a)) from_f = from_m = a;
+    } else {
+      const bool ab = has(f, a) && has(m, b), ba = has(f, b) && has(m, a);
+      if (ab != ba) {
+        from_f = ab ? a : b;
+        from_m = ab ? b : a;
+        out[static_cast<size_t>(c)] = static_cast<int8_t>(from_f == a ? 1 : -1);
+      }
+    }
+    const int parents[2] = {f, m};
+    const int32_t given[2] = {from_f, from_m};
+    for (int k = 0; k < 2; ++k) {
+      const int s = parents[k];
+      const int32_t x = gt[2 * s], y = gt[2 * s + 1];
+      if (given[k] < 0 || x == y) continue;
+      out[static_cast<size_t>(s)] = static_cast<int8_t>(given[k] == x ? 1 : -1);
+    }
+  }
+}
+
+}  // namespace
 
 void Phaser::reset() {
   state_.assign(static_cast<size_t>(n_samples_), SampleState{});
@@ -162,7 +216,10 @@ void Phaser::add(int64_t n, const int64_t* pos, const int32_t* gt, const int32_t
   };
   std::vector<FragObs> fo;
   std::vector<std::pair<int32_t, int64_t>> votes;
+  std::vector<int8_t> trans(static_cast<size_t>(ns));
   for (int64_t r = 0; r < n; ++r) {
+    std::fill(trans.begin(), trans.end(), 0);
+    if (!trios_.empty() && filter[r] == 0) transmission(trios_, gt + r * ns * 2, trans);
     for (int s = 0; s < ns; ++s) {
       const int64_t idx = r * ns + s;
       block[idx] = -1;
@@ -213,7 +270,15 @@ void Phaser::add(int64_t n, const int64_t* pos, const int32_t* gt, const int32_t
         }
       }
       int o = 1;
-      if (chosen >= 0 && std::abs(best) >= min_vote_) {
+      if (trans[static_cast<size_t>(s)] != 0) {  // the pedigree says: the transmission block
+        o = trans[static_cast<size_t>(s)];
+        if (st.transmission_block < 0) {
+          st.transmission_block = static_cast<int32_t>(st.blocks.size());
+          st.blocks.push_back({p, 0, p, true});
+        }
+        chosen = st.transmission_block;
+        ++st.blocks[static_cast<size_t>(chosen)].size;
+      } else if (chosen >= 0 && std::abs(best) >= min_vote_) {
         o = best > 0 ? 1 : -1;
         ++st.blocks[static_cast<size_t>(chosen)].size;
       } else {

@@ -189,7 +189,8 @@ def call_batches(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Seque
     order, as soon as it and every shard before it are done (every shard, also empty ones).
     `bam` is one BAM/CRAM or a list (joint calling: one column per @RG SM, in input order)."""
     plan = _plan(bam, ref, regions, bed, None, backend, options, shard_size, sample, ped, ploidy, sex)
-    stage = PhaseStage(plan.cohort.n_samples) if plan.options.phase and not plan.options.gvcf else None
+    stage = (PhaseStage(plan.cohort.n_samples, plan.cohort.trios) if plan.options.phase and not plan.options.gvcf
+             else None)
     waiting: deque[Region] = deque()
     with closing(_shard_results(plan, plan.shards, threads, client)) as results:
         for shard, (contig, recs) in zip(plan.shards, results):
@@ -267,7 +268,7 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
                           plan.cohort.header_lines())
     formatter: Any = ShardFormatter(layout)
     if phase:
-        formatter = PhasingFormatter(formatter, plan.cohort.n_samples)
+        formatter = PhasingFormatter(formatter, plan.cohort.n_samples, plan.cohort.trios)
     stream_vcf(output, header, formatter, plan.shards,
                lambda todo: _shard_results(plan, todo, threads, client),
                progress, work)

@@ -13,6 +13,7 @@ does not depend on the shard size, the thread count or the executor (see docs/ph
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from . import _core
@@ -27,10 +28,11 @@ MIN_VOTE = 10
 class PhaseStage:
     """Feeds shard results to the phaser in genome order and returns those whose phase is final."""
 
-    def __init__(self, n_samples: int, max_link: int = MAX_LINK, min_vote: int = MIN_VOTE) -> None:
+    def __init__(self, n_samples: int, trios: Sequence[Sequence[int]] = (), max_link: int = MAX_LINK,
+                 min_vote: int = MIN_VOTE) -> None:
         self._ns = n_samples
         self._max_link = max_link
-        self._phaser = _core.Phaser(n_samples, max_link, min_vote)
+        self._phaser = _core.Phaser(n_samples, max_link, min_vote, [list(t) for t in trios])
         self._contig: str | None = None
         self._frontier = -1  # every het at or before this position (0-based) was fed
         self._held: deque[tuple[str, dict, Any, Any]] = deque()
@@ -83,9 +85,9 @@ class PhasingFormatter:
     """A ShardFormatter (vcf.py) behind a PhaseStage: shard_text may return the text of earlier
     shards (or nothing while it holds one back); finish() gives the rest."""
 
-    def __init__(self, inner: Any, n_samples: int) -> None:
+    def __init__(self, inner: Any, n_samples: int, trios: Sequence[Sequence[int]] = ()) -> None:
         self.inner = inner
-        self.stage = PhaseStage(n_samples)
+        self.stage = PhaseStage(n_samples, trios)
         self.deflate_level = inner.deflate_level
 
     def shard_text(self, contig: str, recs: dict) -> bytes:

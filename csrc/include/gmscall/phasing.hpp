@@ -2,6 +2,7 @@
 // with their records) and the in-order phaser that joins hets into blocks (one object per run,
 // fed the shards' records in genome order; see docs/phasing.md).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -14,13 +15,19 @@ namespace gms {
 // vote for block b: the sign of its haplotype score there (sum of its weighted alleles times their
 // hets' orientations) times the sign of its allele here, weighted by the smaller of the two
 // magnitudes (the relative phase is wrong when either is). Integer arithmetic: deterministic.
+// Pedigree (trios: child, father, mother columns): where the three genotypes of a PASS record say
+// which parent gave the child which allele, the child's het is oriented paternal|maternal, and a
+// parent's het transmitted|untransmitted (the child hom, or its het so informed); such hets join
+// the sample's transmission block (one per contig, phased even alone), whatever the reads say, and
+// reads carry that phase on to the hets they connect it to.
 // A fragment links a het only up to its reach (PhaseObs::reach, at most max_link past the last het
 // it was seen at). Nothing depends on how the records were split into batches: a het's block and
 // orientation depend on the hets before it only. A record's phase is final when its block has two
 // hets or more, or when no fragment of its block reaches past the last het fed (block_reach).
 class Phaser {
  public:
-  Phaser(int n_samples, int64_t max_link = 100000, int min_vote = 10);
+  Phaser(int n_samples, int64_t max_link = 100000, int min_vote = 10,
+         std::vector<std::array<int, 3>> trios = {});
   // A new contig: forgets every block and fragment.
   void reset();
   // One batch of records in genome order: pos[n] (0-based), gt[n][ns][2], filter[n] (0: PASS) and
@@ -34,6 +41,9 @@ class Phaser {
   int32_t block_size(int sample, int32_t block) const;
   int64_t block_first(int sample, int32_t block) const;
   int64_t block_reach(int sample, int32_t block) const;
+  // Whether a block is phased (two hets or more, or the transmission block) and its phase final.
+  bool block_phased(int sample, int32_t block) const;
+  bool block_final(int sample, int32_t block, int64_t frontier) const;
 
  private:
   struct Frag {
@@ -46,15 +56,18 @@ class Phaser {
     int64_t first;
     int32_t size;
     int64_t reach;
+    bool transmission = false;
   };
   struct SampleState {
     std::unordered_map<uint64_t, Frag> frags;
     std::vector<Block> blocks;
+    int32_t transmission_block = -1;
     int64_t last_evict = 0;
   };
   int n_samples_;
   int64_t max_link_;
   int min_vote_;
+  std::vector<std::array<int, 3>> trios_;
   std::vector<SampleState> state_;
 };
 
