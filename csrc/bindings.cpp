@@ -15,6 +15,7 @@
 
 #include "gmscall/backend.hpp"
 #include "gmscall/caller.hpp"
+#include "gmscall/error_model.hpp"
 #include "gmscall/errors.hpp"
 #include "gmscall/phasing.hpp"
 #include "gmscall/pileup.hpp"
@@ -509,6 +510,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("gap_open_max", &CallParams::gap_open_max)
       .def_readwrite("gap_open_min", &CallParams::gap_open_min)
       .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)
+      .def_readwrite("gap_open_tables", &CallParams::gap_open_tables)
       .def_readwrite("read_pad", &CallParams::read_pad)
       .def_readwrite("de_novo_prior", &CallParams::de_novo_prior)
       .def_readwrite("gvcf", &CallParams::gvcf)
@@ -632,6 +634,38 @@ PYBIND11_MODULE(_core, m) {
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },
         py::arg("quiet") = true, "Silence htslib's own [E::...] messages (gmscall reports errors itself).");
+  m.attr("gap_ext_classes") = std::vector<double>(std::begin(kGapExtClass), std::end(kGapExtClass));
+  m.attr("str_max_period") = kStrMaxPeriod;
+  m.attr("str_max_units") = kStrMaxUnits;
+  m.def(
+      "count_repeat_indels",
+      [](const std::string& bam, const std::string& ref,
+         const std::vector<std::tuple<std::string, int64_t, int64_t>>& chunks, int min_mapq, int hts_threads) {
+        RepeatIndelCounts c;
+        {
+          py::gil_scoped_release release;
+          c = count_repeat_indels(bam, ref, chunks, min_mapq, hts_threads);
+        }
+        const py::ssize_t n = static_cast<py::ssize_t>(c.read_groups.size());
+        auto arr = [n](const std::vector<int64_t>& v) {
+          py::array_t<int64_t> a({n, static_cast<py::ssize_t>(kStrMaxPeriod + 1), static_cast<py::ssize_t>(kStrMaxUnits + 1)});
+          std::copy(v.begin(), v.end(), a.mutable_data());
+          return a;
+        };
+        py::dict d;
+        d["read_groups"] = c.read_groups;
+        d["samples"] = c.samples;
+        d["platforms"] = c.platforms;
+        d["indel"] = arr(c.indel);
+        d["total"] = arr(c.total);
+        d["loci"] = arr(c.loci);
+        d["loci_seen"] = c.loci_seen;
+        d["loci_skipped"] = c.loci_skipped;
+        return d;
+      },
+      py::arg("bam"), py::arg("ref"), py::arg("chunks"), py::arg("min_mapq") = 20, py::arg("hts_threads") = 0,
+      "Reads with and without a whole-unit indel at the reference's tandem repeats in `chunks`, per read group: "
+      "arrays [read group, period 0..8, units 0..20] (see gmscall.error_model)");
   m.def("read_header_text", &read_header_text, py::arg("path"), py::arg("ref") = std::string(),
         py::call_guard<py::gil_scoped_release>());
 }

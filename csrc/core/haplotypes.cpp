@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/calling.hpp"
+#include "gmscall/error_model.hpp"
 #include "io/reference.hpp"
 #include "kernels/alignment_walk.hpp"
 #include "kernels/genotype.hpp"
@@ -84,11 +85,13 @@ uint8_t gap_open_code(int units, const CallParams& p) {
   return static_cast<uint8_t>(std::clamp(q, p.gap_open_min, p.gap_open_max));
 }
 
-// Gap-open code per haplotype position from the longest tandem repeat (period 1-4) covering it.
-std::vector<uint8_t> gap_open_codes(const std::string& h, const CallParams& p) {
+// Units of the longest tandem repeat of each period 1..max_period covering each position (1 where
+// none does): units[(period - 1) * m + j].
+std::vector<int> repeat_units(const std::string& h, int max_period) {
   const int m = static_cast<int>(h.size());
-  std::vector<int> units(m, 1);
-  for (int period = 1; period <= 4; ++period) {
+  std::vector<int> units(static_cast<size_t>(max_period) * m, 1);
+  for (int period = 1; period <= max_period; ++period) {
+    int* u_p = units.data() + static_cast<size_t>(period - 1) * m;
     int j = 0;
     while (j + period < m) {
       int run = 0;
@@ -96,15 +99,41 @@ std::vector<uint8_t> gap_open_codes(const std::string& h, const CallParams& p) {
       if (run >= period) {
         const int tract = run + period;
         const int u = tract / period;
-        for (int t = j; t < j + tract; ++t) units[t] = std::max(units[t], u);
+        for (int t = j; t < j + tract; ++t) u_p[t] = std::max(u_p[t], u);
         j += run + 1;
       } else {
         ++j;
       }
     }
   }
+  return units;
+}
+
+// Gap-open code per haplotype position from the longest tandem repeat (period 1-4) covering it.
+std::vector<uint8_t> gap_open_codes(const std::string& h, const CallParams& p) {
+  const int m = static_cast<int>(h.size());
+  const std::vector<int> units = repeat_units(h, 4);
   std::vector<uint8_t> out(m);
-  for (int j = 0; j < m; ++j) out[j] = gap_open_code(units[j], p);
+  for (int j = 0; j < m; ++j) {
+    int u = 1;
+    for (int period = 1; period <= 4; ++period) u = std::max(u, units[static_cast<size_t>(period - 1) * m + j]);
+    out[j] = gap_open_code(u, p);
+  }
+  return out;
+}
+
+// The same from a learnt model's table ([period][units], str_index): the lowest code over the
+// tracts of periods 1-8 covering the position.
+std::vector<uint8_t> gap_open_codes(const std::vector<int>& units, int m, const std::vector<uint8_t>& table) {
+  std::vector<uint8_t> out(m);
+  for (int j = 0; j < m; ++j) {
+    uint8_t c = 63;  // the lowest open Phred (low 6 bits) wins, with its extension class
+    for (int period = 1; period <= kStrMaxPeriod; ++period) {
+      const uint8_t x = table[static_cast<size_t>(str_index(period, units[static_cast<size_t>(period - 1) * m + j]))];
+      if ((x & 63) < (c & 63)) c = x;
+    }
+    out[j] = c;
+  }
   return out;
 }
 
@@ -290,15 +319,41 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
     if (!seen) add_haplotype(1ULL << k);
   }
   if (w.haps.size() < 2) return;
+  // The error models of the window's reads (one per sample column with a learnt table; the
+  // default for the others): each haplotype gets its gap-open codes once per model.
+  std::vector<const std::vector<uint8_t>*> slot_table{nullptr};
+  std::vector<int> slot_of_column;
+  if (!p.gap_open_tables.empty()) {
+    slot_table.clear();
+    for (int32_t i : w.reads) {
+      const size_t col = batch.sample[i];
+      if (col >= slot_of_column.size()) slot_of_column.resize(col + 1, -1);
+      if (slot_of_column[col] >= 0) continue;
+      const std::vector<uint8_t>* t =
+          col < p.gap_open_tables.size() && p.gap_open_tables[col].size() == static_cast<size_t>(kStrTableSize)
+              ? &p.gap_open_tables[col]
+              : nullptr;
+      const auto at = std::find(slot_table.begin(), slot_table.end(), t);
+      slot_of_column[col] = static_cast<int>(at - slot_table.begin());
+      if (at == slot_table.end()) slot_table.push_back(t);
+    }
+  }
   std::vector<uint32_t> hap_off;
   std::vector<uint32_t> hap_len;
+  std::vector<uint32_t> go_off;  // [h * slots + slot]
   for (const std::string& h : hap_seqs) {
     hap_off.push_back(static_cast<uint32_t>(jobs.hap_bases.size()));
     hap_len.push_back(static_cast<uint32_t>(h.size()));
     for (char c : h) jobs.hap_bases.push_back(base_to_allele(c));
-    const auto go = gap_open_codes(h, p);
-    jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin(), go.end());
+    std::vector<int> units;
+    for (const std::vector<uint8_t>* t : slot_table) {
+      go_off.push_back(static_cast<uint32_t>(jobs.hap_gap_open.size()));
+      if (t && units.empty()) units = repeat_units(h, kStrMaxPeriod);
+      const auto go = t ? gap_open_codes(units, static_cast<int>(h.size()), *t) : gap_open_codes(h, p);
+      jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin(), go.end());
+    }
   }
+  const size_t n_slots = slot_table.size();
 
   // One job per read x haplotype, on the read's bases in [read_lo, read_hi).
   w.first_job = jobs.jobs.size();
@@ -356,7 +411,9 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
         diag = from_start;
         band = std::min<int64_t>(kMaxBand, base_band);
       }
-      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], static_cast<int32_t>(diag), static_cast<int32_t>(band)});
+      const size_t slot = slot_of_column.empty() ? 0 : static_cast<size_t>(slot_of_column[batch.sample[i]]);
+      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], go_off[h * n_slots + slot], static_cast<int32_t>(diag),
+                           static_cast<int32_t>(band)});
     }
   }
   work.push_back(std::move(w));
@@ -370,7 +427,10 @@ PairHmmTables make_pairhmm_tables() {
     t.mismatch[q] = e / 3.0;
   }
   for (int g = 0; g < 64; ++g) t.gap_open[g] = std::pow(10.0, -g / 10.0);
-  t.gap_ext = 0.1;
+  for (int c = 0; c < 4; ++c) {
+    t.gap_ext[c] = kGapExtClass[c];
+    t.gap_close[c] = 1.0 - kGapExtClass[c];
+  }
   t.init = kInit;
   return t;
 }

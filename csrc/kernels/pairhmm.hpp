@@ -11,8 +11,10 @@ constexpr int kMaxBand = 64;  // half-width; the band has 2 * band + 1 cells per
 struct PairHmmJob {
   uint32_t read_off;  // into PairHmmInputs::read_bases / read_quals
   uint32_t read_len;
-  uint32_t hap_off;   // into PairHmmInputs::hap_bases / hap_gap_open
+  uint32_t hap_off;   // into PairHmmInputs::hap_bases
   uint32_t hap_len;
+  uint32_t go_off;    // into PairHmmInputs::hap_gap_open: the haplotype's gap-open codes for the
+                      // read's error model (read groups differ; hap_off when there is one model)
   int32_t diag;       // haplotype index expected for the read's first base
   int32_t band;       // half-width, <= kMaxBand
 };
@@ -21,8 +23,9 @@ struct PairHmmJob {
 struct PairHmmTables {
   double match[128];     // 1 - e(q)
   double mismatch[128];  // e(q) / 3
-  double gap_open[64];   // per gap-open Phred code
-  double gap_ext;        // continuation probability
+  double gap_open[64];   // per gap-open Phred code (the low 6 bits of a position's code)
+  double gap_ext[4];     // continuation probability per extension class (the code's top 2 bits):
+  double gap_close[4];   // 1 - gap_ext; class 0 everywhere but in repeats a learnt model lowers
   double init;           // scaling constant that keeps long reads away from underflow
 };
 
@@ -30,7 +33,7 @@ struct PairHmmInputs {
   const uint8_t* read_bases;   // allele codes 0..4
   const uint8_t* read_quals;   // < 128
   const uint8_t* hap_bases;    // allele codes 0..4
-  const uint8_t* hap_gap_open; // gap-open Phred code (< 64) at each haplotype position
+  const uint8_t* hap_gap_open; // gap code at each haplotype position: open Phred | ext class << 6
 };
 
 // Emission of haplotype base h for read base r, given the read base's match and mismatch
@@ -56,10 +59,8 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
   const uint8_t* rb = in.read_bases + job.read_off;
   const uint8_t* rq = in.read_quals + job.read_off;
   const uint8_t* hb = in.hap_bases + job.hap_off;
-  const uint8_t* go = in.hap_gap_open + job.hap_off;
+  const uint8_t* go = in.hap_gap_open + job.go_off;
   const int m = static_cast<int>(job.hap_len);
-  const double ext = t.gap_ext;
-  const double ext_close = 1.0 - ext;
   // Band cell k of read row i is haplotype position j = diag + i - band + k.
   // Neighbours: (i-1, j-1) -> same k in the previous row; (i-1, j) -> k+1; (i, j-1) -> k-1.
   for (int k = 0; k < kCells; ++k) {
@@ -89,17 +90,23 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
       for (int k = k_lo; k < k_hi; ++k) {
         const int j = j0 + k;
         const double e = emission(hb[j], r, hit, miss);
-        const double open = t.gap_open[go[j]];
-        const double open_prev = j > 0 ? t.gap_open[go[j - 1]] : open;
-        m_cur[k] = e * (m_prev[k] * (1.0 - 2.0 * open_prev) + (i_prev[k] + d_prev[k]) * ext_close);
+        const uint8_t c = go[j];
+        const uint8_t c_prev = j > 0 ? go[j - 1] : c;
+        const double open = t.gap_open[c & 63];
+        const double open_prev = t.gap_open[c_prev & 63];
+        // A gap closes where it was (j - 1): that position's class.
+        m_cur[k] = e * (m_prev[k] * (1.0 - 2.0 * open_prev) + (i_prev[k] + d_prev[k]) * t.gap_close[c_prev >> 6]);
         // Insertion in the read: read base i consumed, haplotype position stays.
-        i_cur[k] = m_prev[k + 1] * open + i_prev[k + 1] * ext;
+        i_cur[k] = m_prev[k + 1] * open + i_prev[k + 1] * t.gap_ext[c >> 6];
       }
     }
     // Deletion from the read: haplotype position j consumed, read stays on row i. The cell left
     // of k_lo is off the haplotype (zeros), so the chain starts at zero there.
     if (k_lo < k_hi) d_cur[k_lo] = 0.0;
-    for (int k = k_lo + 1; k < k_hi; ++k) d_cur[k] = m_cur[k - 1] * t.gap_open[go[j0 + k]] + d_cur[k - 1] * ext;
+    for (int k = k_lo + 1; k < k_hi; ++k) {
+      const uint8_t c = go[j0 + k];
+      d_cur[k] = m_cur[k - 1] * t.gap_open[c & 63] + d_cur[k - 1] * t.gap_ext[c >> 6];
+    }
     double* tmp = m_prev; m_prev = m_cur; m_cur = tmp;
     tmp = i_prev; i_prev = i_cur; i_cur = tmp;
     tmp = d_prev; d_prev = d_cur; d_cur = tmp;

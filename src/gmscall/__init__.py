@@ -8,6 +8,7 @@ Public API:
     gmscall.check_gvcf(gvcf, ref)           -> every record of a gVCF validated (GvcfCheck)
     gmscall.call_somatic(tumor, ref, normal=...) -> somatic candidates (tumour/normal or tumour-only)
     gmscall.pileup(bam, ref, region, ...)  -> Pileup (numpy arrays)
+    gmscall.learn_error_model(bams, ref, regions) -> ErrorModel per read group (indel gap penalties)
     gmscall.info()                          -> version, build features, devices
 """
 
@@ -22,7 +23,8 @@ from .errors import BackendError, GmsError, InputError, OutputError
 _LAZY = {"pileup": "pileup_api", "Pileup": "pileup_api", "call": "caller", "call_iter": "caller",
          "call_batches": "caller", "RecordBatch": "caller", "genotype_gvcfs": "gvcf_genotype",
          "check_gvcf": "gvcf_check", "GvcfCheck": "gvcf_check", "CallOptions": "options", "PileupOptions": "options",
-         "call_somatic": "somatic", "SomaticOptions": "options"}
+         "call_somatic": "somatic", "SomaticOptions": "options", "ErrorModel": "error_model",
+         "learn_error_model": "error_model", "read_error_model": "error_model", "write_error_model": "error_model"}
 
 
 def __getattr__(name: str) -> Any:
@@ -47,6 +49,7 @@ def info() -> dict[str, Any]:
     return d
 
 
-__all__ = ["BackendError", "CallOptions", "GmsError", "GvcfCheck", "InputError", "OutputError", "Pileup",
-           "PileupOptions", "RecordBatch", "SomaticOptions", "__version__", "call", "call_batches", "call_iter",
-           "call_somatic", "check_gvcf", "genotype_gvcfs", "info", "pileup"]
+__all__ = ["BackendError", "CallOptions", "ErrorModel", "GmsError", "GvcfCheck", "InputError", "OutputError",
+           "Pileup", "PileupOptions", "RecordBatch", "SomaticOptions", "__version__", "call", "call_batches",
+           "call_iter", "call_somatic", "check_gvcf", "genotype_gvcfs", "info", "learn_error_model", "pileup",
+           "read_error_model", "write_error_model"]

@@ -21,6 +21,7 @@ from typing import Any, Union
 from . import _core
 from .backend import resolve_backend
 from .cohort import CohortSpec, build_cohort
+from .error_model import ErrorModel, learn_error_model, read_error_model, sample_tables
 from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
 from .phasing import PhaseStage, PhasingFormatter
@@ -50,6 +51,8 @@ class _Plan:
     options: CallOptions
     shards: list[Region]
     ref_contigs: list[tuple[str, int]]
+    error_models: tuple[ErrorModel, ...] = ()
+    error_model_note: str = ""
 
     @property
     def bam_key(self) -> str | tuple[str, ...]:
@@ -68,14 +71,41 @@ def _bam_list(bam: Bam | Sequence[Bam]) -> tuple[str, ...]:
 def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str] | None, bed: str | Path | None,
           output: str | Path | None, backend: str, options: CallOptions | None, shard_size: int,
           sample: str | None, ped: str | None = None, ploidy: str | None = None,
-          sex: Mapping[str, str] | Sequence[str] | None = None) -> _Plan:
+          sex: Mapping[str, str] | Sequence[str] | None = None, error_model: ErrorModelArg = True,
+          threads: int = 1) -> _Plan:
     bams, ref = _bam_list(bam), str(ref)
     be = resolve_backend(backend)
     session, contigs = open_checked(bams[0] if len(bams) == 1 else bams, ref, output)
     cohort = build_cohort(session, bams, sample, None if ped is None else str(ped),
                           None if ploidy is None else str(ploidy), sex)
-    shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
-    return _Plan(bams, ref, cohort, be, options or CallOptions(), shards, session.ref_contigs())
+    resolved = resolve_regions(contigs, regions, bed)
+    shards = make_shards(resolved, shard_size)
+    opts = options or CallOptions()
+    models, note = _error_models(error_model, bams, ref, resolved, opts, threads)
+    if models:
+        tables = sample_tables(models, cohort.samples, opts.gap_open_max, opts.gap_open_min, opts.gap_open_slope)
+        if any(tables):
+            opts = dataclasses.replace(opts, gap_open_tables=tables)
+    return _Plan(bams, ref, cohort, be, opts, shards, session.ref_contigs(), tuple(models), note)
+
+
+ErrorModelArg = Union[bool, str, Path, Sequence[ErrorModel]]
+
+
+def _error_models(arg: ErrorModelArg, bams: Sequence[str], ref: str, regions: Sequence[Region],
+                  opts: CallOptions, threads: int) -> tuple[list[ErrorModel], str]:
+    """The run's indel error models: learnt from the BAMs (True), none (False: the defaults), read
+    from a file (a path) or given (ErrorModel objects); and the header note on where they came from."""
+    if arg is False or arg is None:
+        return [], ""
+    if arg is True:
+        t0 = time.perf_counter()
+        models = learn_error_model(bams, ref, regions, min_mq=max(20, opts.min_mq), threads=threads)
+        log.info("indel error model: %d read group(s) learnt in %.2f s", len(models), time.perf_counter() - t0)
+        return models, "learnt from the reads"
+    if isinstance(arg, (str, Path)):
+        return read_error_model(arg), f"read from {Path(arg).resolve()}"
+    return list(arg), "given"
 
 
 def _call_shard(opts: CallOptions, backend: str, cohort: CohortSpec, session: _core.Session,
@@ -184,11 +214,16 @@ def call_batches(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Seque
                  bed: str | Path | None = None, threads: int = 1, backend: str = "auto",
                  options: CallOptions | None = None, shard_size: int = DEFAULT_SHARD, client: Any = None,
                  sample: str | None = None, ped: str | Path | None = None, ploidy: str | Path | None = None,
-                 sex: Mapping[str, str] | Sequence[str] | None = None) -> Iterator[RecordBatch]:
+                 sex: Mapping[str, str] | Sequence[str] | None = None,
+                 error_model: ErrorModelArg = True) -> Iterator[RecordBatch]:
     """Calls shard by shard and yields each shard's records as a columnar RecordBatch, in genome
     order, as soon as it and every shard before it are done (every shard, also empty ones).
-    `bam` is one BAM/CRAM or a list (joint calling: one column per @RG SM, in input order)."""
-    plan = _plan(bam, ref, regions, bed, None, backend, options, shard_size, sample, ped, ploidy, sex)
+    `bam` is one BAM/CRAM or a list (joint calling: one column per @RG SM, in input order).
+    `error_model`: True learns each read group's indel error model from the reads first
+    (gmscall.error_model), False keeps the default gap penalties, a path reuses a model file
+    (`gmscall model`), a list of ErrorModel uses those."""
+    plan = _plan(bam, ref, regions, bed, None, backend, options, shard_size, sample, ped, ploidy, sex,
+                 error_model, threads)
     stage = (PhaseStage(plan.cohort.n_samples, plan.cohort.trios) if plan.options.phase and not plan.options.gvcf
              else None)
     waiting: deque[Region] = deque()
@@ -221,7 +256,8 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
          client: Any = None, command: str | None = None, sample: str | None = None,
          ped: str | Path | None = None, ploidy: str | Path | None = None,
          sex: Mapping[str, str] | Sequence[str] | None = None,
-         progress: Progress | None = None, resume: bool = False) -> list[dict] | Path:
+         progress: Progress | None = None, resume: bool = False,
+         error_model: ErrorModelArg = True) -> list[dict] | Path:
     """Call SNVs and indels in one sample, or jointly in several (`bam` a list; BAMs whose read
     groups name several samples give one column each). Without `output`, returns the records as
     dicts (see `call_iter` and `call_batches` for streamed forms); with it, streams the VCF into
@@ -232,8 +268,9 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
     (haploid X/Y in males, no Y in females), with each sample's sex from `sex` ({name: "M"|"F"} or
     ["NAME=M", ...]), the PED, or its X/Y depth. `progress(done, total, bases_done)` is called as
     shards are written; `resume=True` checkpoints finished shards next to the output and reuses
-    those of an earlier, interrupted run with the same inputs and options."""
-    cohort_kw = {"sample": sample, "ped": ped, "ploidy": ploidy, "sex": sex}
+    those of an earlier, interrupted run with the same inputs and options. `error_model`: see
+    `call_batches` (the models go into the header, ##gmscallErrorModel)."""
+    cohort_kw = {"sample": sample, "ped": ped, "ploidy": ploidy, "sex": sex, "error_model": error_model}
     if resume:
         resume_output_check(output)
     if output is None:
@@ -241,7 +278,7 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
             raise InputError("a gVCF is written to a file: give output=")
         return list(call_iter(bam, ref, regions, bed=bed, threads=threads, backend=backend, options=options,
                               shard_size=shard_size, client=client, **cohort_kw))
-    plan = _plan(bam, ref, regions, bed, output, backend, options, shard_size, **cohort_kw)
+    plan = _plan(bam, ref, regions, bed, output, backend, options, shard_size, **cohort_kw, threads=threads)
     if plan.options.gvcf and plan.cohort.n_samples != 1:
         raise InputError(f"a gVCF holds one sample, these inputs have {plan.cohort.n_samples} "
                          f"({', '.join(plan.cohort.samples[:4])}): write one gVCF per sample")
@@ -265,7 +302,8 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
     phase = plan.options.phase and not plan.options.gvcf  # a gVCF is not phased (yet)
     layout = VcfLayout.of(plan.cohort, plan.options.gq_bands if plan.options.gvcf else None, phase)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__, command, plan.backend,
-                          plan.cohort.header_lines())
+                          [*plan.cohort.header_lines(),
+                           *(m.header_line(plan.error_model_note) for m in plan.error_models)])
     formatter: Any = ShardFormatter(layout)
     if phase:
         formatter = PhasingFormatter(formatter, plan.cohort.n_samples, plan.cohort.trios)

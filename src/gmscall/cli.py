@@ -1,4 +1,4 @@
-"""Command line: gmscall info | pileup | call | genotype | check | somatic | demo | eval | qc (bcftools-style options)."""
+"""Command line: gmscall info | pileup | call | model | genotype | check | somatic | demo | eval | qc (bcftools-style options)."""
 
 from __future__ import annotations
 
@@ -121,9 +121,27 @@ def _cmd_call(args: argparse.Namespace) -> int:
         call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
              threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
              client=client, command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample,
-             ped=args.ped, ploidy=args.ploidy, sex=args.sex, progress=progress, resume=args.resume)
+             ped=args.ped, ploidy=args.ploidy, sex=args.sex, progress=progress, resume=args.resume,
+             error_model=False if args.no_error_model else (args.error_model or True))
     if progress is not None:
         sys.stderr.write("\n")
+    return 0
+
+
+def _cmd_model(args: argparse.Namespace) -> int:
+    from .caller import _bam_list
+    from .error_model import learn_error_model, write_error_model
+    from .preflight import open_checked
+    from .regions import resolve_regions
+
+    bams = _bam_list(_bam_inputs(args))
+    _, contigs = open_checked(bams[0] if len(bams) == 1 else bams, args.fasta_ref, None)
+    regions = resolve_regions(contigs, args.regions, args.regions_file)
+    models = learn_error_model(bams, args.fasta_ref, regions, min_mq=max(20, args.min_mq), threads=args.threads,
+                               sample_bp=args.sample_bp)
+    write_error_model(args.output, models)
+    for m in models:
+        log.info("%s (%s): %d loci, %d reads; %s", m.read_group, m.sample, m.loci, m.reads, m.fit)
     return 0
 
 
@@ -355,8 +373,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gVCF: every base in a variant record or a reference block, <NON_REF> alleles (one sample)")
     p.add_argument("--gq-bands", default="1,10,20,30,40,50,60,99",
                    help="lower GQ bounds of the gVCF reference-block bands [1,10,20,30,40,50,60,99]")
+    p.add_argument("--error-model", metavar="FILE",
+                   help="reuse the indel error model of FILE (gmscall model, or a VCF gmscall wrote) "
+                        "[learnt from the reads, per read group]")
+    p.add_argument("--no-error-model", action="store_true",
+                   help="no learnt indel error model: the default gap penalties")
     _add_resume(p)
     p.set_defaults(func=_cmd_call)
+
+    p = sub.add_parser("model", help="learn the indel error model of each read group (for call --error-model)")
+    p.add_argument("bam", nargs="*", help="indexed BAMs or CRAMs")
+    p.add_argument("-f", "--fasta-ref", required=True, help="reference FASTA (indexed with samtools faidx)")
+    p.add_argument("-b", "--bam-list", help="file with one BAM/CRAM path per line (after those given as arguments)")
+    p.add_argument("-r", "--regions", action="append", help="region CONTIG[:START-END] to sample (repeatable) "
+                                                            "[the whole reference]")
+    p.add_argument("-R", "--regions-file", help="BED file of regions to sample")
+    p.add_argument("-o", "--output", default="-", help="model file: one ##gmscallErrorModel line per read group [-]")
+    p.add_argument("-q", "--min-MQ", type=int, default=20, dest="min_mq", help="min mapping quality (>= 20) [20]")
+    p.add_argument("--sample-bp", type=int, default=192_000,
+                   help="reference bases whose reads are counted, spread evenly over the regions [192000]")
+    p.add_argument("--threads", type=int, default=1, help="htslib decompression threads + 1 [1]")
+    p.set_defaults(func=_cmd_model)
 
     p = sub.add_parser("genotype", help="joint genotyping of one-sample gVCFs (gmscall call --gvcf) into one VCF")
     p.add_argument("gvcf", nargs="*", help="bgzipped, tabix-indexed gVCFs, one sample each")

@@ -69,6 +69,9 @@ class CallOptions:
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
+    # learnt indel error models (gmscall.error_model), set by call(): per VCF column, the gap code
+    # table of its sample's read groups ((period 0-8) x (units 0-20) codes; empty: the default)
+    gap_open_tables: tuple[tuple[int, ...], ...] = ()
     # trios: P(a child's genotype breaks Mendelian transmission): calls, mapping and truth errors as
     # much as mutations, so far above the mutation rate; chosen on sim-trio (README: 1e-6 erased real
     # inconsistent sites, 1e-3 and 1e-2 gave the same, best, F1 and Mendelian error rate)
@@ -86,6 +89,9 @@ class CallOptions:
             raise InputError(f"GQ bands must be increasing integers in [1, 99], got {list(bands)}")
         _check_range("gap_open_max", self.gap_open_max, 1, 63)
         _check_range("gap_open_min", self.gap_open_min, 1, self.gap_open_max)
+        for t in self.gap_open_tables:
+            if t and (len(t) != 9 * 21 or not all(1 <= (c & 63) <= 63 for c in t)):
+                raise InputError("gap_open_tables: 189 gap codes per sample expected (gmscall.error_model)")
         PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps)
         _check_range("min_alt_count", self.min_alt_count, 1, 1_000_000)
         _check_range("max_indel_len", self.max_indel_len, 1, 1000)
@@ -111,6 +117,7 @@ class CallOptions:
                      "gap_open_min", "gap_open_slope", "de_novo_prior", "gvcf", "gvcf_depth_classes", "phase"):
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)
+        p.gap_open_tables = [list(t) for t in self.gap_open_tables]
         return p
 
 

@@ -32,6 +32,10 @@ struct CallParams {
   int gap_open_max = 45;        // pair-HMM gap open (Phred) outside repeats
   int gap_open_min = 30;        // ... floor inside long repeats
   double gap_open_slope = 1.0;  // ... Phred lost per extra repeat unit
+  // Learnt indel error models (gmscall.error_model), per sample column: kStrTableSize gap-open
+  // Phred codes by [period][units] (str_index); an empty table, or no tables, means the default
+  // above. A position's code is the lowest over the tracts (periods 1-8) that cover it.
+  std::vector<std::vector<uint8_t>> gap_open_tables;
   int64_t read_pad = 400;       // reads and candidates are gathered this far beyond the shard
   double de_novo_prior = 1e-3;  // trios: chance that a child carries an allele neither parent has
   bool gvcf = false;            // <NON_REF> on records and reference blocks (one sample)

@@ -1,0 +1,346 @@
+"""Indel error model learnt from the reads, per read group (GATK DRAGstr's idea).
+
+At the reference's tandem repeats (period 1-8; length in whole units, 1-20, longer tracts counted
+as 20) of a sample of the regions to call, the reads that span a tract are counted, and among
+them those whose alignment carries an indel of whole units inside it (``_core.count_repeat_indels``;
+a locus where one indel allele is on more than 30 % of the reads is a real allele, not errors, and
+is left out). The rate r of such reads is fitted as log10 r = a_p + b L (L the tract's length in
+bases, an intercept per period, one slope b >= 0 for all, binomial likelihood, on the lengths seen
+at >= 3 loci and >= 50 reads; b = 0 unless a slope fits better by a log-likelihood of 10), and each
+length's count is shrunk towards the curve ((k + 100 r_fit) / (n + 100)), so that rare long
+tracts borrow from it; periods 6-8, rarely counted enough, take the curve of the longest counted
+period below them. Each rate becomes the
+pair-HMM's gap-open Phred at the positions of such tracts: the probability that the pair-HMM gives
+a read one unit longer or shorter than the haplotype, relative to an exact copy, is about
+2 (L - p + 1) g e^(p-1) (1 - e) for a tract of L bases and period p (an insertion or a deletion
+that can open at any of L - p + 1 places, g the gap-open, e the gap continuation of the period's
+class, ``_core.gap_ext_classes``); g is set so that this equals ODDS_SCALE r / (1 - r). The pair-HMM uses, at
+each position, the lower of the learnt Phred and the default (``CallOptions.gap_open_*``): a library
+noisier than the default assumes gets the learnt penalty (and the continuation of its period's
+class), a cleaner one keeps the default. A period with fewer than ``MIN_LOCI`` loci or
+``MIN_READS`` reads (and no shorter period counted) keeps the default; the header line says which.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .regions import Region
+
+__all__ = ["ErrorModel", "learn_error_model", "read_error_model", "write_error_model"]
+
+HEADER_KEY = "gmscallErrorModel"
+MAX_PERIOD = 8
+MAX_UNITS = 20
+MIN_LOCI = 200  # per period (loci of any length)
+MIN_READS = 2000  # per period
+SAMPLE_BP = 192_000  # reference bases whose reads are counted: ~0.1 s at 30x
+CHUNK_BP = 8_000
+PRIOR_READS = 100.0
+MIN_BIN_READS = 50  # lengths that set the curve: this many reads ...
+MIN_BIN_LOCI = 3  # ... from this many loci (also: fewer loci and a length's own counts are not used)
+MIN_SLOPE_LLR = 10.0  # rates grow with length only if that fits better by this log-likelihood
+# The pair-HMM's odds of a read one unit off are set to this share of the learnt r / (1 - r):
+# chosen on three stutter sets of simulate_set.py (HS25 2x150 20x and 40x, HS20 2x100 40x): at 1
+# they lost 13, 7 and 7 true indels, at 0.5 11, 4 and 5, at 0.25 the first false one came (none
+# at 1 or 0.5); the sets without stutter kept their calls at each.
+ODDS_SCALE = 0.5
+PHRED_FLOOR = 20  # a gap-open above 1 % makes every repeat position cost the match path (1 - 2g)
+EXT_CLASS = (0, 0, 1, 2, 2, 3, 3, 3, 3)  # by period: as gmscall/error_model.hpp's gap_ext_class
+
+
+def _first_units(period: int) -> int:
+    return 1 if period == 1 else 2
+
+
+@dataclass(frozen=True)
+class ErrorModel:
+    """One read group's learnt model: ``gap_open[period]`` is the gap-open Phred for tract lengths
+    ``_first_units(period)`` .. 20 units (absent: the period keeps the default); ``rates`` the
+    fitted rates of reads with a whole-unit indel behind them (empty when read from a file)."""
+
+    read_group: str
+    sample: str
+    platform: str
+    loci: int
+    reads: int
+    fit: str
+    gap_open: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    rates: dict[int, tuple[float, ...]] = field(default_factory=dict, compare=False)
+
+    def header_line(self, source: str = "") -> str:
+        """``##gmscallErrorModel=<ReadGroup=..,Sample=..,Platform=..,[Source="..",]Loci=..,Reads=..,
+        Fit="..",GapOpen="P1:..;P2:..">`` (GapOpen: per learnt period, the Phred by length in
+        units from 1 (period 1) or 2 (the others) to 20)."""
+        go = ";".join(f"P{p}:{','.join(str(v) for v in vals)}" for p, vals in sorted(self.gap_open.items()))
+        src = f'Source="{source}",' if source else ""
+        return (f"##{HEADER_KEY}=<ReadGroup={self.read_group or '-'},Sample={self.sample or '-'},"
+                f"Platform={self.platform or '-'},{src}Loci={self.loci},Reads={self.reads},Fit=\"{self.fit}\","
+                f"GapOpen=\"{go}\">")
+
+    def table(self, gap_open_max: int, gap_open_min: int, gap_open_slope: float) -> list[int]:
+        """The core's gap code table ([period][units], 9 x 21): per entry the lower of the default
+        and the learnt Phred; where the learnt one is lower, its period's continuation class."""
+        out = [gap_open_max] * ((MAX_PERIOD + 1) * (MAX_UNITS + 1))
+        for p in range(1, MAX_PERIOD + 1):
+            learnt = self.gap_open.get(p)
+            for u in range(1, MAX_UNITS + 1):
+                d = _default_code(p, u, gap_open_max, gap_open_min, gap_open_slope)
+                code = d
+                if learnt is not None and u >= _first_units(p):
+                    v = learnt[u - _first_units(p)]
+                    if v < d:
+                        code = v | (EXT_CLASS[p] << 6)
+                out[p * (MAX_UNITS + 1) + u] = code
+        return out
+
+
+def _default_code(period: int, units: int, gmax: int, gmin: int, slope: float) -> int:
+    """Today's gap-open (csrc/core/haplotypes.cpp gap_open_code) for a tract of period 1-4; the
+    default looks at no longer period."""
+    if period > 4 or units <= 1:
+        return gmax
+    q = math.floor(gmax - slope * (units - 1) + 0.5)  # std::lround for the values used
+    return min(max(q, gmin), gmax)
+
+
+def sample_chunks(regions: Sequence[Region], sample_bp: int = SAMPLE_BP,
+                  chunk_bp: int = CHUNK_BP) -> list[tuple[str, int, int]]:
+    """Chunks of ``chunk_bp`` spread evenly over the regions (all of them when they are shorter
+    than ``sample_bp``): deterministic, so every run on the same regions learns the same model."""
+    total = sum(r.end - r.start for r in regions)
+    if total <= sample_bp:
+        return [(r.contig, s, min(s + chunk_bp, r.end)) for r in regions for s in range(r.start, r.end, chunk_bp)]
+    n = max(1, sample_bp // chunk_bp)
+    out = []
+    for i in range(n):
+        at = int((i + 0.5) * total / n)
+        for r in regions:
+            if at < r.end - r.start:
+                s = max(r.start, min(r.start + at - chunk_bp // 2, r.end - chunk_bp))
+                out.append((r.contig, s, min(s + chunk_bp, r.end)))
+                break
+            at -= r.end - r.start
+    return out
+
+
+def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[float, dict[int, float]]:
+    """log10 r = a_p + b L (L the tract's length in bases, b >= 0 shared by the periods, r <= 0.5):
+    binomial maximum likelihood on a grid, on the lengths with at least MIN_BIN_READS reads from
+    MIN_BIN_LOCI loci (one odd locus does not set the slope). ``data``: period -> (indel reads,
+    reads, units, loci)."""
+    a_grid = np.arange(-7.0, 0.0, 0.05)
+    b_grid = np.arange(0.0, 0.4, 0.004)
+    total = np.zeros(len(b_grid))
+    best_a: dict[int, np.ndarray] = {}
+    for p, (k, n, units, loci) in data.items():
+        sel = (n >= MIN_BIN_READS) & (loci >= MIN_BIN_LOCI)
+        length = units[sel].astype(float) * p
+        kk, nn = k[sel].astype(float), n[sel].astype(float)
+        lr = np.minimum(a_grid[:, None, None] + b_grid[None, :, None] * length[None, None, :], math.log10(0.5))
+        r = 10.0 ** lr
+        ll = (kk * np.log(r) + (nn - kk) * np.log1p(-r)).sum(axis=2)  # [a, b]
+        best_a[p] = a_grid[np.argmax(ll, axis=0)]
+        total += ll.max(axis=0)
+    j = int(np.argmax(total))
+    if total[j] - total[0] < MIN_SLOPE_LLR:  # no trend with length that the data show: flat rates
+        j = 0
+    return float(b_grid[j]), {p: float(a[j]) for p, a in best_a.items()}
+
+
+def rate_to_phred(rate: float, period: int, units: int) -> int:
+    """The gap-open Phred at which the pair-HMM's odds of a read one unit off equal
+    ODDS_SCALE * rate / (1 - rate)."""
+    ext = _EXT_VALUES[EXT_CLASS[period]] if rate > 0 else 0.1
+    length = period * units
+    places = 2.0 * (length - period + 1) * ext ** (period - 1) * (1.0 - ext)
+    g = ODDS_SCALE * rate / (1.0 - rate) / places
+    return int(min(63, max(PHRED_FLOOR, round(-10.0 * math.log10(max(g, 1e-7))))))
+
+
+def _ext_values() -> tuple[float, ...]:
+    try:
+        from . import _core
+
+        return tuple(_core.gap_ext_classes)
+    except ImportError:  # pragma: no cover - the documented values
+        return (0.1, 0.3, 0.5, 0.7)
+
+
+_EXT_VALUES = _ext_values()
+
+
+def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np.ndarray,
+               loci: np.ndarray) -> ErrorModel:
+    """A model from count tables [period 0..8][units 0..20] (as ``_core.count_repeat_indels``)."""
+    data, learnt, borrowed, default = {}, [], [], []
+    for p in range(1, MAX_PERIOD + 1):
+        u0 = _first_units(p)
+        if loci[p, u0:].sum() >= MIN_LOCI and n[p, u0:].sum() >= MIN_READS:
+            data[p] = (k[p, u0:], n[p, u0:], np.arange(u0, MAX_UNITS + 1), loci[p, u0:])
+    gap_open: dict[int, tuple[int, ...]] = {}
+    rates: dict[int, tuple[float, ...]] = {}
+    if data:
+        slope, intercept = _fit_periods(data)
+        for p in range(1, MAX_PERIOD + 1):
+            units = np.arange(_first_units(p), MAX_UNITS + 1)
+            if p in data:
+                a = intercept[p]
+                learnt.append(p)
+            elif p > min(data):  # a longer period than any counted: the curve of the longest below
+                a = intercept[max(q for q in data if q < p)]
+                borrowed.append(p)
+            else:
+                default.append(p)
+                continue
+            fit = np.minimum(10.0 ** (a + slope * units * p), 0.5)
+            kp, np_ = (data[p][0], data[p][1]) if p in data else (np.zeros_like(units), np.zeros_like(units))
+            few = (data[p][3] if p in data else np.zeros_like(units)) < MIN_BIN_LOCI
+            kp, np_ = np.where(few, 0, kp), np.where(few, 0, np_)  # lengths seen at one or two loci: the curve
+            est = np.maximum.accumulate((kp + PRIOR_READS * fit) / (np_ + PRIOR_READS))  # no fewer errors if longer
+            rates[p] = tuple(float(x) for x in est)
+            gap_open[p] = tuple(rate_to_phred(float(x), p, int(u)) for x, u in zip(est, units))
+    if not learnt:
+        fit = f"default: fewer than {MIN_LOCI} tandem-repeat loci or {MIN_READS} reads per period"
+        default = list(range(1, MAX_PERIOD + 1))
+    else:
+        fit = f"learnt for periods {','.join(map(str, learnt))}"
+        if borrowed:
+            fit += f"; {','.join(map(str, borrowed))} from the curve of {max(learnt)}"
+        if default:
+            fit += f"; default for {','.join(map(str, default))}"
+        if borrowed or default:
+            fit += f" (fewer than {MIN_LOCI} loci or {MIN_READS} reads)"
+    return ErrorModel(read_group, sample, platform, int(loci[1:, 1:].sum()), int(n[1:, 1:].sum()), fit,
+                      gap_open, rates)
+
+
+def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
+                      regions: Sequence[Region], *, min_mq: int = 20, threads: int = 1,
+                      sample_bp: int = SAMPLE_BP) -> list[ErrorModel]:
+    """One model per read group of each BAM/CRAM, learnt from the reads over a sample of
+    ``regions`` (``sample_bp`` bases spread evenly over them)."""
+    from . import _core
+
+    paths = [bams] if isinstance(bams, (str, Path)) else list(bams)
+    chunks = sample_chunks(regions, sample_bp)
+    out = []
+    for bam in paths:
+        c = _core.count_repeat_indels(str(bam), str(ref), chunks, min_mq, max(0, threads - 1))
+        for g, rg in enumerate(c["read_groups"]):
+            out.append(fit_counts(rg, c["samples"][g], c["platforms"][g], c["indel"][g], c["total"][g],
+                                  c["loci"][g]))
+    return out
+
+
+def write_error_model(path: str | Path, models: Iterable[ErrorModel]) -> Path:
+    """The models as their VCF header lines, one per line (what ``--error-model`` reads); written
+    to a temporary name and renamed when complete ('-': standard output)."""
+    import os
+
+    from .sink import open_sink, stdout_sink
+
+    text = "".join(m.header_line() + "\n" for m in models).encode()
+    if str(path) == "-":
+        out = stdout_sink()
+        out.write(text)
+        out.close()
+        return Path("/dev/stdout")
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open_sink(tmp, path) as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return Path(path)
+
+
+_LINE = re.compile(r'^##' + HEADER_KEY + r'=<(.*)>\s*$')
+_FIELD = re.compile(r'(\w+)=("[^"]*"|[^,]*)(?:,|$)')
+
+
+def parse_header_line(line: str, where: str = "") -> ErrorModel:
+    """An ErrorModel from its ``##gmscallErrorModel=<...>`` line."""
+    m = _LINE.match(line.strip())
+    if not m:
+        raise InputError(f"{where}not a ##{HEADER_KEY}=<...> line: {line.strip()[:80]!r}")
+    fields = {f.group(1): f.group(2).strip('"') for f in _FIELD.finditer(m.group(1))}
+    try:
+        gap_open: dict[int, tuple[int, ...]] = {}
+        for part in filter(None, fields.get("GapOpen", "").split(";")):
+            name, _, values = part.partition(":")
+            if not re.fullmatch(r"P[1-8]", name):
+                raise ValueError(f"period {name!r}")
+            p = int(name[1:])
+            vals = tuple(int(v) for v in values.split(","))
+            if len(vals) != MAX_UNITS - _first_units(p) + 1 or not all(1 <= v <= 63 for v in vals):
+                raise ValueError(f"{name}: {MAX_UNITS - _first_units(p) + 1} Phred values in [1, 63] expected")
+            gap_open[p] = vals
+        rg, sm, pl = (fields.get(k, "-") for k in ("ReadGroup", "Sample", "Platform"))
+        return ErrorModel("" if rg == "-" else rg, "" if sm == "-" else sm, "" if pl == "-" else pl,
+                          int(fields.get("Loci", "0")), int(fields.get("Reads", "0")), fields.get("Fit", ""),
+                          gap_open)
+    except ValueError as e:
+        raise InputError(f"{where}bad ##{HEADER_KEY} line ({e}): {line.strip()[:80]!r}") from None
+
+
+def read_error_model(path: str | Path) -> list[ErrorModel]:
+    """The models of a file written by ``write_error_model`` / ``gmscall model`` (or the header
+    of a VCF gmscall wrote: its ``##gmscallErrorModel`` lines)."""
+    import gzip
+
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        lines = []
+        with (gzip.open(p, "rt") if gz else open(p)) as fh:
+            for k, line in enumerate(fh, 1):
+                if line.startswith(f"##{HEADER_KEY}="):
+                    lines.append((k, line))
+                elif line.startswith("#CHROM") or not (line.startswith("#") or not line.strip()):
+                    break
+    except (OSError, UnicodeDecodeError, EOFError) as e:
+        raise InputError(f"{path}: cannot read the error model ({getattr(e, 'strerror', None) or e})") from None
+    if not lines:
+        raise InputError(f"{path}: no ##{HEADER_KEY} line: write one with 'gmscall model BAM -f REF -o FILE'")
+    return [parse_header_line(line, f"{path}, line {k}: ") for k, line in lines]
+
+
+def sample_tables(models: Sequence[ErrorModel], samples: Sequence[str], gap_open_max: int, gap_open_min: int,
+                  gap_open_slope: float) -> tuple[tuple[int, ...], ...]:
+    """Per VCF column, the gap code table of its sample's read groups (reads-weighted mean Phred
+    where a sample has several; an empty tuple keeps the default). A single sample and models of
+    one other sample (a model file from another run of the same library): that model."""
+    by_sample: dict[str, list[ErrorModel]] = {}
+    for m in models:
+        by_sample.setdefault(m.sample, []).append(m)
+    if len(samples) == 1 and samples[0] not in by_sample and len(by_sample) == 1:
+        by_sample = {samples[0]: next(iter(by_sample.values()))}
+    out = []
+    for s in samples:
+        group = [m for m in by_sample.get(s, []) if m.gap_open]
+        if not group:
+            out.append(())
+            continue
+        if len(group) == 1:
+            m = group[0]
+        else:
+            gap_open = {}
+            for p in set().union(*(g.gap_open for g in group)):
+                have = [g for g in group if p in g.gap_open]
+                w = np.array([max(1, g.reads) for g in have], dtype=float)
+                vals = np.array([g.gap_open[p] for g in have], dtype=float)
+                gap_open[p] = tuple(round(float(x)) for x in (w[:, None] * vals).sum(0) / w.sum())
+            m = ErrorModel("", s, "", 0, 0, "pooled", gap_open)
+        out.append(tuple(m.table(gap_open_max, gap_open_min, gap_open_slope)))
+    return tuple(out)

@@ -1,0 +1,301 @@
+"""The indel error model learnt from the reads (gmscall.error_model, #18): counts at tandem repeats
+recover known indel rates, the model file round-trips, too few loci fall back to the defaults, a
+bad model file is one line and exit 2, and the model reaches the VCF header and the pair-HMM."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pysam
+import pytest
+
+from gmscall import _core
+from gmscall.error_model import (
+    ODDS_SCALE,
+    ErrorModel,
+    fit_counts,
+    learn_error_model,
+    rate_to_phred,
+    read_error_model,
+    sample_chunks,
+    write_error_model,
+)
+from gmscall.regions import Region
+from gmscall.synth import make_dataset
+
+# (unit, units, rate of reads with one unit lost): homopolymers, a dinucleotide and a tetranucleotide
+TRACTS = (("A", 8, 0.01), ("C", 14, 0.08), ("CA", 8, 0.04), ("GATA", 5, 0.03))
+FLANK = 40
+
+
+def _random_flank(rng: np.random.Generator, n: int) -> str:
+    """Random bases without runs of 3 or more, so the flanks add no long repeats."""
+    out: list[str] = []
+    while len(out) < n:
+        b = "ACGT"[rng.integers(4)]
+        if len(out) >= 2 and out[-1] == out[-2] == b:
+            continue
+        out.append(b)
+    return "".join(out)
+
+
+def _write_repeat_bam(tmp: Path, seed: int = 7, copies: int = 60, depth: int = 40, read_len: int = 100,
+                      rg: str = "lib1", sample: str = "S1", tracts_spec=TRACTS) -> tuple[Path, Path]:
+    """A reference of `copies` blocks per tract kind (flank + tract), and forward reads that each
+    lose one unit of a tract they span with the kind's rate (CIGAR with the deletion at the
+    tract's start, left-aligned as an aligner writes it)."""
+    rng = np.random.default_rng(seed)
+    parts, tracts = [], []
+    pos = 0
+    prev = "N"
+    for _ in range(copies):
+        for kind, (unit, units, _rate) in enumerate(tracts_spec):
+            flank = _random_flank(rng, FLANK)  # the tracts neither start nor end a unit early
+            while flank[-1] == unit[-1] or flank[0] == prev[0]:
+                flank = _random_flank(rng, FLANK)
+            prev = unit
+            parts.append(flank)
+            pos += len(flank)
+            tract = unit * units
+            parts.append(tract)
+            tracts.append((pos, pos + len(tract), kind))
+            pos += len(tract)
+    tail = _random_flank(rng, FLANK)
+    while tail[0] == prev[0]:
+        tail = _random_flank(rng, FLANK)
+    parts.append(tail)
+    ref = "".join(parts)
+    fa = tmp / "ref.fa"
+    fa.write_text(">chrR\n" + "\n".join(ref[i:i + 60] for i in range(0, len(ref), 60)) + "\n")
+    pysam.faidx(str(fa))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chrR", "LN": len(ref)}],
+              "RG": [{"ID": rg, "SM": sample, "PL": "ILLUMINA"}]}
+    n_reads = depth * len(ref) // read_len
+    starts = np.sort(rng.integers(0, len(ref) - read_len - 10, n_reads))
+    bam = tmp / "reads.bam"
+    unsorted = tmp / "unsorted.bam"
+    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
+        for k, s in enumerate(starts):
+            s = int(s)
+            seq, cigar, rp = [], [], s
+            covered = [t for t in tracts if t[0] >= s + 3 and t[1] + 3 <= s + read_len]
+            for ts, te, kind in covered:
+                unit, _, rate = tracts_spec[kind]
+                if rng.random() < rate:
+                    seq.append(ref[rp:ts])
+                    cigar += [(0, ts - rp), (2, len(unit))]
+                    rp = ts + len(unit)
+            need = read_len - sum(len(x) for x in seq)
+            seq.append(ref[rp:rp + need])
+            cigar.append((0, need))
+            a = pysam.AlignedSegment(out.header)
+            a.query_name = f"r{k}"
+            a.query_sequence = "".join(seq)
+            a.flag = 0
+            a.reference_id = 0
+            a.reference_start = s
+            a.mapping_quality = 60
+            a.cigartuples = [c for c in cigar if c[1] > 0]
+            a.query_qualities = pysam.qualitystring_to_array("I" * read_len)
+            a.set_tag("RG", rg)
+            out.write(a)
+    pysam.sort("-o", str(bam), str(unsorted))
+    pysam.index(str(bam))
+    return bam, fa
+
+
+def test_counts_recover_known_indel_rates(tmp_path):
+    bam, fa = _write_repeat_bam(tmp_path)
+    length = pysam.FastaFile(str(fa)).get_reference_length("chrR")
+    c = _core.count_repeat_indels(str(bam), str(fa), [("chrR", 0, length)], 20, 0)
+    assert c["read_groups"] == ["lib1"] and c["samples"] == ["S1"] and c["platforms"] == ["ILLUMINA"]
+    k, n, loci = c["indel"][0], c["total"][0], c["loci"][0]
+    for unit, units, rate in TRACTS:
+        p = len(unit)
+        assert loci[p, units] >= 55, (unit, loci[p, units])
+        got = k[p, units] / n[p, units]
+        sd = math.sqrt(rate * (1 - rate) / n[p, units])
+        assert abs(got - rate) < 4 * sd, (unit, units, got, rate)
+    # elsewhere (the flanks' short runs) no errors were simulated
+    assert k[1, 2] == 0 and k[2, 2] == 0
+    # the fitted model: rates near the simulated ones and gap-opens in the order of the rates
+    (m,) = learn_error_model(bam, fa, [Region("chrR", 0, length)])
+    assert m.read_group == "lib1" and m.sample == "S1" and m.platform == "ILLUMINA"
+    assert m.rates[1][14 - 1] == pytest.approx(0.08, rel=0.35)
+    assert m.rates[1][8 - 1] == pytest.approx(0.01, rel=0.6)
+    assert m.gap_open[1][14 - 1] < m.gap_open[1][8 - 1] <= 45
+    assert m.rates[1] == tuple(sorted(m.rates[1]))  # rates only rise with length
+
+
+def test_a_real_allele_is_not_counted_as_errors(tmp_path):
+    """A homopolymer where half the reads lose a unit is a het deletion: left out of the counts."""
+    bam, fa = _write_repeat_bam(tmp_path, copies=40, tracts_spec=(("A", 10, 0.5),))
+    length = pysam.FastaFile(str(fa)).get_reference_length("chrR")
+    c = _core.count_repeat_indels(str(bam), str(fa), [("chrR", 0, length)], 20, 0)
+    assert c["loci"][0][1, 10] <= 2 and c["loci_skipped"] >= 38  # a het by chance below 30 % at most
+
+
+def test_rate_to_phred_matches_the_pair_hmm():
+    # one unit off in a tract of L bases: 2 (L - p + 1) g e^(p-1) (1 - e) = ODDS_SCALE r / (1 - r)
+    for p, u, r in ((1, 12, 0.01), (2, 8, 0.03), (4, 6, 0.01)):
+        q = rate_to_phred(r, p, u)
+        e = _core.gap_ext_classes[{1: 0, 2: 1, 4: 2}[p]]
+        g = 10 ** (-q / 10)
+        implied = 2 * (u * p - p + 1) * g * e ** (p - 1) * (1 - e)
+        assert implied == pytest.approx(ODDS_SCALE * r / (1 - r), rel=0.15)
+    assert rate_to_phred(1e-9, 1, 1) == 63 and rate_to_phred(0.4, 4, 20) == 20  # bounds
+
+
+def test_model_file_round_trips(tmp_path):
+    k = np.zeros((9, 21), np.int64)
+    n = np.zeros((9, 21), np.int64)
+    loci = np.zeros((9, 21), np.int64)
+    for u in range(1, 21):
+        n[1, u], loci[1, u] = 2000, 40
+        k[1, u] = round(2000 * min(0.3, 1e-4 * 10 ** (u / 5)))
+    for u in range(2, 12):
+        n[2, u], loci[2, u] = 1000, 35
+        k[2, u] = round(1000 * min(0.3, 1e-4 * 10 ** (u / 4)))
+    m = fit_counts("rg1", "S", "ILLUMINA", k, n, loci)
+    assert set(m.gap_open) == set(range(1, 9)) and "3,4,5,6,7,8 from the curve of 2" in m.fit
+    other = ErrorModel("rg2", "T", "", 0, 0, "default: too few", {})
+    path = write_error_model(tmp_path / "m.txt", [m, other])
+    back = read_error_model(path)
+    assert back == [m, other]
+    assert path.read_text().count("##gmscallErrorModel=<") == 2
+    # the header line as gmscall qc reads it (its MultiQC plot: P1 from length 1, others from 2)
+    from gmscall.qc.report import _error_model_content
+    from gmscall.qc.scan import _parse_generic
+
+    fields = _parse_generic(m.header_line().split("=", 1)[1])
+    assert fields["ReadGroup"] == m.read_group and fields["Loci"] == str(m.loci)
+    plot = _error_model_content([fields])["data"]
+    assert plot[f"{m.read_group} P1"][0] == [1, float(m.gap_open[1][0])]
+    assert plot[f"{m.read_group} P2"][0] == [2, float(m.gap_open[2][0])]
+
+
+def test_few_loci_fall_back_to_the_defaults(tmp_path):
+    bam, fa = _write_repeat_bam(tmp_path, copies=1)
+    length = pysam.FastaFile(str(fa)).get_reference_length("chrR")
+    (m,) = learn_error_model(bam, fa, [Region("chrR", 0, length)])
+    assert m.gap_open == {} and m.fit.startswith("default: fewer than")
+    assert 'Fit="default: fewer than' in m.header_line()
+
+
+def test_sample_chunks_spread_evenly():
+    regs = [Region("c1", 0, 1_000_000), Region("c2", 0, 3_000_000)]
+    chunks = sample_chunks(regs, sample_bp=80_000, chunk_bp=8_000)
+    assert len(chunks) == 10 and sum(1 for c in chunks if c[0] == "c1") in (2, 3)
+    assert all(e - s == 8_000 for _, s, e in chunks)
+    small = sample_chunks([Region("c1", 100, 20_100)], sample_bp=80_000, chunk_bp=8_000)
+    assert small == [("c1", 100, 8100), ("c1", 8100, 16100), ("c1", 16100, 20100)]
+
+
+def _gmscall(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gmscall.cli", *args], capture_output=True, text=True, check=False)
+
+
+def test_bad_model_file_is_one_line_and_exit_2(tmp_path):
+    ds = make_dataset(tmp_path / "d", length=6000, depth=10, seed=2)
+    bad = tmp_path / "bad.txt"
+    for text in ("hello\n", '##gmscallErrorModel=<ReadGroup=a,Sample=S,GapOpen="P9:1,2">\n',
+                 '##gmscallErrorModel=<ReadGroup=a,Sample=S,GapOpen="P1:45,44">\n'):
+        bad.write_text(text)
+        r = _gmscall("call", "-f", str(ds.fasta), "--error-model", str(bad), "-o", str(tmp_path / "o.vcf"),
+                     str(ds.bam))
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("gmscall: error: ") and "bad.txt" in lines[0], lines
+        assert not (tmp_path / "o.vcf").exists()
+    r = _gmscall("call", "-f", str(ds.fasta), "--error-model", str(tmp_path / "missing.txt"), str(ds.bam))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_model_command_and_header_and_reuse(tmp_path):
+    bam, fa = _write_repeat_bam(tmp_path)
+    model = tmp_path / "model.txt"
+    r = _gmscall("model", "-f", str(fa), "-o", str(model), str(bam))
+    assert r.returncode == 0, r.stderr
+    (m,) = read_error_model(model)
+    assert m.read_group == "lib1" and 1 in m.gap_open
+    learnt = tmp_path / "learnt.vcf"
+    reused = tmp_path / "reused.vcf"
+    plain = tmp_path / "plain.vcf"
+    for out, extra in ((learnt, []), (reused, ["--error-model", str(model)]), (plain, ["--no-error-model"])):
+        r = _gmscall("call", "-f", str(fa), "-o", str(out), *extra, str(bam))
+        assert r.returncode == 0, r.stderr
+
+    def split(p: Path) -> tuple[list[str], list[str]]:
+        lines = p.read_text().splitlines()
+        return [x for x in lines if x.startswith("##gmscallErrorModel")], [x for x in lines if not x.startswith("#")]
+
+    (h1,), rec1 = split(learnt)
+    (h2,), rec2 = split(reused)
+    h3, _ = split(plain)
+    assert h3 == [] and 'Source="learnt from the reads"' in h1 and "Source=\"read from" in h2
+    assert h1.split("Loci=")[1] == h2.split("Loci=")[1]  # the same model
+    assert rec1 == rec2
+    # the model file is also read from a VCF's header
+    assert read_error_model(learnt) == [m]
+
+
+def test_default_tables_give_the_default_calls(tmp_path):
+    """A model no lower than the defaults anywhere changes no call (same gap codes as today)."""
+    from gmscall import call
+    from gmscall.options import CallOptions
+
+    ds = make_dataset(tmp_path / "d", length=20_000, depth=20, seed=5)
+    high = ErrorModel("x", ds.sample, "", 100, 1000, "learnt", {p: (63,) * (21 - (1 if p == 1 else 2))
+                                                                 for p in range(1, 9)})
+    a = call(str(ds.bam), str(ds.fasta), error_model=False)
+    b = call(str(ds.bam), str(ds.fasta), error_model=[high])
+    assert a == b
+    opts = CallOptions()
+    low = ErrorModel("x", ds.sample, "", 100, 1000, "learnt", {1: tuple([20] * 20)})
+    table = low.table(opts.gap_open_max, opts.gap_open_min, opts.gap_open_slope)
+    assert table[1 * 21 + 5] == 20 and table[2 * 21 + 5] == 41  # P1 learnt, P2 default (45 - 4)
+    c = call(str(ds.bam), str(ds.fasta), error_model=[low])
+    assert len(c) > 0
+
+
+def test_each_sample_gets_its_read_groups_model(tmp_path):
+    """Per VCF column the table of its sample (a cohort of two libraries); several read groups of
+    one sample: the reads-weighted mean Phred; a joint call runs with one model per column."""
+    from gmscall import call
+    from gmscall.error_model import sample_tables
+    from gmscall.synth import make_family
+
+    a = ErrorModel("a1", "A", "", 300, 1000, "learnt", {1: tuple([30] * 20)})
+    a2 = ErrorModel("a2", "A", "", 300, 3000, "learnt", {1: tuple([40] * 20)})
+    b = ErrorModel("b1", "B", "", 300, 1000, "learnt", {2: tuple([25] * 19)})
+    t = sample_tables([a, a2, b], ["A", "B", "C"], 45, 30, 1.0)
+    assert t[2] == () and len(t[0]) == len(t[1]) == 9 * 21
+    assert t[0][1 * 21 + 1] == 38  # reads-weighted mean of 30 and 40 (37.5), below the default 45
+    assert t[0][1 * 21 + 12] == 34  # the default (45 - 11) where it is lower than the model
+    assert t[1][2 * 21 + 3] == 25 | (1 << 6) and t[1][1 * 21 + 3] == 43  # learnt P2 (class 1); default P1
+    # one sample and a model of another name (a file from another run of the library): used
+    assert sample_tables([b], ["Z"], 45, 30, 1.0)[0] == t[1]
+    fam = make_family(tmp_path / "fam", length=12_000, depth=15, seed=4)
+    names = list(fam.bams)
+    bams = [str(fam.bams[s]) for s in names]
+    low = [ErrorModel(f"rg{k}", s, "", 300, 1000, "learnt", {1: tuple([20] * 20)}) for k, s in enumerate(names[:1])]
+    recs = call(bams, str(fam.fasta), error_model=low)
+    assert recs and call(bams, str(fam.fasta), error_model=False)
+
+
+@pytest.mark.cuda
+def test_learnt_gap_codes_cuda_parity(tmp_path):
+    """The learnt codes (open Phred and continuation class per position) give the same bits on
+    the GPU as on the CPU: stutter-like reads with a low model for every period."""
+    from gmscall import call
+
+    bam, fa = _write_repeat_bam(tmp_path, copies=20)
+    low = [ErrorModel("lib1", "S1", "", 300, 1000, "learnt",
+                      {p: tuple([20 + p] * (21 - (1 if p == 1 else 2))) for p in range(1, 9)})]
+    cpu = call(str(bam), str(fa), error_model=low, backend="cpu")
+    gpu = call(str(bam), str(fa), error_model=low, backend="cuda")
+    assert cpu == gpu
