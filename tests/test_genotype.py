@@ -238,7 +238,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_one_sample_genotyped_from_its_gvcf_is_its_bam_call(mixed: tuple[Path, Path], tmp_path: Path) -> None:
     fasta, bam = mixed
     vcf, gvcf, genotyped = tmp_path / "x.vcf", tmp_path / "x.g.vcf.gz", tmp_path / "y.vcf"
-    gmscall.call(bam, fasta, output=vcf, shard_size=7_000, options=CallOptions(phase=False))  # a gVCF is unphased
+    gmscall.call(bam, fasta, output=vcf, shard_size=7_000)
     gmscall.call(bam, fasta, output=gvcf, options=CallOptions(gvcf=True), shard_size=7_000)
     gmscall.genotype_gvcfs([gvcf], fasta, genotyped, shard_size=7_000)
     n = assert_same_calls(vcf, genotyped)
@@ -271,7 +271,7 @@ def test_one_sample_identity_on_shared_sets(shared_data: Path, tmp_path: Path, n
     ref, reads = shared_data / row["ref"], shared_data / name / bam
     region = region or row["region"]
     vcf, gvcf, genotyped = tmp_path / "x.vcf", tmp_path / "x.g.vcf.gz", tmp_path / "y.vcf"
-    gmscall.call(reads, ref, region, output=vcf, threads=2, options=CallOptions(phase=False))  # a gVCF is unphased
+    gmscall.call(reads, ref, region, output=vcf, threads=2)
     gmscall.call(reads, ref, region, output=gvcf, threads=2, options=CallOptions(gvcf=True))
     gmscall.genotype_gvcfs([gvcf], ref, genotyped, regions=region, threads=2)
     assert assert_same_calls(vcf, genotyped) > 20

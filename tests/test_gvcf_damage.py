@@ -166,7 +166,8 @@ DAMAGES: list[tuple[str, Callable[[Fields], Fields | None]]] = [
     ("GT out of range", _sample_key("GT", lambda v: v[:-1] + "9")),
     ("GT not an allele", _sample_key("GT", lambda v: "x" + v[1:])),
     ("GT triploid", _sample_key("GT", lambda v: v + "/0")),
-    ("GT haploid", _sample_key("GT", lambda v: v.split("/")[0] if "/" in v else None)),  # type: ignore[return-value]
+    ("GT haploid", _sample_key("GT", lambda v: v.replace("|", "/").split("/")[0] if "/" in v or "|" in v  # type: ignore[return-value]
+                                else None)),
     ("GT empty", _sample_key("GT", EMPTY)),
     ("GQ not a number", _sample_key("GQ", NOT_A_NUMBER)),
     ("GQ negative", _sample_key("GQ", NEGATIVE)),

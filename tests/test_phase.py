@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ import pytest
 import gmscall
 from gmscall import _core, synth
 from gmscall.evaluation import evaluate_phase
+
+CLI = [sys.executable, "-c", "import sys; from gmscall.cli import main; sys.exit(main())"]
 from gmscall.evaluation.cli import main as eval_main
 
 HEADER = """##fileformat=VCFv4.2
@@ -345,3 +348,17 @@ def test_phaser_transmission() -> None:
     ps = ph.resolve(block)
     assert ps[0, 0] == ps[1, 0] == 11 and ps[1, 1] == 21 and (ps[2] == 0).all() and ps[0, 1] == ps[0, 2] == 0
     assert flip[0, 0] == 0 and flip[1, 0] == 1 and flip[1, 1] == 1
+
+
+def test_ps_round_trip_through_gvcf_genotyping(ds: synth.Dataset, phased_vcf: Path, tmp_path: Path) -> None:
+    """A gVCF is phased like the VCF; `gmscall genotype` of it keeps each het's own phase (GT
+    order and PS) where its genotype is its own call: the VCF's phased hets again."""
+    gvcf, out = tmp_path / "x.g.vcf.gz", tmp_path / "geno.vcf.gz"
+    gmscall.call(ds.bam, ds.fasta, output=gvcf, shard_size=4000, options=gmscall.CallOptions(gvcf=True))
+    gmscall.genotype_gvcfs([gvcf], ds.fasta, out)
+    expected = _phased_hets(phased_vcf)
+    assert sum(ps > 0 for _, _, ps in expected) > 50
+    assert _phased_hets(out) == expected
+    assert [h for h in _phased_hets(gvcf) if h[0] in {p for p, _, _ in expected}] == expected
+    res = subprocess.run([*CLI, "check", "-f", str(ds.fasta), str(gvcf)], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr

@@ -139,7 +139,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
   std::sort(out.begin(), out.end(), [](const CallRecord& a, const CallRecord& b) {
     return std::tie(a.pos, a.ref, a.alts) < std::tie(b.pos, b.ref, b.alts);
   });
-  if (params.phase && !blocks) site_phase_obs(samples, params, out);  // (a gVCF is not phased)
+  if (params.phase) site_phase_obs(samples, params, out);
   if (blocks) {
     blocks->clear();
     reference_blocks(samples[0].pu, out, haplotype_explained(ev.work, beg, end), beg, end, cohort, params, *blocks);

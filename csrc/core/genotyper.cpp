@@ -408,7 +408,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     // other groups' best by a factor of 3 or more.
     std::vector<double> sf(static_cast<size_t>(ng), 0.0), sr(static_cast<size_t>(ng), 0.0);
     bool covered = false;
-    const bool phase = p.phase && !p.gvcf;  // (a gVCF is not phased)
+    const bool phase = p.phase;
     std::vector<std::vector<ReadAlleles>> phase_reads(phase ? ns : 0);
     for (size_t s = 0; s < ns; ++s) {
       SampleSite site = window_site(sw[s], hap_idx, na, indel, p);

@@ -224,8 +224,7 @@ def call_batches(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Seque
     (`gmscall model`), a list of ErrorModel uses those."""
     plan = _plan(bam, ref, regions, bed, None, backend, options, shard_size, sample, ped, ploidy, sex,
                  error_model, threads)
-    stage = (PhaseStage(plan.cohort.n_samples, plan.cohort.trios) if plan.options.phase and not plan.options.gvcf
-             else None)
+    stage = PhaseStage(plan.cohort.n_samples, plan.cohort.trios) if plan.options.phase else None
     waiting: deque[Region] = deque()
     with closing(_shard_results(plan, plan.shards, threads, client)) as results:
         for shard, (contig, recs) in zip(plan.shards, results):
@@ -299,7 +298,7 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
                progress: Progress | None, work: Any) -> None:
     from . import __version__
 
-    phase = plan.options.phase and not plan.options.gvcf  # a gVCF is not phased (yet)
+    phase = plan.options.phase
     layout = VcfLayout.of(plan.cohort, plan.options.gq_bands if plan.options.gvcf else None, phase)
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__, command, plan.backend,
                           [*plan.cohort.header_lines(),

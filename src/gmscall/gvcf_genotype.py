@@ -220,6 +220,7 @@ class _Line:
     hap: bool = False
     gl: list[float] | None = None  # FORMAT GL (log10), PL's unrounded values; None: PL / -10
     gt: tuple[int, ...] | None = None  # the sample's own call (indices into `alleles`)
+    ps: int = 0  # its phase set when the call is phased (GT a|b with FORMAT PS), else 0
 
 
 class _Damaged(ValueError):
@@ -347,7 +348,10 @@ def _parse_fields(text: str) -> _Line:
         if len(gl) != _n_genotypes(ploidy, n_alleles):
             raise _Damaged(f"GL has {len(gl)} values, expected {_n_genotypes(ploidy, n_alleles)}")
     own = tuple(int(a) for a in copies) if ploidy and "." not in copies else None
-    return _Line(pos, pos + len(ref), alleles, ploidy, dp, pl, ad, mq, sor, "HAP" in info, gl, own)
+    ps = 0
+    if own is not None and "|" in gt and fields.get("PS", ".") != ".":
+        ps = _count(fields["PS"], "FORMAT PS")
+    return _Line(pos, pos + len(ref), alleles, ploidy, dp, pl, ad, mq, sor, "HAP" in info, gl, own, ps)
 
 
 @dataclass
@@ -471,6 +475,8 @@ class _Site:
     mq: list[tuple[int, float]] = field(default_factory=list)
     sor: tuple[int, float] | None = None  # (DP, SOR) of the deepest sample record that has one
     hap: bool = False
+    # per sample: its own phased call here (PS, first allele, second allele: site allele strings)
+    phase: list[tuple[int, str, str] | None] = field(default_factory=list)
 
     @property
     def strand_odds(self) -> float:
@@ -542,6 +548,9 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
             if line is not None:
                 ad, gl, called = _likelihoods_of_record(line, alleles, longest_ref)
                 site.samples.append((line.ploidy, line.dp, ad, gl, called))
+                suffix = longest_ref[len(line.alleles[0]):]
+                site.phase.append((line.ps, line.alleles[line.gt[0]] + suffix, line.alleles[line.gt[1]] + suffix)
+                                  if line.ps and line.gt is not None and len(line.gt) == 2 else None)
                 site.hap |= line.hap
                 if not line.hap:  # the per-site model lists its candidates whatever the call
                     suffix = longest_ref[len(line.alleles[0]):]
@@ -553,6 +562,7 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
                 if line.sor is not None and (site.sor is None or line.dp > site.sor[0]):
                     site.sor = (line.dp, line.sor)
                 continue
+            site.phase.append(None)
             block = per_sample[s].block_at(pos) or _spanning(per_sample[s].variants, pos)
             gl = _likelihoods_of_block(block, len(alleles)) if block is not None else []
             if not gl:  # not covered
@@ -583,12 +593,16 @@ def _as_records(kept: list[tuple[_Site, tuple]], ns: int) -> dict:
     gq = np.full((n, ns), -1, dtype=np.int32)
     sdp = np.zeros((n, ns), dtype=np.int32)
     dnq = np.full((n, ns), -1, dtype=np.int32)
+    ps = np.zeros((n, ns), dtype=np.int64)
+    flip = np.zeros((n, ns), dtype=np.uint8)
     ad, pl = [], []
-    for k, (site, (_, _, gts, gqs, dnqs, pls, ads, _)) in enumerate(kept):
+    for k, (site, (_, _, gts, gqs, dnqs, pls, ads, out_alleles)) in enumerate(kept):
         for j, (ploidy, dp, *_) in enumerate(site.samples):
             calls = gts[j] or [-1] * ploidy
             gt[k, j, :len(calls)] = calls
             gq[k, j], dnq[k, j], sdp[k, j] = gqs[j], dnqs[j], dp
+            if site.phase[j] is not None and len(calls) == 2 and calls[0] != calls[1] and min(calls) >= 0:
+                ps[k, j], flip[k, j] = _own_phase(site.phase[j], site.alleles, out_alleles, calls)
         ad.append([ads[j] if gts[j] else [] for j in range(ns)])
         pl.append(pls)
     mq = [math.sqrt(sum(d * m * m for d, m in s.mq) / max(1, sum(d for d, _ in s.mq))) if s.mq else float("nan")
@@ -601,8 +615,25 @@ def _as_records(kept: list[tuple[_Site, tuple]], ns: int) -> dict:
         "dp": sdp.sum(axis=1).astype(np.int32), "mq": np.array(mq, dtype=np.float64),
         "sor": np.array([s.strand_odds for s, _ in kept], dtype=np.float64),
         "haplotype_model": np.array([s.hap for s, _ in kept], dtype=np.uint8),
-        "gt": gt, "gq": gq, "sample_dp": sdp, "dnq": dnq, "ad": ad, "pl": pl,
+        "gt": gt, "gq": gq, "sample_dp": sdp, "dnq": dnq, "ad": ad, "pl": pl, "ps": ps, "phase_flip": flip,
     }
+
+
+def _own_phase(phase: tuple[int, str, str], site_alleles: list[str], out_alleles: Sequence[str],
+               calls: Sequence[int]) -> tuple[int, int]:
+    """(PS, flip) of a het genotyped as `calls` (indices into the record's `out_alleles`, trimmed
+    from `site_alleles` by a common suffix) when it is the sample's own phased call, else (0, 0)."""
+    ps, first, second = phase
+    cut = len(site_alleles[0]) - len(out_alleles[0])
+    def trim(a: str) -> str:
+        return a[:len(a) - cut] if cut else a
+    try:
+        a, b = out_alleles.index(trim(first)), out_alleles.index(trim(second))
+    except ValueError:
+        return 0, 0
+    if sorted((a, b)) != sorted(calls):
+        return 0, 0
+    return ps, int(calls[0] != a)
 
 
 # ------------------------------------------------------------------ the run
@@ -628,7 +659,8 @@ def genotype_gvcfs(gvcfs: Sequence[str | Path], ref: str | Path, output: str | P
     if resume:
         resume_output_check(output)
     plan = _plan(gvcfs, ref, regions, bed, output, options, shard_size, ped)
-    layout = VcfLayout.of(plan.cohort)
+    # each sample's own phase is kept where its genotype is its own call (FORMAT PS of the gVCFs)
+    layout = VcfLayout.of(plan.cohort, phase=any("##FORMAT=<ID=PS," in h for h in plan.headers))
     header = header_lines(plan.ref_contigs, layout, plan.ref, __version__,
                           command if command is not None else "gmscall.genotype_gvcfs (Python API)",
                           "cpu", plan.cohort.header_lines())  # genotyping from likelihoods runs no kernel

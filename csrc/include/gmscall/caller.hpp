@@ -51,8 +51,7 @@ struct CallParams {
   double min_tumor_af = 0.03;      // FILTER low_allele_fraction below
   double strand_bias_p = 1e-3;     // FILTER strand_bias: two-sided binomial p of the ALT reads' strands
   int cluster_max = 2;             // FILTER clustered_events: more other events within 50 bp
-  // Read-backed phasing: each read's allele at the heterozygous PASS calls (SampleCall::phase);
-  // not with gvcf
+  // Read-backed phasing: each read's allele at the heterozygous PASS calls (SampleCall::phase)
   bool phase = true;
 };
 
