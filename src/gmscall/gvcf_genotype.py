@@ -596,12 +596,14 @@ def _as_records(kept: list[tuple[_Site, tuple]], ns: int) -> dict:
     ps = np.zeros((n, ns), dtype=np.int64)
     flip = np.zeros((n, ns), dtype=np.uint8)
     ad, pl = [], []
-    for k, (site, (_, _, gts, gqs, dnqs, pls, ads, out_alleles)) in enumerate(kept):
+    for k, (site, result) in enumerate(kept):
+        _, _, gts, gqs, dnqs, pls, ads, out_alleles = result
         for j, (ploidy, dp, *_) in enumerate(site.samples):
             calls = gts[j] or [-1] * ploidy
             gt[k, j, :len(calls)] = calls
             gq[k, j], dnq[k, j], sdp[k, j] = gqs[j], dnqs[j], dp
-            if site.phase[j] is not None and len(calls) == 2 and calls[0] != calls[1] and min(calls) >= 0:
+            if (site.phase[j] is not None and result[1] == 0 and len(calls) == 2 and calls[0] != calls[1]
+                    and min(calls) >= 0):  # (a PASS record: as the caller phases)
                 ps[k, j], flip[k, j] = _own_phase(site.phase[j], site.alleles, out_alleles, calls)
         ad.append([ads[j] if gts[j] else [] for j in range(ns)])
         pl.append(pls)
