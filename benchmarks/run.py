@@ -58,8 +58,11 @@ def load_evaluate() -> ModuleType:
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = mod  # dataclasses look the module up while the class is created
-        spec.loader.exec_module(mod)
-        return mod
+        try:
+            spec.loader.exec_module(mod)
+            return mod
+        except ImportError:  # the package's own modules (gmscall.errors) are needed: the installed one
+            del sys.modules[spec.name]
     from gmscall import evaluation
 
     return evaluation
