@@ -21,6 +21,7 @@
 #include "gmscall/pileup.hpp"
 #include "io/bam_reader.hpp"
 #include "io/gvcf_text.hpp"
+#include "io/haplotag.hpp"
 #include "io/tabix_stream.hpp"
 #include "io/header.hpp"
 #include "io/pileup_tsv.hpp"
@@ -429,8 +430,26 @@ PYBIND11_MODULE(_core, m) {
 
   using CArrI32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
   py::class_<Phaser>(m, "Phaser", "In-order read-backed phaser of a run's records (gmscall.phasing).")
-      .def(py::init<int, int64_t, int, std::vector<std::array<int, 3>>>(), py::arg("n_samples"),
-           py::arg("max_link") = 100000, py::arg("min_vote") = 10, py::arg("trios") = std::vector<std::array<int, 3>>{})
+      .def(py::init<int, int64_t, int, std::vector<std::array<int, 3>>, bool>(), py::arg("n_samples"),
+           py::arg("max_link") = 100000, py::arg("min_vote") = 10, py::arg("trios") = std::vector<std::array<int, 3>>{},
+           py::arg("keep_fragments") = false)
+      .def("fragment_tags",
+           [](const Phaser& ph, int sample) {
+             // (read-name hash uint64, HP int8, PS int64) arrays of the contig's phased fragments
+             const std::vector<Phaser::FragmentTag> tags = ph.fragment_tags(sample);
+             const py::ssize_t n = static_cast<py::ssize_t>(tags.size());
+             std::vector<uint64_t> frag;
+             std::vector<int8_t> hp;
+             std::vector<int64_t> ps;
+             for (const auto& t : tags) {
+               frag.push_back(t.frag);
+               hp.push_back(static_cast<int8_t>(t.hp));
+               ps.push_back(t.ps);
+             }
+             return py::make_tuple(to_numpy(std::move(frag), {n}), to_numpy(std::move(hp), {n}),
+                                   to_numpy(std::move(ps), {n}));
+           },
+           py::arg("sample"))
       .def("reset", &Phaser::reset)
       .def("add",
            [](Phaser& ph, py::array_t<int64_t, py::array::c_style | py::array::forcecast> pos, CArrI32 gt,
@@ -480,6 +499,27 @@ PYBIND11_MODULE(_core, m) {
              return to_numpy(std::move(ps), {n, ns});
            },
            py::arg("block"));
+
+  m.def(
+      "haplotag_bam",
+      [](const std::string& in, const std::string& out, const py::dict& by_contig, const std::string& program,
+         int threads) {
+        // by_contig: {contig: (read-name hashes uint64, HP int8, PS int64)}
+        FragmentTags tags;
+        for (const auto& item : by_contig) {
+          const auto t = item.second.cast<py::tuple>();
+          const auto frag = t[0].cast<py::array_t<uint64_t, py::array::c_style | py::array::forcecast>>();
+          const auto hp = t[1].cast<py::array_t<int8_t, py::array::c_style | py::array::forcecast>>();
+          const auto ps = t[2].cast<py::array_t<int64_t, py::array::c_style | py::array::forcecast>>();
+          if (hp.size() != frag.size() || ps.size() != frag.size()) throw InputError("haplotag_bam: array sizes differ");
+          auto& m = tags[item.first.cast<std::string>()];
+          for (py::ssize_t k = 0; k < frag.size(); ++k) m[frag.data()[k]] = {hp.data()[k], ps.data()[k]};
+        }
+        py::gil_scoped_release release;
+        return haplotag_bam(in, out, tags, program, threads);
+      },
+      py::arg("input"), py::arg("output"), py::arg("tags"), py::arg("program"), py::arg("threads") = 1,
+      "Writes `output` (BAM + index): the reads of `input`, those of tagged fragments with HP and PS.");
 
   py::class_<CallParams>(m, "CallParams")
       .def(py::init<>())

@@ -362,3 +362,55 @@ def test_ps_round_trip_through_gvcf_genotyping(ds: synth.Dataset, phased_vcf: Pa
     assert [h for h in _phased_hets(gvcf) if h[0] in {p for p, _, _ in expected}] == expected
     res = subprocess.run([*CLI, "check", "-f", str(ds.fasta), str(gvcf)], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
+
+
+# ------------------------------------------------------------------ --haplotag
+
+
+def _tags(bam: Path) -> dict[tuple[str, int], tuple[int, int]]:
+    import pysam
+
+    out = {}
+    with pysam.AlignmentFile(str(bam)) as f:
+        for r in f.fetch(until_eof=True):
+            if r.has_tag("HP"):
+                out[(r.query_name, r.flag)] = (r.get_tag("HP"), r.get_tag("PS"))
+    return out
+
+
+def test_haplotag_writes_hp_and_ps(ds: synth.Dataset, phased_vcf: Path, tmp_path: Path) -> None:
+    import pysam
+
+    out, tagged = tmp_path / "calls.vcf.gz", tmp_path / "tagged.bam"
+    res = subprocess.run([*CLI, "call", "-f", str(ds.fasta), "--shard-size", "4000", "-o", str(out),
+                          "--haplotag", str(tagged), str(ds.bam)], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert Path(str(tagged) + ".bai").exists()
+    with pysam.AlignmentFile(str(ds.bam)) as a, pysam.AlignmentFile(str(tagged)) as b:
+        assert sum(1 for _ in a.fetch(until_eof=True)) == sum(1 for _ in b.fetch(until_eof=True))
+        assert any(pg.get("ID") == "gmscall-haplotag" for pg in b.header.to_dict().get("PG", []))
+    tags = _tags(tagged)
+    assert len(tags) > 500
+    # PS: a block of the VCF; HP: the simulated haplotype of the read, up to the block's orientation
+    blocks = {ps for _, _, ps in _phased_hets(phased_vcf) if ps}
+    assert {ps for _, ps in tags.values()} <= blocks
+    hap = {(rd.name, rd.flag): rd.hap for rd in ds.reads}
+    agree: dict[int, list[int]] = {}
+    for key, (hp, ps) in tags.items():
+        agree.setdefault(ps, [0, 0])[int((hp - 1) == hap[key])] += 1
+    right = sum(max(v) for v in agree.values())
+    assert right >= 0.99 * len(tags), (right, len(tags))
+    # the same tags for any shard size and thread count
+    other = tmp_path / "tagged2.bam"
+    gmscall.call(ds.bam, ds.fasta, output=tmp_path / "c2.vcf", shard_size=777, threads=2, haplotag=other)
+    assert _tags(other) == tags
+
+
+def test_haplotag_needs_one_sample_and_an_output(ds: synth.Dataset, tmp_path: Path) -> None:
+    from gmscall.errors import InputError
+
+    with pytest.raises(InputError, match="output"):
+        gmscall.call(ds.bam, ds.fasta, haplotag=tmp_path / "x.bam")
+    with pytest.raises(InputError, match="one BAM"):
+        gmscall.call(ds.bam, ds.fasta, output=tmp_path / "x.vcf", haplotag=tmp_path / "x.bam",
+                     options=gmscall.CallOptions(phase=False))

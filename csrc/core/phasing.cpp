@@ -125,15 +125,39 @@ void window_phase_obs(const std::vector<std::vector<ReadAlleles>>& reads, CallRe
 
 }  // namespace calling
 
-Phaser::Phaser(int n_samples, int64_t max_link, int min_vote, std::vector<std::array<int, 3>> trios)
+Phaser::Phaser(int n_samples, int64_t max_link, int min_vote, std::vector<std::array<int, 3>> trios,
+               bool keep_fragments)
     : n_samples_(n_samples),
       max_link_(max_link),
       min_vote_(min_vote),
       trios_(std::move(trios)),
+      keep_fragments_(keep_fragments),
       state_(static_cast<size_t>(n_samples)) {
   for (const auto& t : trios_)
     for (int c : t)
       if (c < 0 || c >= n_samples) throw InputError("Phaser: a trio column is not a sample");
+}
+
+std::vector<Phaser::FragmentTag> Phaser::fragment_tags(int sample) const {
+  std::vector<FragmentTag> out;
+  if (sample < 0 || sample >= n_samples_) return out;
+  const SampleState& st = state_[static_cast<size_t>(sample)];
+  std::unordered_map<uint64_t, Frag> last;
+  std::vector<uint64_t> order;
+  auto take = [&](uint64_t f, const Frag& fr) {
+    if (last.find(f) == last.end()) order.push_back(f);
+    last[f] = fr;
+  };
+  for (const auto& [f, fr] : st.dropped) take(f, fr);
+  std::vector<std::pair<uint64_t, Frag>> now(st.frags.begin(), st.frags.end());
+  std::sort(now.begin(), now.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [f, fr] : now) take(f, fr);
+  for (uint64_t f : order) {
+    const Frag& fr = last[f];
+    if (fr.score == 0 || !block_phased(sample, fr.block)) continue;
+    out.push_back({f, fr.score > 0 ? 2 : 1, block_first(sample, fr.block) + 1});
+  }
+  return out;
 }
 
 bool Phaser::block_phased(int sample, int32_t block) const {
@@ -299,7 +323,10 @@ void Phaser::add(int64_t n, const int64_t* pos, const int32_t* gt, const int32_t
       flip[idx] = o < 0 ? 1 : 0;
       if (p - st.last_evict > max_link_) {
         for (auto it = st.frags.begin(); it != st.frags.end();) {
-          if (it->second.reach < p) it = st.frags.erase(it);
+          if (it->second.reach < p) {
+            if (keep_fragments_) st.dropped.emplace_back(it->first, it->second);
+            it = st.frags.erase(it);
+          }
           else ++it;
         }
         st.last_evict = p;

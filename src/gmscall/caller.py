@@ -25,6 +25,7 @@ from .error_model import ErrorModel, learn_error_model, read_error_model, sample
 from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
 from .phasing import PhaseStage, PhasingFormatter
+from .phasing import haplotag as phase_haplotag
 from .preflight import open_checked
 from .regions import Region, make_shards, resolve_regions
 from .resume import check_output as resume_output_check
@@ -256,7 +257,7 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
          ped: str | Path | None = None, ploidy: str | Path | None = None,
          sex: Mapping[str, str] | Sequence[str] | None = None,
          progress: Progress | None = None, resume: bool = False,
-         error_model: ErrorModelArg = True) -> list[dict] | Path:
+         error_model: ErrorModelArg = True, haplotag: str | Path | None = None) -> list[dict] | Path:
     """Call SNVs and indels in one sample, or jointly in several (`bam` a list; BAMs whose read
     groups name several samples give one column each). Without `output`, returns the records as
     dicts (see `call_iter` and `call_batches` for streamed forms); with it, streams the VCF into
@@ -268,19 +269,24 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
     ["NAME=M", ...]), the PED, or its X/Y depth. `progress(done, total, bases_done)` is called as
     shards are written; `resume=True` checkpoints finished shards next to the output and reuses
     those of an earlier, interrupted run with the same inputs and options. `error_model`: see
-    `call_batches` (the models go into the header, ##gmscallErrorModel)."""
+    `call_batches` (the models go into the header, ##gmscallErrorModel). `haplotag`: also write
+    this BAM (+ .bai), the reads of the one input BAM with HP/PS tags of their phased blocks."""
     cohort_kw = {"sample": sample, "ped": ped, "ploidy": ploidy, "sex": sex, "error_model": error_model}
     if resume:
         resume_output_check(output)
     if output is None:
         if options is not None and options.gvcf:
             raise InputError("a gVCF is written to a file: give output=")
+        if haplotag is not None:
+            raise InputError("haplotag needs output= (the VCF whose phase the reads are tagged with)")
         return list(call_iter(bam, ref, regions, bed=bed, threads=threads, backend=backend, options=options,
                               shard_size=shard_size, client=client, **cohort_kw))
     plan = _plan(bam, ref, regions, bed, output, backend, options, shard_size, **cohort_kw, threads=threads)
     if plan.options.gvcf and plan.cohort.n_samples != 1:
         raise InputError(f"a gVCF holds one sample, these inputs have {plan.cohort.n_samples} "
                          f"({', '.join(plan.cohort.samples[:4])}): write one gVCF per sample")
+    if haplotag is not None and (len(plan.bams) != 1 or plan.cohort.n_samples != 1 or not plan.options.phase):
+        raise InputError("--haplotag tags the reads of one BAM of one sample, with phasing on")
     cmd = command if command is not None else "gmscall.call (Python API)"
     t0 = time.perf_counter()
     files = {"bam": [(b, _core.read_header_text(b, plan.ref)) for b in plan.bams],
@@ -288,14 +294,18 @@ def call(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str]
              "ped": [] if ped is None else [file_input(str(ped), "pedigree")]} if resume else {}
     with checkpoints(output, resume, "call", files, dataclasses.asdict(plan.options),
                      dataclasses.asdict(plan.cohort), plan.shards) as work:
-        _write_vcf(plan, output, cmd, threads, client, progress, work)
+        tags = _write_vcf(plan, output, cmd, threads, client, progress, work, haplotag is not None)
+    if haplotag is not None:
+        n = phase_haplotag(plan.bams[0], str(haplotag), tags, cmd, threads)
+        log.info("haplotagged %d reads into %s", n, haplotag)
     log.info("called %d shards (%.1f Mb) of %d sample(s) in %.1f s on %s", len(plan.shards),
              sum(len(s) for s in plan.shards) / 1e6, plan.cohort.n_samples, time.perf_counter() - t0, plan.backend)
     return Path(output) if str(output) != "-" else Path("/dev/stdout")
 
 
 def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, client: Any,
-               progress: Progress | None, work: Any) -> None:
+               progress: Progress | None, work: Any, keep_fragments: bool = False) -> dict:
+    """Streams the VCF; returns the phased fragments per contig when keep_fragments (haplotag)."""
     from . import __version__
 
     phase = plan.options.phase
@@ -305,10 +315,11 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
                            *(m.header_line(plan.error_model_note) for m in plan.error_models)])
     formatter: Any = ShardFormatter(layout)
     if phase:
-        formatter = PhasingFormatter(formatter, plan.cohort.n_samples, plan.cohort.trios)
+        formatter = PhasingFormatter(formatter, plan.cohort.n_samples, plan.cohort.trios, keep_fragments)
     stream_vcf(output, header, formatter, plan.shards,
                lambda todo: _shard_results(plan, todo, threads, client),
                progress, work)
+    return formatter.stage.fragment_tags if phase else {}
 
 
 def stream_vcf(output: str | Path, header: list[str], formatter: Any, shards: Sequence[Region],

@@ -122,7 +122,7 @@ def _cmd_call(args: argparse.Namespace) -> int:
              threads=args.threads, backend=args.backend, options=opts, shard_size=args.shard_size,
              client=client, command=" ".join(["gmscall", *sys.argv[1:]]), sample=args.sample,
              ped=args.ped, ploidy=args.ploidy, sex=args.sex, progress=progress, resume=args.resume,
-             error_model=False if args.no_error_model else (args.error_model or True))
+             error_model=False if args.no_error_model else (args.error_model or True), haplotag=args.haplotag)
     if progress is not None:
         sys.stderr.write("\n")
     return 0
@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no local assembly of active regions: haplotypes from the reads' CIGAR alleles only")
     p.add_argument("--no-phase", action="store_true",
                    help="no read-backed phasing: unphased GTs (0/1) and no FORMAT PS")
+    p.add_argument("--haplotag", metavar="BAM",
+                   help="also write the input BAM's reads with HP/PS tags of their phased blocks (+ .bai), as "
+                        "whatshap haplotag: one BAM of one sample")
     p.add_argument("--sample", help="sample name in the VCF of a single one-sample BAM [the BAM's @RG SM]")
     p.add_argument("--ped", help="pedigree (PLINK/GATK 6-column PED): trio-aware genotypes, de novo qualities")
     p.add_argument("--de-novo-prior", type=float, default=CallOptions.de_novo_prior,

@@ -29,10 +29,14 @@ class PhaseStage:
     """Feeds shard results to the phaser in genome order and returns those whose phase is final."""
 
     def __init__(self, n_samples: int, trios: Sequence[Sequence[int]] = (), max_link: int = MAX_LINK,
-                 min_vote: int = MIN_VOTE) -> None:
+                 min_vote: int = MIN_VOTE, keep_fragments: bool = False) -> None:
         self._ns = n_samples
         self._max_link = max_link
-        self._phaser = _core.Phaser(n_samples, max_link, min_vote, [list(t) for t in trios])
+        self._keep = keep_fragments
+        self._phaser = _core.Phaser(n_samples, max_link, min_vote, [list(t) for t in trios], keep_fragments)
+        #: with keep_fragments, per contig done: the first sample's phased fragments as arrays
+        #: (read-name hash, HP, PS), for haplotagging
+        self.fragment_tags: dict[str, tuple[Any, Any, Any]] = {}
         self._contig: str | None = None
         self._frontier = -1  # every het at or before this position (0-based) was fed
         self._held: deque[tuple[str, dict, Any, Any]] = deque()
@@ -44,6 +48,7 @@ class PhaseStage:
         out: list[tuple[str, dict]] = []
         if contig != self._contig:
             out += self._release(everything=True)
+            self._keep_tags()
             self._phaser.reset()
             self._contig, self._frontier = contig, -1
         block = flip = None
@@ -61,7 +66,13 @@ class PhaseStage:
 
     def finish(self) -> list[tuple[str, dict]]:
         """What is still held, all final now."""
-        return self._release(everything=True)
+        out = self._release(everything=True)
+        self._keep_tags()
+        return out
+
+    def _keep_tags(self) -> None:
+        if self._keep and self._contig is not None and self._contig not in self.fragment_tags:
+            self.fragment_tags[self._contig] = self._phaser.fragment_tags(0)
 
     def _release(self, everything: bool) -> list[tuple[str, dict]]:
         import numpy as np
@@ -85,9 +96,10 @@ class PhasingFormatter:
     """A ShardFormatter (vcf.py) behind a PhaseStage: shard_text may return the text of earlier
     shards (or nothing while it holds one back); finish() gives the rest."""
 
-    def __init__(self, inner: Any, n_samples: int, trios: Sequence[Sequence[int]] = ()) -> None:
+    def __init__(self, inner: Any, n_samples: int, trios: Sequence[Sequence[int]] = (),
+                 keep_fragments: bool = False) -> None:
         self.inner = inner
-        self.stage = PhaseStage(n_samples, trios)
+        self.stage = PhaseStage(n_samples, trios, keep_fragments=keep_fragments)
         self.deflate_level = inner.deflate_level
 
     def shard_text(self, contig: str, recs: dict) -> bytes:
@@ -95,3 +107,34 @@ class PhasingFormatter:
 
     def finish(self) -> bytes:
         return b"".join(self.inner.shard_text(c, r) for c, r in self.stage.finish()) + self.inner.finish()
+
+
+def haplotag(bam: str, output: str, tags: dict[str, tuple[Any, Any, Any]], command: str, threads: int = 1) -> int:
+    """Writes `output` (BAM + .bai, whole or not at all): the reads of `bam`, each read of a phased
+    fragment with HP (1 or 2: the haplotype of its block) and PS (the block's phase set), as
+    `whatshap haplotag` does. Returns the number of reads tagged."""
+    import os
+    import tempfile
+
+    from .errors import output_error
+
+    folder = os.path.dirname(os.path.abspath(output))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(output)}.", suffix=".tmp.bam", dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        raise output_error(output, exc) from None
+    try:
+        n = _core.haplotag_bam(bam, tmp, tags, command, threads)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, output)
+        os.replace(tmp + ".bai", output + ".bai")
+    except OSError as exc:
+        raise output_error(output, exc) from None
+    finally:
+        for leftover in (tmp, tmp + ".bai"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+    return int(n)

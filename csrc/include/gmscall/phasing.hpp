@@ -27,7 +27,7 @@ namespace gms {
 class Phaser {
  public:
   Phaser(int n_samples, int64_t max_link = 100000, int min_vote = 10,
-         std::vector<std::array<int, 3>> trios = {});
+         std::vector<std::array<int, 3>> trios = {}, bool keep_fragments = false);
   // A new contig: forgets every block and fragment.
   void reset();
   // One batch of records in genome order: pos[n] (0-based), gt[n][ns][2], filter[n] (0: PASS) and
@@ -44,6 +44,15 @@ class Phaser {
   // Whether a block is phased (two hets or more, or the transmission block) and its phase final.
   bool block_phased(int sample, int32_t block) const;
   bool block_final(int sample, int32_t block, int64_t frontier) const;
+  // With keep_fragments: every fragment of the contig so far with its haplotype in a phased block
+  // (HP 1: its score says the first haplotype, 2: the second) and the block's PS (first het + 1);
+  // a fragment seen again after it was dropped: its last state.
+  struct FragmentTag {
+    uint64_t frag;
+    int hp;
+    int64_t ps;
+  };
+  std::vector<FragmentTag> fragment_tags(int sample) const;
 
  private:
   struct Frag {
@@ -63,11 +72,13 @@ class Phaser {
     std::vector<Block> blocks;
     int32_t transmission_block = -1;
     int64_t last_evict = 0;
+    std::vector<std::pair<uint64_t, Frag>> dropped;  // keep_fragments: fragments evicted, in order
   };
   int n_samples_;
   int64_t max_link_;
   int min_vote_;
   std::vector<std::array<int, 3>> trios_;
+  bool keep_fragments_;
   std::vector<SampleState> state_;
 };
 
