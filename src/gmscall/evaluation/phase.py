@@ -88,8 +88,12 @@ class PhaseEval:
     def table(self) -> str:
         ser = "-" if self.switch_error_rate is None else f"{100 * self.switch_error_rate:.3f} %"
         frac = "-" if self.phased_fraction is None else f"{100 * self.phased_fraction:.1f} %"
+        how = self.truth_phase
+        if how == "order":
+            how += (" (each truth het's GT order taken as its phase, one block per contig: right for gmscall's "
+                    "simulated sets, meaningless for an unphased real truth)")
         return "\n".join([
-            f"phase: truth read as {self.truth_phase}",
+            f"phase: truth read as {how}",
             f"called hets        {self.called_hets}",
             f"phased hets        {self.phased_hets} ({frac})",
             f"blocks (>= 2 hets) {self.blocks}, N50 {self.block_n50} bp",
