@@ -414,3 +414,10 @@ def test_haplotag_needs_one_sample_and_an_output(ds: synth.Dataset, tmp_path: Pa
     with pytest.raises(InputError, match="one BAM"):
         gmscall.call(ds.bam, ds.fasta, output=tmp_path / "x.vcf", haplotag=tmp_path / "x.bam",
                      options=gmscall.CallOptions(phase=False))
+
+
+@pytest.mark.skipif(shutil.which("whatshap") is None, reason="whatshap is not installed (pip install whatshap)")
+def test_whatshap_stats_reads_the_output(phased_vcf: Path) -> None:
+    res = subprocess.run(["whatshap", "stats", str(phased_vcf)], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "Blocks:" in res.stdout
