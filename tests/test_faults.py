@@ -142,7 +142,10 @@ def test_resume_after_a_full_disk_gives_the_bytes_of_an_uninterrupted_run(fam: s
     """The output outgrows the file-size limit after shards were checkpointed: one line that says
     to rerun with --resume; the rerun (space freed) reuses them and gives the uninterrupted run's bytes
     (`call`, `call --gvcf`, `genotype`, and `somatic` into plain text)."""
-    name = OUTPUT_NAMES[kind]
+    # `call` into plain text: a run's manifest (which holds each sample's learnt gap-open table) is
+    # larger than this small family's bgzipped VCF, so a limit under the VCF would stop the manifest;
+    # a bgzipped output written at the end is the genotype case.
+    name = "out.vcf" if kind == "vcf" else OUTPUT_NAMES[kind]
     cmd = [*commands(fam, name)[kind], "--resume", "--shard-size", 2000]
     whole = tmp_path / "whole"
     whole.mkdir()
@@ -152,8 +155,8 @@ def test_resume_after_a_full_disk_gives_the_bytes_of_an_uninterrupted_run(fam: s
     folder = tmp_path / "run"
     folder.mkdir()
     work = folder / f"{name}.gmscall-work"
-    # the gVCF fails mid-run; a small VCF is written in one BGZF block at the end, past the manifest;
-    # plain text as its shards come: it fails at the last ones
+    # the gVCF fails mid-run; genotype's small VCF is written in one BGZF block at the end, past the
+    # manifest; plain text as its shards come: it fails at the last ones
     limit = len(expected[name]) // 2 if kind == "gvcf" else len(expected[name]) - 100
     proc = run(cmd, limit=limit, cwd=folder)
     err = assert_one_line(proc, f"error: {name}: cannot write it: file too large",
