@@ -6,7 +6,8 @@ them those whose alignment carries an indel of whole units inside it (``_core.co
 a locus where one indel allele is on more than 30 % of the reads is a real allele, not errors, and
 is left out). The rate r of such reads is fitted as log10 r = a_p + b L (L the tract's length in
 bases, an intercept per period, one slope b >= 0 for all, binomial likelihood, on the lengths seen
-at >= 3 loci and >= 50 reads; b = 0 unless a slope fits better by a log-likelihood of 10), and each
+at >= 3 loci and >= 50 reads; b = 0 unless a slope fits better by a log-likelihood of 10, and a
+period keeps it only if its own counts fit better with it by 3), and each
 length's count is shrunk towards the curve ((k + 100 r_fit) / (n + 100)), so that rare long
 tracts borrow from it; periods 6-8, rarely counted enough, take the curve of the longest counted
 period below them. Each rate becomes the
@@ -47,6 +48,7 @@ PRIOR_READS = 100.0
 MIN_BIN_READS = 50  # lengths that set the curve: this many reads ...
 MIN_BIN_LOCI = 3  # ... from this many loci (also: fewer loci and a length's own counts are not used)
 MIN_SLOPE_LLR = 10.0  # rates grow with length only if that fits better by this log-likelihood
+MIN_PERIOD_SLOPE_LLR = 3.0  # ... and in a period only if its own counts fit better with the slope
 # The pair-HMM's odds of a read one unit off are set to this share of the learnt r / (1 - r):
 # chosen on three stutter sets of simulate_set.py (HS25 2x150 20x and 40x, HS20 2x100 40x): at 1
 # they lost 13, 7 and 7 true indels, at 0.5 11, 4 and 5, at 0.25 the first false one came (none
@@ -131,28 +133,33 @@ def sample_chunks(regions: Sequence[Region], sample_bp: int = SAMPLE_BP,
     return out
 
 
-def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[float, dict[int, float]]:
-    """log10 r = a_p + b L (L the tract's length in bases, b >= 0 shared by the periods, r <= 0.5):
-    binomial maximum likelihood on a grid, on the lengths with at least MIN_BIN_READS reads from
-    MIN_BIN_LOCI loci (one odd locus does not set the slope). ``data``: period -> (indel reads,
-    reads, units, loci)."""
+def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> dict[int, tuple[float, float]]:
+    """Per period (a_p, b_p) of log10 r = a_p + b_p L (L the tract's length in bases, r <= 0.5):
+    one slope b >= 0 shared by the periods, by binomial maximum likelihood on a grid, on the lengths
+    with at least MIN_BIN_READS reads from MIN_BIN_LOCI loci (one odd locus does not set it); b = 0
+    unless it fits better by MIN_SLOPE_LLR, and a period keeps it only if its own counts fit better
+    with it by MIN_PERIOD_SLOPE_LLR (else it is flat at its own level: no period's long tracts are
+    lowered on another period's trend). ``data``: period -> (indel reads, reads, units, loci)."""
     a_grid = np.arange(-7.0, 0.0, 0.05)
     b_grid = np.arange(0.0, 0.4, 0.004)
     total = np.zeros(len(b_grid))
-    best_a: dict[int, np.ndarray] = {}
+    lls: dict[int, np.ndarray] = {}
     for p, (k, n, units, loci) in data.items():
         sel = (n >= MIN_BIN_READS) & (loci >= MIN_BIN_LOCI)
         length = units[sel].astype(float) * p
         kk, nn = k[sel].astype(float), n[sel].astype(float)
         lr = np.minimum(a_grid[:, None, None] + b_grid[None, :, None] * length[None, None, :], math.log10(0.5))
         r = 10.0 ** lr
-        ll = (kk * np.log(r) + (nn - kk) * np.log1p(-r)).sum(axis=2)  # [a, b]
-        best_a[p] = a_grid[np.argmax(ll, axis=0)]
-        total += ll.max(axis=0)
+        lls[p] = (kk * np.log(r) + (nn - kk) * np.log1p(-r)).sum(axis=2)  # [a, b]
+        total += lls[p].max(axis=0)
     j = int(np.argmax(total))
     if total[j] - total[0] < MIN_SLOPE_LLR:  # no trend with length that the data show: flat rates
         j = 0
-    return float(b_grid[j]), {p: float(a[j]) for p, a in best_a.items()}
+    out = {}
+    for p, ll in lls.items():
+        jp = j if ll[:, j].max() - ll[:, 0].max() >= MIN_PERIOD_SLOPE_LLR else 0
+        out[p] = (float(a_grid[int(np.argmax(ll[:, jp]))]), float(b_grid[jp]))
+    return out
 
 
 def rate_to_phred(rate: float, period: int, units: int) -> int:
@@ -188,14 +195,14 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
     gap_open: dict[int, tuple[int, ...]] = {}
     rates: dict[int, tuple[float, ...]] = {}
     if data:
-        slope, intercept = _fit_periods(data)
+        curves = _fit_periods(data)
         for p in range(1, MAX_PERIOD + 1):
             units = np.arange(_first_units(p), MAX_UNITS + 1)
             if p in data:
-                a = intercept[p]
+                a, slope = curves[p]
                 learnt.append(p)
             elif p > min(data):  # a longer period than any counted: the curve of the longest below
-                a = intercept[max(q for q in data if q < p)]
+                a, slope = curves[max(q for q in data if q < p)]
                 borrowed.append(p)
             else:
                 default.append(p)
