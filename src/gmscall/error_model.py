@@ -88,7 +88,7 @@ class ErrorModel:
                 f"GapOpen=\"{go}\">")
 
     def table(self, gap_open_max: int, gap_open_min: int, gap_open_slope: float) -> list[int]:
-        """The core's gap code table ([period][units], 9 x 21): per entry the lower of the default
+        """The core's gap code table (``[period][units]``, 9 x 21): per entry the lower of the default
         and the learnt Phred; where the learnt one is lower, its period's continuation class."""
         out = [gap_open_max] * ((MAX_PERIOD + 1) * (MAX_UNITS + 1))
         for p in range(1, MAX_PERIOD + 1):
@@ -186,7 +186,7 @@ _EXT_VALUES = _ext_values()
 
 def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np.ndarray,
                loci: np.ndarray) -> ErrorModel:
-    """A model from count tables [period 0..8][units 0..20] (as ``_core.count_repeat_indels``)."""
+    """A model from count tables ``[period 0..8][units 0..20]`` (as ``_core.count_repeat_indels``)."""
     data, learnt, borrowed, default = {}, [], [], []
     for p in range(1, MAX_PERIOD + 1):
         u0 = _first_units(p)
