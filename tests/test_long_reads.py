@@ -1,11 +1,21 @@
-"""Long reads (PacBio HiFi, Oxford Nanopore): the simulator's error profile."""
+"""Long reads (PacBio HiFi, Oxford Nanopore): the simulator's error profile; platforms from @RG PL."""
 
 from __future__ import annotations
+
+import gzip
+from pathlib import Path
 
 import numpy as np
 import pysam
 import pytest
 import synth
+
+import gmscall
+from gmscall import CallOptions
+from gmscall.cohort import normalise_platform
+from gmscall.error_model import PHRED_FLOOR, fit_counts
+from gmscall.errors import InputError
+from gmscall.evaluation import evaluate
 
 
 def _hp_error_rates(ds: synth.Dataset, lengths: range) -> float:
@@ -65,3 +75,107 @@ def test_long_read_simulator_ont(tmp_path_factory: pytest.TempPathFactory) -> No
     assert 0.005 < errors / bases < 0.03
     with pysam.AlignmentFile(str(ds.bam)) as bam:
         assert bam.header.to_dict()["RG"][0]["PL"] == "ONT"
+
+
+# --------------------------------------------------------------------------------------------
+# platforms (#19): @RG PL or --platform, per sample; ONT's error-model floor and strand filter
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def _error_model_platforms(vcf: Path) -> dict[str, str]:
+    with gzip.open(vcf, "rt") as fh:
+        lines = [line for line in fh if line.startswith("##gmscallErrorModel")]
+    return {line.split("ReadGroup=")[1].split(",")[0]: line.split("Platform=")[1].split(",")[0] for line in lines}
+
+
+def test_platform_names() -> None:
+    assert [normalise_platform(p) for p in ("ONT", "Nanopore", "PacBio", "HiFi", "ILLUMINA", "", None, "LS454")] == \
+        ["ONT", "ONT", "PACBIO", "PACBIO", "ILLUMINA", "", "", ""]
+    with pytest.raises(InputError, match="platform"):
+        CallOptions(platform="MINION")
+    assert CallOptions(platforms=("ONT", "")).to_core().platforms == [3, 0]
+
+
+def test_ont_error_model_floor() -> None:
+    # a homopolymer error rate near 1/2 at 10+ units: the learnt Phred is ~17, which the common floor
+    # (20) clips and ONT's (15) lets through; other platforms keep the common floor
+    k, n, loci = (np.zeros((9, 21), dtype=np.int64) for _ in range(3))
+    units = np.arange(21)
+    n[1, 1:] = 3000
+    loci[1, 1:] = 40
+    k[1, 1:] = (3000 * np.minimum(0.5, 0.002 * 1.8 ** units[1:])).astype(np.int64)
+    ont, pacbio = fit_counts("g", "s", "ONT", k, n, loci), fit_counts("g", "s", "PACBIO", k, n, loci)
+    assert min(ont.gap_open[1]) < PHRED_FLOOR == min(pacbio.gap_open[1])
+    assert ont.gap_open[1][:5] == pacbio.gap_open[1][:5]  # the same where neither floor binds
+
+
+@pytest.fixture(scope="module")
+def ont(tmp_path_factory: pytest.TempPathFactory) -> synth.Dataset:
+    return synth.make_long_read_dataset(tmp_path_factory.mktemp("ont-call"), length=60_000, depth=30, seed=5,
+                                        platform="ONT")
+
+
+def test_platform_from_read_group(ont: synth.Dataset, tmp_path: Path) -> None:
+    from gmscall.caller import _plan
+
+    plan = _plan(ont.bam, ont.fasta, None, None, None, "cpu", None, 1_000_000, None)
+    assert plan.options.platforms == ("ONT",) and plan.error_models[0].platform == "ONT"
+    assert not plan.options.assemble  # long reads only: their CIGARs hold the alleles
+    plan = _plan(ont.bam, ont.fasta, None, None, None, "cpu", CallOptions(long_read_assembly=True), 1_000_000, None)
+    assert plan.options.assemble
+    plan = _plan(ont.bam, ont.fasta, None, None, None, "cpu", CallOptions(platform="PACBIO"), 1_000_000, None)
+    assert plan.options.platforms == ("PACBIO",) and plan.error_models[0].platform == "PACBIO"
+    # no PL: unknown, the defaults (as short reads)
+    bare = synth.make_long_read_dataset(tmp_path / "bare", length=20_000, depth=10, seed=6, platform="ONT",
+                                        write_platform="")
+    plan = _plan(bare.bam, bare.fasta, None, None, None, "cpu", None, 1_000_000, None)
+    assert plan.options.platforms == () and plan.options.assemble
+    out = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "ont.vcf.gz", threads=2)
+    assert _error_model_platforms(out) == {"LR": "ONT"}
+
+
+def test_ont_synthetic_calls(ont: synth.Dataset, tmp_path: Path) -> None:
+    out = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "calls.vcf.gz", threads=2)
+    res = evaluate(str(ont.truth_vcf), str(out), str(ont.fasta)).to_dict()
+    gt = res["genotype"]
+    # measured (seed 5): SNV F1 1.0, indel 0.883 (0.897 as --platform ILLUMINA; seed 8: 0.988 vs 0.930)
+    assert gt["SNV"]["f1"] >= 0.98, res["fp_variants"] + res["fn_variants"]
+    assert gt["INDEL"]["f1"] >= 0.85, res["fp_variants"] + res["fn_variants"]
+
+
+def test_mixed_short_and_long_cohort(ont: synth.Dataset, tmp_path: Path) -> None:
+    """One joint call of an ONT sample and an Illumina sample of the same genome: each column its
+    own platform (error model and thresholds), both called."""
+    from gmscall.caller import _plan
+
+    reads = synth.simulate_reads(ont.haplotypes, seed=7, depth=30)
+    short = synth.write_bam(tmp_path / "short.bam", reads, ont.reference, sample="SHORT", platform="ILLUMINA")
+    plan = _plan([ont.bam, short], ont.fasta, None, None, None, "cpu", None, 1_000_000, None)
+    assert plan.cohort.samples == ("SYNTH", "SHORT") and plan.options.platforms == ("ONT", "ILLUMINA")
+    assert plan.options.assemble  # a short-read sample: assembly as for short reads
+    out = gmscall.call([ont.bam, short], ont.fasta, output=tmp_path / "mixed.vcf.gz", threads=2)
+    with pysam.VariantFile(str(out)) as vf:
+        assert list(vf.header.samples) == ["SYNTH", "SHORT"]
+        calls = [(r.pos, r.ref, r.alts, r.samples["SHORT"]["GT"]) for r in vf if "PASS" in r.filter]
+    assert len(calls) >= 0.9 * len(ont.truth)
+
+
+@pytest.mark.skipif(not (SHARED / "real-hg002-chr20-ont" / "reads.bam").exists(), reason="no ../shared/data")
+def test_ont_strand_specific_insertion_filtered(tmp_path: Path) -> None:
+    """Real ONT slice: C>CT-like insertions whose ALT reads are (almost) all forward while the REF
+    reads are on both strands are FILTER StrandBias on ONT, PASS when called as another platform."""
+    d = SHARED
+    kw = {"regions": "chr20:5050000-5075000", "threads": 2}
+    ont_out = gmscall.call(d / "real-hg002-chr20-ont" / "reads.bam", d / "sim-hg002-chr20-2x150" / "ref.fa",
+                           output=tmp_path / "ont.vcf.gz", **kw)
+    as_pb = gmscall.call(d / "real-hg002-chr20-ont" / "reads.bam", d / "sim-hg002-chr20-2x150" / "ref.fa",
+                         output=tmp_path / "pb.vcf.gz", options=CallOptions(platform="PACBIO"), **kw)
+
+    def filt(path: Path) -> dict[tuple[int, str, tuple[str, ...]], tuple[str, ...]]:
+        with pysam.VariantFile(str(path)) as vf:
+            return {(r.pos, r.ref, r.alts): tuple(r.filter) for r in vf}
+
+    a, b = filt(ont_out), filt(as_pb)
+    assert a[(5071862, "T", ("TC",))] == ("StrandBias",) and b[(5071862, "T", ("TC",))] == ("PASS",)
+    assert [k for k, v in a.items() if v == ("StrandBias",) and len(k[1]) == len(k[2][0])] == []  # SNVs as before

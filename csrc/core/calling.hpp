@@ -209,6 +209,16 @@ struct GvcfSample {
 bool genotype_gvcf_site(const std::vector<std::string>& alleles, const std::vector<GvcfSample>& samples,
                         const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& p,
                         CallRecord& rec);
+// Two-sided binomial probability of a split at least as uneven as k of n, at success rate p.
+double binomial_two_sided(int k, int n, double p);
+// A strand-specific error's shape: of `alt_f + alt_r` ALT reads (8 or more) at most a tenth on one
+// strand while the REF reads are on both (the minor strand 20 % or more of them), and the split
+// unlikely (two-sided binomial p < max_p) at the REF reads' forward share.
+bool alt_strand_biased(double ref_f, double ref_r, double alt_f, double alt_r, double max_p);
+// FILTER StrandBias of an indel record of the haplotype model (CallParams::ont_indel_strand_p): every
+// sample carrying an ALT is ONT and the cohort's ALT reads are strand-biased.
+bool ont_indel_strand_bias(const CallRecord& rec, double ref_f, double ref_r, double alt_f, double alt_r,
+                           const CallParams& p);
 // Drops the bases every allele ends with (VCF's minimal form; REF keeps at least one).
 void trim_common_suffix(std::vector<std::string>& alleles);
 

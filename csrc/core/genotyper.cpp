@@ -466,6 +466,8 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     rec.sor = strand_odds_ratio(sf[0], sr[0], alt_f, alt_r);
     rec.haplotype_model = true;
     if (!genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec) && !(p.gvcf && covered)) continue;
+    if (!p.platforms.empty() && ont_indel_strand_bias(rec, sf[0], sr[0], alt_f, alt_r, p))
+      rec.filter |= kFilterStrandBias;
     if (phase) window_phase_obs(phase_reads, rec);
     if (p.gvcf) rec.alts.push_back(kNonRef);
     out.push_back(std::move(rec));

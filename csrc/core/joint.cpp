@@ -261,6 +261,41 @@ bool strand_bias(const CallRecord& rec, const CallParams& p) {
 
 }  // namespace
 
+double binomial_two_sided(int k, int n, double p) {
+  auto pmf = [&](int x) {
+    return std::exp(std::lgamma(n + 1.0) - std::lgamma(x + 1.0) - std::lgamma(n - x + 1.0) + x * std::log(p) +
+                    (n - x) * std::log1p(-p));
+  };
+  const double obs = pmf(k);
+  double total = 0.0;
+  for (int x = 0; x <= n; ++x) {
+    const double v = pmf(x);
+    if (v <= obs * (1.0 + 1e-9)) total += v;
+  }
+  return std::min(1.0, total);
+}
+
+bool alt_strand_biased(double ref_f, double ref_r, double alt_f, double alt_r, double max_p) {
+  const int af = static_cast<int>(std::lround(alt_f)), ar = static_cast<int>(std::lround(alt_r));
+  const int alt_n = af + ar;
+  if (alt_n < 8) return false;
+  const double fwd_share = (ref_f + 1.0) / (ref_f + ref_r + 2.0);
+  const double ref_minor = std::min(fwd_share, 1.0 - fwd_share);
+  return std::min(af, ar) <= 0.1 * alt_n && ref_minor >= 0.2 && binomial_two_sided(af, alt_n, fwd_share) < max_p;
+}
+
+bool ont_indel_strand_bias(const CallRecord& rec, double ref_f, double ref_r, double alt_f, double alt_r,
+                           const CallParams& p) {
+  if (is_snv(rec) || p.ont_indel_strand_p <= 0.0) return false;
+  bool any = false;
+  for (size_t s = 0; s < rec.samples.size(); ++s) {
+    if (!carries_alt(rec.samples[s].gt)) continue;
+    if (s >= p.platforms.size() || p.platforms[s] != kPlatformOnt) return false;
+    any = true;
+  }
+  return any && alt_strand_biased(ref_f, ref_r, alt_f, alt_r, p.ont_indel_strand_p);
+}
+
 bool genotype_cohort(const std::vector<SampleSite>& sites, int n_alleles, const Cohort& cohort, const CallParams& p,
                      double qual_cap, CallRecord& rec) {
   const size_t ns = sites.size();

@@ -81,21 +81,6 @@ double best_fraction(const std::vector<ReadLik>& reads) {
   return best;
 }
 
-// Two-sided binomial probability of a split at least as uneven as k of n, at success rate p.
-double binomial_two_sided(int k, int n, double p) {
-  auto pmf = [&](int x) {
-    return std::exp(std::lgamma(n + 1.0) - std::lgamma(x + 1.0) - std::lgamma(n - x + 1.0) + x * std::log(p) +
-                    (n - x) * std::log1p(-p));
-  };
-  const double obs = pmf(k);
-  double total = 0.0;
-  for (int x = 0; x <= n; ++x) {
-    const double v = pmf(x);
-    if (v <= obs * (1.0 + 1e-9)) total += v;
-  }
-  return std::min(1.0, total);
-}
-
 // Pileup evidence of an SNV: each read at its allele's mean base quality.
 AlleleEvidence snv_evidence(const PileupResult& pu, int64_t x, int alt_base, int ref_base) {
   AlleleEvidence ev;

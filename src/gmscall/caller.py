@@ -20,7 +20,7 @@ from typing import Any, Union
 
 from . import _core
 from .backend import resolve_backend
-from .cohort import CohortSpec, build_cohort
+from .cohort import CohortSpec, build_cohort, sample_platforms
 from .error_model import ErrorModel, learn_error_model, read_error_model, sample_tables
 from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
@@ -82,6 +82,11 @@ def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str
     resolved = resolve_regions(contigs, regions, bed)
     shards = make_shards(resolved, shard_size)
     opts = options or CallOptions()
+    platforms = sample_platforms(bams, cohort, sample, opts.platform, ref)
+    if any(platforms):
+        opts = dataclasses.replace(opts, platforms=platforms)
+        if opts.assemble and not opts.long_read_assembly and all(p in ("PACBIO", "ONT") for p in platforms):
+            opts = dataclasses.replace(opts, assemble=False)
     models, note = _error_models(error_model, bams, ref, resolved, opts, threads)
     if models:
         tables = sample_tables(models, cohort.samples, opts.gap_open_max, opts.gap_open_min, opts.gap_open_slope)
@@ -101,7 +106,8 @@ def _error_models(arg: ErrorModelArg, bams: Sequence[str], ref: str, regions: Se
         return [], ""
     if arg is True:
         t0 = time.perf_counter()
-        models = learn_error_model(bams, ref, regions, min_mq=max(20, opts.min_mq), threads=threads)
+        models = learn_error_model(bams, ref, regions, min_mq=max(20, opts.min_mq), threads=threads,
+                                   platform=opts.platform)
         log.info("indel error model: %d read group(s) learnt in %.2f s", len(models), time.perf_counter() - t0)
         return models, "learnt from the reads"
     if isinstance(arg, (str, Path)):

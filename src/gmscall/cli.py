@@ -115,7 +115,8 @@ def _cmd_call(args: argparse.Namespace) -> int:
     opts = CallOptions(min_bq=args.min_bq, min_mq=args.min_mq, max_depth=args.max_depth,
                        min_qual=args.min_qual, low_qual=args.low_qual, de_novo_prior=args.de_novo_prior,
                        gvcf=args.gvcf, gq_bands=_gq_bands(args.gq_bands), assemble=not args.no_assembly,
-                       phase=not args.no_phase)
+                       phase=not args.no_phase, platform=args.platform or "",
+                       long_read_assembly=args.long_read_assembly)
     progress = _progress_bar() if sys.stderr.isatty() else None
     with _dask_client(args.dask) as client:
         call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
@@ -128,6 +129,12 @@ def _cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_platform(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--platform", type=str.upper, choices=("ILLUMINA", "PACBIO", "ONT"),
+                   help="sequencing platform of every read group (its error-model defaults and thresholds) "
+                        "[each read group's @RG PL]")
+
+
 def _cmd_model(args: argparse.Namespace) -> int:
     from .caller import _bam_list
     from .error_model import learn_error_model, write_error_model
@@ -138,7 +145,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
     _, contigs = open_checked(bams[0] if len(bams) == 1 else bams, args.fasta_ref, None)
     regions = resolve_regions(contigs, args.regions, args.regions_file)
     models = learn_error_model(bams, args.fasta_ref, regions, min_mq=max(20, args.min_mq), threads=args.threads,
-                               sample_bp=args.sample_bp)
+                               sample_bp=args.sample_bp, platform=args.platform or "")
     write_error_model(args.output, models)
     for m in models:
         log.info("%s (%s): %d loci, %d reads; %s", m.read_group, m.sample, m.loci, m.reads, m.fit)
@@ -381,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "[learnt from the reads, per read group]")
     p.add_argument("--no-error-model", action="store_true",
                    help="no learnt indel error model: the default gap penalties")
+    _add_platform(p)
+    p.add_argument("--long-read-assembly", action="store_true",
+                   help="local assembly also where every sample is PACBIO or ONT [off there: long reads' CIGARs "
+                        "hold their alleles]")
     _add_resume(p)
     p.set_defaults(func=_cmd_call)
 
@@ -396,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-bp", type=int, default=192_000,
                    help="reference bases whose reads are counted, spread evenly over the regions [192000]")
     p.add_argument("--threads", type=int, default=1, help="htslib decompression threads + 1 [1]")
+    _add_platform(p)
     p.set_defaults(func=_cmd_model)
 
     p = sub.add_parser("genotype", help="joint genotyping of one-sample gVCFs (gmscall call --gvcf) into one VCF")

@@ -125,3 +125,47 @@ def build_cohort(session: _core.Session, bams: Sequence[str],
     for name in names:
         log.info("sex of %s: %s (%s)", name, sexes[name][0] or "unknown", sexes[name][1])
     return CohortSpec(names, columns, ploidy_map, tuple(sexes[n] for n in names), trios, ped)
+
+
+PLATFORMS = ("ILLUMINA", "PACBIO", "ONT")
+_PLATFORM_CODES = {"": 0, "ILLUMINA": 1, "PACBIO": 2, "ONT": 3}  # gmscall/caller.hpp's Platform
+_PLATFORM_ALIASES = {"ILLUMINA": "ILLUMINA", "PACBIO": "PACBIO", "HIFI": "PACBIO", "ONT": "ONT",
+                     "NANOPORE": "ONT", "OXFORDNANOPORE": "ONT"}
+
+
+def normalise_platform(pl: str | None) -> str:
+    """An @RG PL value as ILLUMINA, PACBIO or ONT ('' for any other or none; SAM spells Oxford
+    Nanopore ONT, older files NANOPORE)."""
+    return _PLATFORM_ALIASES.get("".join(ch for ch in (pl or "").upper() if ch.isalnum()), "")
+
+
+def platform_code(pl: str) -> int:
+    return _PLATFORM_CODES[normalise_platform(pl)]
+
+
+def sample_platforms(bams: Sequence[str], cohort: CohortSpec, sample: str | None = None,
+                     platform: str = "", ref: str | None = None) -> tuple[str, ...]:
+    """Per VCF column, its platform: ``platform`` (--platform) for all, else its read groups' @RG
+    PL where they agree ('' where they do not, or none is given: the defaults)."""
+    if platform:
+        p = normalise_platform(platform)
+        if not p:
+            raise InputError(f"--platform {platform!r}: one of {', '.join(PLATFORMS)} expected")
+        return (p,) * cohort.n_samples
+    import pysam
+
+    seen: dict[str, set[str]] = {}
+    for bam in bams:
+        try:
+            with pysam.AlignmentFile(bam, reference_filename=ref) as f:
+                header = f.header.to_dict()
+        except (OSError, ValueError):
+            continue  # unreadable headers were reported by the preflight; no platform then
+        for rg in header.get("RG", []):
+            name = sample or rg.get("SM", "")
+            seen.setdefault(name, set()).add(normalise_platform(rg.get("PL")))
+    out = []
+    for name in cohort.samples:
+        pls = seen.get(name, {""})
+        out.append(next(iter(pls)) if len(pls) == 1 else "")
+    return tuple(out)

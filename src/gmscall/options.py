@@ -64,8 +64,18 @@ class CallOptions:
     # together: on ../shared/data either alone also flags true SNVs, together only errors)
     strand_bias_sor: float = 3.0
     strand_bias_qd: float = 2.0
+    # sequencing platform (ILLUMINA, PACBIO or ONT; '' unknown): `platform` for every sample
+    # (--platform), else each sample's @RG PL; `platforms`, per VCF column, set by call()
+    platform: str = ""
+    platforms: tuple[str, ...] = ()
+    # ONT: FILTER StrandBias on indels whose ALT reads keep to one strand, binomial p below this (0: off)
+    ont_indel_strand_p: float = 1e-3
     max_haplotypes: int = 12
     assemble: bool = True  # local assembly of active regions (soft clips, clustered indels)
+    # where every sample is PACBIO or ONT, assembly is off unless this is set: long reads span their
+    # variants, so their CIGARs hold the alleles; on the HiFi and ONT slices and a 1-Mb HiFi set the
+    # calls are the same without it, at half the time (docs/long-reads.md)
+    long_read_assembly: bool = False
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
@@ -100,6 +110,13 @@ class CallOptions:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {v!r}")
+        from .cohort import PLATFORMS, normalise_platform
+
+        for pl in (self.platform, *self.platforms):
+            if pl and normalise_platform(pl) != pl:
+                raise InputError(f"platform {pl!r}: one of {', '.join(PLATFORMS)} expected")
+        if not 0.0 <= self.ont_indel_strand_p <= 1.0:
+            raise InputError(f"ont_indel_strand_p must be in [0, 1], got {self.ont_indel_strand_p!r}")
         for name in ("strand_bias_sor", "strand_bias_qd"):
             if not getattr(self, name) >= 0.0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -118,6 +135,10 @@ class CallOptions:
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)
         p.gap_open_tables = [list(t) for t in self.gap_open_tables]
+        from .cohort import platform_code
+
+        p.platforms = [platform_code(pl) for pl in self.platforms]
+        p.ont_indel_strand_p = self.ont_indel_strand_p
         return p
 
 

@@ -21,7 +21,8 @@ from .sink import Sink, open_sink, stdout_sink
 FILTERS: tuple[tuple[int, str, str], ...] = (
     (1, "LowQual", "QUAL below the low-quality threshold (--low-qual)"),
     (2, "StrandBias", ("SNV whose ALT reads keep to one strand with little evidence per read: SOR "
-                       "above CallOptions.strand_bias_sor and QD below strand_bias_qd (defaults 3 and 2)")),
+                       "above CallOptions.strand_bias_sor and QD below strand_bias_qd (defaults 3 and 2); "
+                       "on ONT reads also an indel whose ALT reads keep to one strand (ont_indel_strand_p)")),
 )
 
 

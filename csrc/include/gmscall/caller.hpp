@@ -27,6 +27,14 @@ struct CallParams {
   // together. Either alone also fires on true SNVs (random strand splits, low-fraction hets).
   double strand_bias_sor = 3.0;
   double strand_bias_qd = 2.0;
+  // Sequencing platform per VCF column (Platform codes; from @RG PL or --platform). Empty: all
+  // unknown. A platform is an error model (gmscall.error_model) and these thresholds:
+  std::vector<int> platforms;
+  // FILTER StrandBias on indel records whose ALT-carrying samples are all ONT: the ALT reads keep to
+  // one strand (at most a tenth on the other, 8 reads or more) while the REF reads are on both, a
+  // split with two-sided binomial p below this at the REF reads' strand share (as the somatic
+  // strand_bias_p). R10 basecalls insert a base on one strand only at some motifs.
+  double ont_indel_strand_p = 1e-3;
   int max_haplotypes = 12;
   bool assemble = true;         // local assembly of active regions (core/assembly.cpp)
   int gap_open_max = 45;        // pair-HMM gap open (Phred) outside repeats
@@ -78,6 +86,8 @@ struct SomaticRecord {
   int filters = 0;    // SomaticFilter bits; 0: PASS (set only when tlod >= tlod_emit: written)
   std::vector<SomaticSample> samples;
 };
+
+enum Platform : int { kPlatformUnknown = 0, kPlatformIllumina = 1, kPlatformPacbio = 2, kPlatformOnt = 3 };
 
 enum FilterBits : int { kFilterLowQual = 1, kFilterStrandBias = 2 };
 
