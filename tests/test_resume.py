@@ -292,9 +292,8 @@ def test_a_changed_input_or_option_is_refused_in_words(fam: synth.Family, tmp_pa
     assert not (tmp_path / "out.vcf.gz").exists()
 
 
-def test_checkpoints_of_another_command_are_refused(fam: synth.Family, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The work folder belongs to one command: a somatic run's checkpoints are no genotype's."""
+def _somatic_checkpoints(fam: synth.Family, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A somatic run stopped after its first checkpoints, in tmp_path (the working folder)."""
     _inputs(fam, tmp_path)
     monkeypatch.chdir(tmp_path)
     _stop_at(monkeypatch, "somatic")
@@ -302,6 +301,12 @@ def test_checkpoints_of_another_command_are_refused(fam: synth.Family, tmp_path:
         _api("somatic", "out.vcf.gz", resume=True)
     monkeypatch.undo()
     monkeypatch.chdir(tmp_path)
+
+
+def test_checkpoints_of_another_command_are_refused(fam: synth.Family, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work folder belongs to one command: a somatic run's checkpoints are no genotype's."""
+    _somatic_checkpoints(fam, tmp_path, monkeypatch)
     with pytest.raises(InputError, match="they were made by 'gmscall somatic', not 'genotype'"):
         _api("genotype", "out.vcf.gz", resume=True)
 
@@ -309,12 +314,6 @@ def test_checkpoints_of_another_command_are_refused(fam: synth.Family, tmp_path:
 def test_options_from_python_are_in_the_manifest(fam: synth.Family, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """An option the command line does not set (SomaticOptions.tlod_emit) is refused by name."""
-    _inputs(fam, tmp_path)
-    monkeypatch.chdir(tmp_path)
-    _stop_at(monkeypatch, "somatic")
-    with pytest.raises(InputError, match="stop here"):
-        _api("somatic", "out.vcf.gz", resume=True)
-    monkeypatch.undo()
-    monkeypatch.chdir(tmp_path)
+    _somatic_checkpoints(fam, tmp_path, monkeypatch)
     with pytest.raises(InputError, match="option tlod_emit was 3.0, now 4.0"):
         _api("somatic", "out.vcf.gz", resume=True, options=SomaticOptions(tlod_emit=4.0))
