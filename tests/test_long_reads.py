@@ -179,3 +179,15 @@ def test_ont_strand_specific_insertion_filtered(tmp_path: Path) -> None:
     a, b = filt(ont_out), filt(as_pb)
     assert a[(5071862, "T", ("TC",))] == ("StrandBias",) and b[(5071862, "T", ("TC",))] == ("PASS",)
     assert [k for k, v in a.items() if v == ("StrandBias",) and len(k[1]) == len(k[2][0])] == []  # SNVs as before
+
+
+def test_reads_longer_than_a_shard(ont: synth.Dataset, tmp_path: Path) -> None:
+    """Reads of 10-30 kb over shards of 4 kb: the records of one shard over the whole contig."""
+
+    def body(path: Path) -> list[str]:
+        with gzip.open(path, "rt") as fh:
+            return [line for line in fh if not line.startswith("#")]
+
+    whole = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "whole.vcf.gz", threads=2, shard_size=1_000_000)
+    small = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "small.vcf.gz", threads=2, shard_size=4_000)
+    assert body(whole) == body(small) and len(body(whole)) > 100

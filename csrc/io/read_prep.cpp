@@ -72,9 +72,16 @@ std::vector<uint8_t> depth_cap_keep(const ReadBatch& reads, int64_t max_depth) {
     lo = std::min(lo, reads.pos[i] / kDepthBin);
     hi = std::max(hi, reads.pos[i] / kDepthBin);
   }
+  // Reads longer than kDepthCapMaxSpan neither count nor are capped: the fetch pad completes the
+  // bins of the reads that touch a shard only for reads that short (a long read's bin may start far
+  // before the shard, its short bin-mates unfetched: the cap would depend on the shard), and a long
+  // read's whole span put on its 64-bp start bin reads as thousands deep where a few reads start.
+  auto is_long = [&](int32_t i) { return reads.end[i] - reads.pos[i] > kDepthCapMaxSpan; };
   std::vector<int64_t> span_per_bin(static_cast<size_t>(hi - lo + 1), 0);
-  for (int32_t i = 0; i < n; ++i) span_per_bin[reads.pos[i] / kDepthBin - lo] += reads.end[i] - reads.pos[i];
+  for (int32_t i = 0; i < n; ++i)
+    if (!is_long(i)) span_per_bin[reads.pos[i] / kDepthBin - lo] += reads.end[i] - reads.pos[i];
   for (int32_t i = 0; i < n; ++i) {
+    if (is_long(i)) continue;
     const int64_t depth = span_per_bin[reads.pos[i] / kDepthBin - lo] / kDepthBin;
     if (depth <= max_depth) continue;
     // keep iff u < max_depth / depth, with u uniform in [0, 1) from the upper 32 bits of the hash

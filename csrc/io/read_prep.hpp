@@ -11,6 +11,9 @@ namespace gms {
 constexpr int64_t kDepthBin = 64;
 // How far left of a region reads are fetched so that every bin touching it is complete.
 constexpr int64_t kDepthCapFetchPad = 1024;
+// Reads spanning more than this are not depth-capped (depth_cap_keep): a read that touches a shard
+// and spans at most this has its whole start bin within the fetch pad.
+constexpr int64_t kDepthCapMaxSpan = kDepthCapFetchPad - kDepthBin;
 
 // Deterministic depth cap: the depth a bin's reads bring is estimated as (sum of their reference
 // spans) / kDepthBin; when it exceeds max_depth, a read is kept with probability max_depth / depth,
