@@ -24,7 +24,6 @@ minimap2 and samtools (and pbsim for --simulator pbsim): apt-get install minimap
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 from run import DEFAULT_DATA, read_datasets
-from simulate_set import COLUMNS, SAMPLE, SOURCE_SET, clip_bed, plant, read_rows, run
+from simulate_set import SAMPLE, SOURCE_SET, clip_bed, plant, read_rows, run, write_rows
 
 from gmscall import synth
 from gmscall.regions import parse_region
@@ -141,11 +140,7 @@ def main() -> int:
         "notes": f"simulate_long_set.py: {SOURCE_SET} truth, {args.platform} reads from {sim}, {args.depth:g}x, "
                  f"minimap2 -ax {MINIMAP2[args.platform]}, seed {args.seed}",
     }
-    with open(tsv, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t")
-        w.writeheader()
-        for row in rows.values():
-            w.writerow(row)
+    write_rows(tsv, rows)
     print(f"{folder} (row {name} in {tsv})", file=sys.stderr)
     return 0
 

@@ -117,6 +117,15 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
         return {row["name"]: row for row in csv.DictReader(fh, delimiter="\t")}
 
 
+def write_rows(path: Path, rows: dict[str, dict[str, str]]) -> None:
+    """A datasets.tsv of these rows, in the shared data's columns."""
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t")
+        w.writeheader()
+        for row in rows.values():
+            w.writerow(row)
+
+
 _COMP = str.maketrans("ACGTN", "TGCAN")
 
 
@@ -269,11 +278,7 @@ def main() -> int:
                  f"{args.depth:g}x{' each' if args.trio else ''}, fragments {fragment}, seed {args.seed}"
                  + (f", PCR stutter x{args.stutter_scale:g}" if args.stutter else ""),
     }
-    with open(tsv, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t")
-        w.writeheader()
-        for row in rows.values():
-            w.writerow(row)
+    write_rows(tsv, rows)
     print(f"{folder} (row {name} in {tsv})", file=sys.stderr)
     return 0
 

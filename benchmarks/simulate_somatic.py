@@ -21,7 +21,6 @@ over the clones as there. Needs art_illumina, bwa and samtools. The set is data:
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import random
 import shutil
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import pysam
 from run import DEFAULT_DATA, read_datasets
-from simulate_set import COLUMNS, PROFILES, SOURCE_SET, clip_bed, read_rows
+from simulate_set import PROFILES, SOURCE_SET, clip_bed, read_rows, write_rows
 
 from gmscall.regions import parse_region
 
@@ -320,11 +319,7 @@ def main() -> int:
                  f"tumour {args.tumor_depth:g}x normal {args.normal_depth:g}x, seed {args.seed}; germline truth: "
                  f"truth.germline.vcf.gz; composition.txt",
     }
-    with open(tsv, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter="\t")
-        w.writeheader()
-        for row in table.values():
-            w.writerow(row)
+    write_rows(tsv, table)
     print(f"{folder} (row {name} in {tsv})", file=sys.stderr)
     return 0
 
