@@ -7,7 +7,7 @@ benchmarks/simulate_set.py does. The genome has a real person's density of hets 
 indels, independent of the trio's haplotypes at the locus; unlike a real neighbour it lacks the
 common ALT alleles the trio shares with the population there.
 
-    python benchmarks/make_unrelated.py --out /work/sets/qc-unrelated --sample HG003 \\
+    python benchmarks/make_unrelated.py --out /tmp/sets/qc-unrelated --sample HG003 \\
         [--source chr20:1000001-3000000] [--shift 2000000] [--profile HS25] [--depth 30] [--seed 21]
 
 Writes OUT/<name>/ (reads.bam with @RG SM = --sample, truth.vcf.gz). Needs art_illumina, bwa, samtools.
