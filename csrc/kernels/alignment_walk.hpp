@@ -24,48 +24,7 @@ GMS_HD bool is_reverse(uint16_t flag) { return (flag & 0x10) != 0; }
 // aligned base before it (an M-I-D run anchors both indels on the M base), or, for an insertion
 // right after a deletion, the last deleted position, whose quality is that of the read base
 // after the deletion. Indels at the read start, after a soft clip or a ref skip have none.
-template <class Visitor>
-GMS_WALK_INLINE GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v) {
-  int64_t rp = r.pos[i];
-  uint32_t qp = 0;
-  int64_t anchor_ref = -1;
-  int64_t anchor_q = -1;
-  const uint32_t* ops = r.cigar + r.cigar_off[i];
-  const uint32_t n_ops = r.n_cigar[i];
-  for (uint32_t k = 0; k < n_ops; ++k) {
-    const uint32_t op = cigar_op(ops[k]);
-    const uint32_t l = cigar_len(ops[k]);
-    if (is_aligned_op(op)) {
-      for (uint32_t j = 0; j < l; ++j) v.base(rp + j, qp + j);
-      if (l > 0) {
-        anchor_ref = rp + l - 1;
-        anchor_q = static_cast<int64_t>(qp + l - 1);
-      }
-      rp += l;
-      qp += l;
-    } else if (op == kCigI) {
-      if (anchor_q >= 0 && l > 0) v.insertion(k, anchor_ref, static_cast<uint32_t>(anchor_q), qp, l);
-      qp += l;
-    } else if (op == kCigD) {
-      if (anchor_q >= 0 && l > 0) v.deletion(k, anchor_ref, static_cast<uint32_t>(anchor_q), l);
-      for (uint32_t j = 0; j < l; ++j) v.deleted(rp + j, qp);
-      rp += l;
-      if (l > 0 && anchor_q >= 0) {
-        anchor_ref = rp - 1;
-        anchor_q = qp < r.len[i] ? static_cast<int64_t>(qp) : -1;
-      }
-    } else if (op == kCigN) {
-      rp += l;
-      anchor_q = -1;
-    } else if (op == kCigS) {
-      qp += l;
-      anchor_q = -1;
-    }
-    // H and P consume neither sequence nor reference.
-  }
-}
-
-// walk_alignment over the part of read i that meets reference [lo, hi): the walk starts at CIGAR
+// The walk over the part of read i that meets reference [lo, hi): it starts at CIGAR
 // op k_begin, whose first base lies at reference rp and query qp, and stops before the first op
 // that starts past hi. base() and deleted() fire only for positions in [lo, hi); the indel
 // callbacks fire for the ops walked (callers keep those they need). The anchors are those of the
@@ -110,6 +69,12 @@ GMS_WALK_INLINE GMS_HD void walk_alignment_range(const ReadView& r, int i, uint3
       anchor_q = -1;
     }
   }
+}
+
+// The whole read: the range walk from its first op over every reference position.
+template <class Visitor>
+GMS_WALK_INLINE GMS_HD void walk_alignment(const ReadView& r, int i, Visitor& v) {
+  walk_alignment_range(r, i, 0, r.pos[i], 0, INT64_MIN, INT64_MAX, v);
 }
 
 // Read i has one aligned CIGAR op (no clip, no indel) covering reference positions [lo, hi].
