@@ -960,21 +960,11 @@ def make_long_read_dataset(
     it out). No N run; soft-masked stretches as make_dataset."""
     root = Path(tmpdir)
     root.mkdir(parents=True, exist_ok=True)
-    ref = make_reference(length, seed, contig=contig, n_run=0, softmask=True)
-    planted = plant_variants(
-        ref,
-        seed,
-        n_snv=max(1, length // 500) if n_snv is None else n_snv,
-        n_indel=max(1, length // 1500) if n_indel is None else n_indel,
-        het_fraction=het_fraction,
-    )
+    ref, planted = _planted_genome(length, seed, contig, 0, True, n_snv, n_indel, het_fraction)
     reads = simulate_long_reads(planted.haplotypes, seed, depth, platform=platform, read_group=read_group,
                                 **sim_options)  # type: ignore[arg-type]
     pl = write_platform if write_platform is not None else ("PACBIO" if platform.upper() == "HIFI" else "ONT")
-    fasta = write_fasta(root / "ref.fa", ref)
-    bam = write_bam(root / "reads.bam", reads, ref, sample=sample, read_groups=(read_group,), platform=pl or None)
-    vcf = write_truth_vcf(root / "truth.vcf.gz", planted.truth, ref, sample=sample)
-    return Dataset(root, fasta, bam, vcf, ref, planted.truth, planted.haplotypes, reads, sample)
+    return _write_dataset(root, ref, planted, reads, sample, read_groups=(read_group,), platform=pl or None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1156,14 +1146,7 @@ def make_dataset(
     root.mkdir(parents=True, exist_ok=True)
     if n_run is None:
         n_run = 400 if length >= 4000 else 0
-    ref = make_reference(length, seed, contig=contig, n_run=n_run, softmask=softmask)
-    planted = plant_variants(
-        ref,
-        seed,
-        n_snv=max(1, length // 500) if n_snv is None else n_snv,
-        n_indel=max(1, length // 1500) if n_indel is None else n_indel,
-        het_fraction=het_fraction,
-    )
+    ref, planted = _planted_genome(length, seed, contig, n_run, softmask, n_snv, n_indel, het_fraction)
     reads = simulate_reads(
         planted.haplotypes,
         seed,
@@ -1173,8 +1156,29 @@ def make_dataset(
         frag_sd,
         **sim_options,  # type: ignore[arg-type]
     )
+    return _write_dataset(root, ref, planted, reads, sample)
+
+
+def _planted_genome(length: int, seed: int, contig: str, n_run: int, softmask: bool, n_snv: int | None,
+                    n_indel: int | None, het_fraction: float) -> tuple[Reference, Planted]:
+    """A reference and its planted variants, at one SNV per 500 bp and one indel per 1.5 kb unless
+    counts are given (make_dataset and make_long_read_dataset)."""
+    ref = make_reference(length, seed, contig=contig, n_run=n_run, softmask=softmask)
+    planted = plant_variants(
+        ref,
+        seed,
+        n_snv=max(1, length // 500) if n_snv is None else n_snv,
+        n_indel=max(1, length // 1500) if n_indel is None else n_indel,
+        het_fraction=het_fraction,
+    )
+    return ref, planted
+
+
+def _write_dataset(root: Path, ref: Reference, planted: Planted, reads: list, sample: str,
+                   **bam_options: object) -> Dataset:
+    """ref.fa, reads.bam and truth.vcf.gz of a planted genome in ``root``."""
     fasta = write_fasta(root / "ref.fa", ref)
-    bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
+    bam = write_bam(root / "reads.bam", reads, ref, sample=sample, **bam_options)  # type: ignore[arg-type]
     vcf = write_truth_vcf(root / "truth.vcf.gz", planted.truth, ref, sample=sample)
     return Dataset(root, fasta, bam, vcf, ref, planted.truth, planted.haplotypes, reads, sample)
 
