@@ -146,6 +146,17 @@ void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vecto
 
 namespace {
 
+// The index of the largest of v[0..n) (the first on ties) and the largest of the others.
+std::pair<int, double> best_and_runner_up(const std::vector<double>& v, int n) {
+  int top = 0;
+  for (int a = 1; a < n; ++a)
+    if (v[a] > v[top]) top = a;
+  double second = -INFINITY;
+  for (int a = 0; a < n; ++a)
+    if (a != top) second = std::max(second, v[a]);
+  return {top, second};
+}
+
 constexpr int kMaxRecordAlleles = 6;  // REF + ALTs of one haplotype-model record
 
 // A sample's hypotheses over a window's haplotypes: pairs (diploid) or single haplotypes.
@@ -420,12 +431,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
         ++site.dp;
         std::vector<double> best_of(static_cast<size_t>(ng), -INFINITY);
         for (size_t h = 0; h < nh; ++h) best_of[group[h]] = std::max(best_of[group[h]], L[r * nh + h]);
-        int top = 0;
-        for (int a = 1; a < ng; ++a)
-          if (best_of[a] > best_of[top]) top = a;
-        double second = -INFINITY;
-        for (int a = 0; a < ng; ++a)
-          if (a != top) second = std::max(second, best_of[a]);
+        const auto [top, second] = best_and_runner_up(best_of, ng);
         if (best_of[top] - second >= std::log10(3.0)) {
           if (top < na) ++site.ad[top];
           (is_reverse(batch.flag[i]) ? sr : sf)[top] += 1;
@@ -435,12 +441,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
                                     std::vector<double>(best_of.begin(), best_of.begin() + na)});
         if (p.gvcf) {
           best_of.resize(static_cast<size_t>(na));
-          int first = 0;
-          for (int a = 1; a < na; ++a)
-            if (best_of[a] > best_of[first]) first = a;
-          double next = -INFINITY;
-          for (int a = 0; a < na; ++a)
-            if (a != first) next = std::max(next, best_of[a]);
+          const double next = best_and_runner_up(best_of, na).second;
           best_of.push_back(next);  // <NON_REF>: the read's second-best allele, as GATK
           read_alleles.push_back(std::move(best_of));
         }
