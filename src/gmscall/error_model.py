@@ -260,9 +260,7 @@ def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
 def write_error_model(path: str | Path, models: Iterable[ErrorModel]) -> Path:
     """The models as their VCF header lines, one per line (what ``--error-model`` reads); written
     to a temporary name and renamed when complete ('-': standard output)."""
-    import os
-
-    from .sink import open_sink, stdout_sink
+    from .sink import stdout_sink, write_whole
 
     text = "".join(m.header_line() + "\n" for m in models).encode()
     if str(path) == "-":
@@ -270,14 +268,7 @@ def write_error_model(path: str | Path, models: Iterable[ErrorModel]) -> Path:
         out.write(text)
         out.close()
         return Path("/dev/stdout")
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open_sink(tmp, path) as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_whole(path, text)
     return Path(path)
 
 

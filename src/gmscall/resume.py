@@ -18,7 +18,6 @@ import logging
 import os
 import pickle
 import shutil
-import tempfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, OutputError, output_error
-from .sink import fd_sink
+from .sink import write_whole
 
 log = logging.getLogger("gmscall")
 FORMAT = 1
@@ -186,38 +185,6 @@ def _option_change(key: str, then: Any, now: Any) -> str:
     return f"option {label} was {then!r}, now {now!r}"
 
 
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    """`data` as `path`, whole or not at all: written under a temporary name, synced, renamed. An
-    OS error (a full disk...) is an OutputError naming `path`; the temporary file is removed."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise output_error(path, e) from None
-    try:
-        with fd_sink(fd, path) as f:
-            f.write(data)
-            try:
-                os.fsync(fd)
-                os.replace(tmp, path)
-            except OSError as e:
-                raise output_error(path, e) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    try:
-        _fsync_folder(path.parent)
-    except OSError as e:
-        raise output_error(path.parent, e) from None
-
-
 class WorkFolder:
     """The checkpoints of one output file. Use as a context manager: it holds a lock so that two
     runs never write the same checkpoints."""
@@ -265,7 +232,7 @@ class WorkFolder:
         else:
             for orphan in self.path.glob("part-*.gz"):  # bound to no inputs: never reused
                 orphan.unlink()
-            _write_synced(manifest_file, json.dumps(self.manifest, indent=1, sort_keys=True).encode())
+            write_whole(manifest_file, json.dumps(self.manifest, indent=1, sort_keys=True).encode(), sync=True)
 
     def _check_manifest(self, manifest_file: Path) -> None:
         try:
@@ -315,7 +282,7 @@ class WorkFolder:
         """A shard's result (what the writer formats), pickled: reused parts go through the same
         formatting as fresh ones (a gVCF merges blocks across shards)."""
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        _write_synced(self._part(k), gzip.compress(data, compresslevel=1, mtime=0))
+        write_whole(self._part(k), gzip.compress(data, compresslevel=1, mtime=0), sync=True)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -111,6 +111,45 @@ def fd_sink(fd: int, name: object) -> Sink:
         raise output_error(name, e) from None
 
 
+def write_whole(path: str | os.PathLike, data: bytes, *, sync: bool = False) -> None:
+    """`data` as `path`, whole or not at all: written under a temporary name in the same folder,
+    then renamed over `path`, so a reader never sees half a file. With `sync`, the file and its
+    folder are flushed to disk too (checkpoints that must survive a power cut). An OS error (a
+    full disk...) is an OutputError naming `path`; the temporary file is removed."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise output_error(path, e) from None
+    try:
+        with fd_sink(fd, path) as f:
+            f.write(data)
+            try:
+                if sync:
+                    os.fsync(fd)
+                os.replace(tmp, path)
+            except OSError as e:
+                raise output_error(path, e) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    if sync:
+        try:
+            _fsync_folder(folder)
+        except OSError as e:
+            raise output_error(folder, e) from None
+
+
+def _fsync_folder(folder: str | os.PathLike) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def stdout_sink() -> Sink:
     """Standard output as a Sink: the file descriptor when it has one (after flushing what Python
     buffered), else the stream sys.stdout wraps (a test's capture)."""

@@ -1355,8 +1355,8 @@ def make_tumour_normal(tmpdir: PathLike, *, ref: Reference | None = None, length
     h0, h1, ht = hap(0, []), hap(1, []), hap(0, som)
     n_tumour = round(20 * purity)
     tumour_haps = [ht] * n_tumour + [h0] * (20 - n_tumour) + [h1] * 20
-    kw = dict(softclip_fraction=0.02, contig_end_fragments=False, dup_fraction=0.0, low_mapq_fraction=0.0,
-              qcfail_fraction=0.0, unmapped_mate_fraction=0.0)
+    kw = {"softclip_fraction": 0.02, "contig_end_fragments": False, "dup_fraction": 0.0,
+          "low_mapq_fraction": 0.0, "qcfail_fraction": 0.0, "unmapped_mate_fraction": 0.0}
     reads_t = simulate_reads(tumour_haps, seed + 21, tumour_depth, read_groups=(f"{names[0]}-L1",),
                              name_prefix=names[0], **kw)
     reads_n = simulate_reads([h0, h1], seed + 22, normal_depth, read_groups=(f"{names[1]}-L1",),

@@ -124,29 +124,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _write_json(path: str, data: Any) -> None:
-    """`data` as JSON in `path`, whole or not at all (temporary name, then renamed); an OS error
-    is an OutputError naming `path`."""
-    import os
-    import tempfile
+    """`data` as JSON in `path`, whole or not at all."""
+    from ..sink import write_whole
 
-    from ..errors import output_error
-    from ..sink import fd_sink
-
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                   dir=os.path.dirname(os.path.abspath(path)))
-    except OSError as exc:
-        raise output_error(path, exc) from None
-    try:
-        with fd_sink(fd, path) as fh:
-            fh.write((json.dumps(data, indent=1) + "\n").encode())
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise output_error(path, exc) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_whole(path, (json.dumps(data, indent=1) + "\n").encode())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,24 +17,9 @@ PLUGIN_SECTION_ORDER = 1000
 
 
 def _write(path: Path, text: str) -> None:
-    """`text` as `path`, whole or not at all; an OS error (a full disk...) is an OutputError naming
-    the file, and its temporary file is removed."""
-    from ..errors import output_error
-    from ..sink import open_sink
+    from ..sink import write_whole
 
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open_sink(tmp, path) as f:
-            f.write(text.encode())
-        try:
-            os.replace(tmp, path)
-        except OSError as e:
-            raise output_error(path, e) from None
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+    write_whole(path, text.encode())
 
 
 def _tsv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
