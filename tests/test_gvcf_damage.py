@@ -338,6 +338,18 @@ def test_check_of_valid_gvcfs(pair: Pair, capfd: pytest.CaptureFixture[str]) -> 
     assert res.ok and res.bases == 12_000 and res.blocks + res.variants == res.lines
 
 
+def test_check_with_an_unreadable_reference(pair: Pair, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A reference that cannot be read is the run's one problem (one line, exit 2), found before any
+    gVCF is read; a FASTA that is not one says so too."""
+    rc, out, err = _check(capfd, "-f", tmp_path / "missing.fa", pair.dad)
+    assert rc == 2 and out == "" and "missing.fa" in err and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    bad = tmp_path / "bad.fa"
+    bad.write_bytes(b"\x1f\x8b\x08garbage")
+    rc, out, err = _check(capfd, "-f", bad, pair.dad)
+    assert rc == 2 and out == "" and "bad.fa" in err and len(err.strip().splitlines()) == 1, err
+
+
 def _header(pair: Pair) -> list[str]:
     return [ln for ln in pair.lines if ln.startswith("#")]
 

@@ -205,9 +205,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         except OSError as e:
             raise InputError(f"{args.regions_file}: cannot read BED file ({e.strerror})") from None
     if args.fasta_ref is not None:  # a reference that cannot be read: one line for the run
-        from .gvcf_check import _Reference
+        from .gvcf_check import check_reference
 
-        _Reference(args.fasta_ref).close()
+        check_reference(args.fasta_ref)
     failed, total = [], 0
     for path in gvcfs:
         try:

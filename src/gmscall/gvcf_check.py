@@ -731,6 +731,12 @@ def _check_index(path: str, result: GvcfCheck, contigs_seen: Sequence[str]) -> N
                       f"vs {', '.join(contigs_seen)[:80]}): it is stale; {rebuild}")
 
 
+def check_reference(fasta: str | Path) -> None:
+    """Raises InputError (one line) when `fasta` cannot be read as the reference `check_gvcf`
+    compares REF against: once per run, before any gVCF is checked."""
+    _Reference(str(fasta)).close()
+
+
 def check_gvcf(path: str | Path, fasta: str | Path | None = None, *, regions: str | Sequence[str] | None = None,
                bed: str | Path | None = None, max_problems: int = MAX_PROBLEMS) -> GvcfCheck:
     """Read every line of a one-sample gVCF and validate it (see `gmscall check` in docs/gvcf.md):
