@@ -36,7 +36,7 @@ from .regions import Region, make_shards, resolve_regions
 from .resume import check_output as resume_output_check
 from .resume import checkpoints, file_input, reference_input
 from .scheduler import iter_ordered
-from .vcf import ShardFormatter, VcfLayout, header_lines
+from .vcf import FILTERS, ShardFormatter, VcfLayout, header_lines
 
 log = logging.getLogger("gmscall")
 NON_REF = "<NON_REF>"
@@ -221,12 +221,15 @@ class _Line:
     gl: list[float] | None = None  # FORMAT GL (log10), PL's unrounded values; None: PL / -10
     gt: tuple[int, ...] | None = None  # the sample's own call (indices into `alleles`)
     ps: int = 0  # its phase set when the call is phased (GT a|b with FORMAT PS), else 0
+    strand_biased: bool = False  # FILTER StrandBias (an ONT indel whose ALT reads keep to one strand)
 
 
 class _Damaged(ValueError):
     """What is wrong with one field of a gVCF line (the message names the field and its value)."""
 
 
+_FILTER_STRAND_BIAS = "StrandBias"
+_FILTER_STRAND_BIAS_BIT = next(bit for bit, name, _ in FILTERS if name == _FILTER_STRAND_BIAS)
 INT_MAX = 2**31 - 1  # the C++ core's int: a larger count is damage, not a depth
 _BASES = frozenset("ACGTN")
 
@@ -351,7 +354,8 @@ def _parse_fields(text: str) -> _Line:
     ps = 0
     if own is not None and "|" in gt and fields.get("PS", ".") != ".":
         ps = _count(fields["PS"], "FORMAT PS")
-    return _Line(pos, pos + len(ref), alleles, ploidy, dp, pl, ad, mq, sor, "HAP" in info, gl, own, ps)
+    return _Line(pos, pos + len(ref), alleles, ploidy, dp, pl, ad, mq, sor, "HAP" in info, gl, own, ps,
+                 _FILTER_STRAND_BIAS in f[6].split(";"))
 
 
 @dataclass
@@ -477,6 +481,8 @@ class _Site:
     hap: bool = False
     # per sample: its own phased call here (PS, first allele, second allele: site allele strings)
     phase: list[tuple[int, str, str] | None] = field(default_factory=list)
+    # per sample: its own record here is FILTER StrandBias (the caller's ONT indel strand test)
+    strand_biased: list[bool] = field(default_factory=list)
 
     @property
     def strand_odds(self) -> float:
@@ -552,6 +558,7 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
                 site.phase.append((line.ps, line.alleles[line.gt[0]] + suffix, line.alleles[line.gt[1]] + suffix)
                                   if line.ps and line.gt is not None and len(line.gt) == 2 else None)
                 site.hap |= line.hap
+                site.strand_biased.append(line.strand_biased)
                 if not line.hap:  # the per-site model lists its candidates whatever the call
                     suffix = longest_ref[len(line.alleles[0]):]
                     for a in line.alleles[1:]:
@@ -563,6 +570,7 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
                     site.sor = (line.dp, line.sor)
                 continue
             site.phase.append(None)
+            site.strand_biased.append(False)
             block = per_sample[s].block_at(pos) or _spanning(per_sample[s].variants, pos)
             gl = _likelihoods_of_block(block, len(alleles)) if block is not None else []
             if not gl:  # not covered
@@ -583,8 +591,22 @@ def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions], 
         result = _core.genotype_site(site.alleles, site.samples, site.per_site, site.hap, core_cohort, params,
                                      site.strand_odds)
         if result is not None:
-            kept.append((site, result))
+            kept.append((site, _with_strand_bias(site, result)))
     return shard.contig, _as_records(kept, cohort.n_samples)
+
+
+def _with_strand_bias(site: _Site, result: tuple) -> tuple:
+    """FILTER StrandBias on an indel record whose ALT carriers all had it on their own records, as
+    calling the BAMs sets it on an ONT indel (csrc/core/joint.cpp ont_indel_strand_bias: every
+    carrier ONT and the ALT reads on one strand). A gVCF keeps each sample's verdict, not its
+    reads' strands, so a cohort's is the carriers' own (calling the BAMs pools their reads)."""
+    gts, out_alleles = result[2], result[7]
+    if all(len(a) == len(out_alleles[0]) for a in out_alleles):
+        return result
+    carriers = [j for j, g in enumerate(gts) if g and any(a > 0 for a in g)]
+    if not carriers or not all(site.strand_biased[j] for j in carriers):
+        return result
+    return (result[0], result[1] | _FILTER_STRAND_BIAS_BIT, *result[2:])
 
 
 def _as_records(kept: list[tuple[_Site, tuple]], ns: int) -> dict:

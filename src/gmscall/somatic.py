@@ -20,7 +20,8 @@ from typing import Any, Union
 from . import _core
 from .backend import resolve_backend
 from .caller import Progress, stream_vcf
-from .cohort import CohortSpec
+from .cohort import CohortSpec, sample_platforms
+from .error_model import learn_error_model, sample_tables
 from .errors import InputError
 from .options import DEFAULT_SHARD, SomaticOptions
 from .preflight import open_checked
@@ -51,6 +52,28 @@ def _columns(session: _core.Session, bams: Sequence[str]) -> CohortSpec:
     names = ("TUMOR", "NORMAL")[: len(bams)]
     cols = tuple(tuple(k for _ in session.samples(k)) or (k,) for k in range(len(bams)))
     return CohortSpec(names, cols)
+
+
+def _long_read_options(bams: Sequence[str], ref: str, regions: Sequence[Region], opts: SomaticOptions,
+                       threads: int) -> SomaticOptions:
+    """Where every BAM is long reads (its read groups' @RG PL PACBIO or ONT, or --platform), each
+    BAM's learnt indel error model (gmscall.error_model) and no local assembly, as germline calling
+    has (caller._plan): with the short reads' default gap penalties a homopolymer slip on a few
+    long reads scores as a somatic indel (a synthetic HiFi pair: 51 false PASS indels in 60 kb).
+    Short reads keep the default penalties somatic calling was tuned with."""
+    one = CohortSpec(("S",), ((0,),))
+    platforms = tuple(sample_platforms([bam], one, "S", opts.platform, ref)[0] for bam in bams)
+    if not all(pl in ("PACBIO", "ONT") for pl in platforms):
+        return opts
+    tables = []
+    for bam in bams:  # one column per BAM: its read groups' model (sample_tables pools them)
+        models = learn_error_model(bam, ref, regions, min_mq=max(20, opts.min_mq), threads=threads,
+                                   platform=opts.platform)
+        tables.append(sample_tables(models, ["S"], opts.gap_open_max, opts.gap_open_min, opts.gap_open_slope)[0])
+    opts = dataclasses.replace(opts, platforms=platforms, gap_open_tables=tuple(tables) if any(tables) else ())
+    if opts.assemble and not opts.long_read_assembly:
+        opts = dataclasses.replace(opts, assemble=False)
+    return opts
 
 
 def _somatic_shard(opts: SomaticOptions, backend: str, cohort: CohortSpec, session: _core.Session,
@@ -165,7 +188,9 @@ def call_somatic(tumor: Bam, ref: str | Path, regions: str | Sequence[str] | Non
     be = resolve_backend(backend)
     session, contigs = open_checked(bams[0] if len(bams) == 1 else bams, str(ref), output)
     cohort = _columns(session, bams)
-    shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
+    resolved = resolve_regions(contigs, regions, bed)
+    shards = make_shards(resolved, shard_size)
+    opts = _long_read_options(bams, str(ref), resolved, opts, threads)
     task = functools.partial(_somatic_shard, opts, be, cohort)
     bam_key: str | tuple[str, ...] = bams[0] if len(bams) == 1 else bams
     t0 = time.perf_counter()

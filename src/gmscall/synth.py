@@ -1322,12 +1322,13 @@ class TumourNormal:
 def make_tumour_normal(tmpdir: PathLike, *, ref: Reference | None = None, length: int = 30_000, seed: int = 3,
                        contig: str = "chrS", n_germline: int = 20, n_somatic: int = 12, purity: float = 0.8,
                        tumour_depth: float = 60, normal_depth: float = 30,
-                       names: tuple[str, str] = ("tumour", "normal")) -> TumourNormal:
+                       names: tuple[str, str] = ("tumour", "normal"), long_reads: str | None = None) -> TumourNormal:
     """A tumour/normal pair: `n_germline` het SNVs in both; in the tumour, on haplotype 0 of a
     `purity` share of its cells, `n_somatic` somatic SNVs and two short indels (a 4-bp insertion,
     a 2-bp deletion), so each somatic allele is expected at fraction purity / 2. `ref` reuses a
     reference (e.g. that of `make_family` with the same length, seed and contig) so that the pair
-    and other samples share one FASTA."""
+    and other samples share one FASTA. `long_reads` ("HIFI" or "ONT") simulates both as long reads
+    (``simulate_long_reads``, read groups with that platform's PL) instead of Illumina pairs."""
     root = Path(tmpdir)
     root.mkdir(parents=True, exist_ok=True)
     rng = _rng(seed, 8)
@@ -1355,15 +1356,25 @@ def make_tumour_normal(tmpdir: PathLike, *, ref: Reference | None = None, length
     h0, h1, ht = hap(0, []), hap(1, []), hap(0, som)
     n_tumour = round(20 * purity)
     tumour_haps = [ht] * n_tumour + [h0] * (20 - n_tumour) + [h1] * 20
-    kw = {"softclip_fraction": 0.02, "contig_end_fragments": False, "dup_fraction": 0.0,
-          "low_mapq_fraction": 0.0, "qcfail_fraction": 0.0, "unmapped_mate_fraction": 0.0}
-    reads_t = simulate_reads(tumour_haps, seed + 21, tumour_depth, read_groups=(f"{names[0]}-L1",),
-                             name_prefix=names[0], **kw)
-    reads_n = simulate_reads([h0, h1], seed + 22, normal_depth, read_groups=(f"{names[1]}-L1",),
-                             name_prefix=names[1], **kw)
+    platform = "ILLUMINA"
+    if long_reads is None:
+        kw = {"softclip_fraction": 0.02, "contig_end_fragments": False, "dup_fraction": 0.0,
+              "low_mapq_fraction": 0.0, "qcfail_fraction": 0.0, "unmapped_mate_fraction": 0.0}
+        reads_t = simulate_reads(tumour_haps, seed + 21, tumour_depth, read_groups=(f"{names[0]}-L1",),
+                                 name_prefix=names[0], **kw)
+        reads_n = simulate_reads([h0, h1], seed + 22, normal_depth, read_groups=(f"{names[1]}-L1",),
+                                 name_prefix=names[1], **kw)
+    else:
+        platform = "PACBIO" if long_reads.upper() == "HIFI" else "ONT"
+        reads_t = simulate_long_reads(tumour_haps, seed + 21, tumour_depth, platform=long_reads,
+                                      read_group=f"{names[0]}-L1", name_prefix=names[0])
+        reads_n = simulate_long_reads([h0, h1], seed + 22, normal_depth, platform=long_reads,
+                                      read_group=f"{names[1]}-L1", name_prefix=names[1])
     fasta = write_fasta(root / "ref.fa", ref)
-    tumour = write_bam(root / f"{names[0]}.bam", reads_t, ref, sample=names[0], read_groups=(f"{names[0]}-L1",))
-    normal = write_bam(root / f"{names[1]}.bam", reads_n, ref, sample=names[1], read_groups=(f"{names[1]}-L1",))
+    tumour = write_bam(root / f"{names[0]}.bam", reads_t, ref, sample=names[0], read_groups=(f"{names[0]}-L1",),
+                       platform=platform)
+    normal = write_bam(root / f"{names[1]}.bam", reads_n, ref, sample=names[1], read_groups=(f"{names[1]}-L1",),
+                       platform=platform)
     af = n_tumour / 40
     return TumourNormal(root, fasta, tumour, normal, {p: (a, b) for p, a, b in germ},
                         {p: (a, b, af) for p, a, b in som}, contig)
