@@ -537,6 +537,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("strand_bias_sor", &CallParams::strand_bias_sor)
       .def_readwrite("platforms", &CallParams::platforms)
       .def_readwrite("ont_indel_strand_p", &CallParams::ont_indel_strand_p)
+      .def_readwrite("long_tract_prior_scale", &CallParams::long_tract_prior_scale)
+      .def_readwrite("long_tract_bases", &CallParams::long_tract_bases)
       .def_readwrite("strand_bias_qd", &CallParams::strand_bias_qd)
       .def_readwrite("max_haplotypes", &CallParams::max_haplotypes)
       .def_readwrite("assemble", &CallParams::assemble)

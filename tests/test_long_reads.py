@@ -191,3 +191,33 @@ def test_reads_longer_than_a_shard(ont: synth.Dataset, tmp_path: Path) -> None:
     whole = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "whole.vcf.gz", threads=2, shard_size=1_000_000)
     small = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "small.vcf.gz", threads=2, shard_size=4_000)
     assert body(whole) == body(small) and len(body(whole)) > 100
+
+
+def test_long_tract_indel_prior(ont: synth.Dataset, tmp_path: Path) -> None:
+    """Long reads: a record with an indel in a tandem-repeat tract of 8 bases or more gets the indel
+    priors times LONG_READ_TRACT_PRIOR_SCALE: its QUAL rises by about 10 log10(30) where REF is the
+    other hypothesis (a record whose rivals are other lengths of the tract keeps about its QUAL);
+    the SNVs keep their genotypes; short reads (and an explicit scale of 1) keep the genome-wide prior."""
+    from gmscall.caller import LONG_READ_TRACT_PRIOR_SCALE, _plan
+    from gmscall.gvcf_genotype import _tract_bases
+
+    assert _tract_bases("CAAAAAAAAAG", 0, ["C", "CA"]) == 9 == _tract_bases("CAAAAAAAAAG", 0, ["CA", "C"])
+    assert _tract_bases("CACACACACG", 0, ["C", "CAC"]) == 8 and _tract_bases("CAAG", 0, ["C", "T"]) == 0
+    with pytest.raises(InputError, match="long_tract_prior_scale"):
+        CallOptions(long_tract_prior_scale=0.5)
+    plan = _plan(ont.bam, ont.fasta, None, None, None, "cpu", None, 1_000_000, None)
+    assert plan.options.long_tract_prior_scale == LONG_READ_TRACT_PRIOR_SCALE
+    assert CallOptions().to_core().long_tract_prior_scale == 1.0
+
+    def calls(options: CallOptions | None) -> dict[tuple[int, str, tuple[str, ...]], tuple[float, tuple]]:
+        out = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "c.vcf.gz", threads=2, options=options)
+        with pysam.VariantFile(str(out)) as vf:
+            return {(r.pos, r.ref, r.alts): (r.qual, r.samples[0]["GT"]) for r in vf}
+
+    scaled, plain = calls(None), calls(CallOptions(long_tract_prior_scale=1.0))
+    ref = ont.reference.upper
+    long_tract = [k for k in scaled if k in plain and _tract_bases(ref, k[0] - 1, [k[1], *k[2]]) >= 8]
+    gained = [k for k in long_tract if scaled[k][0] > plain[k][0] + 10.0]
+    assert len(gained) >= 3, sorted((k, plain[k], scaled[k]) for k in long_tract)
+    snvs = [k for k in plain if len(k[1]) == 1 and all(len(a) == 1 for a in k[2])]
+    assert snvs and all(scaled[k][1] == plain[k][1] for k in snvs)

@@ -179,9 +179,10 @@ double hypothesis_prior(const Window& win, uint64_t ha, uint64_t hb, int ploidy,
   double prior = 0.0;
   for (size_t k = 0; k < win.alleles.size(); ++k) {
     if (!((any >> k) & 1)) continue;
-    const bool indel = win.alleles[k].is_indel();
-    const double het = indel ? p.indel_het_prior : p.snv_het_prior;
-    const double hom = indel ? p.indel_hom_prior : p.snv_hom_prior;
+    const Candidate& a = win.alleles[k];
+    const double scale = a.is_indel() && a.tract_end - (a.pos + 1) >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
+    const double het = a.is_indel() ? p.indel_het_prior * scale : p.snv_het_prior;
+    const double hom = a.is_indel() ? p.indel_hom_prior * scale : p.snv_hom_prior;
     if (ploidy == 1) prior += std::log10(het / 2.0 + hom);
     else prior += std::log10(((both >> k) & 1) ? hom : het);
   }
@@ -333,6 +334,43 @@ std::vector<double> read_likelihoods(const WindowWork& w, const ReadBatch& batch
   return L;
 }
 
+namespace {
+
+// The longest tandem-repeat tract after the anchor (pos) of a record's insertions and deletions
+// (its alleles with their common suffix trimmed: one base and that base plus the inserted or
+// deleted unit), as candidates.cpp tract_end measures a window's indels; 0 for SNVs and complex
+// alleles.
+int long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles) {
+  int longest = 0;
+  for (size_t k = 1; k < alleles.size(); ++k) {
+    std::string r = alleles[0], a = alleles[k];
+    while (r.size() > 1 && a.size() > 1 && r.back() == a.back()) {
+      r.pop_back();
+      a.pop_back();
+    }
+    if (r.size() == a.size() || std::min(r.size(), a.size()) != 1 || r[0] != a[0]) continue;
+    const std::string unit = a.size() > r.size() ? a.substr(1) : r.substr(1);
+    int n = 0;
+    while (ref.at(pos + 1 + n) != 'N' && ref.at(pos + 1 + n) == unit[static_cast<size_t>(n) % unit.size()]) ++n;
+    longest = std::max(longest, n);
+  }
+  return longest;
+}
+
+// A record's parameters: the indel priors times CallParams::long_tract_prior_scale where one of
+// its ALTs is an insertion or deletion in a tract of long_tract_bases bases or more (as gmscall
+// genotype prices the same record of a gVCF: gvcf_genotype._tract_bases).
+const CallParams& record_params(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles,
+                                const CallParams& p, CallParams& scaled) {
+  if (p.long_tract_prior_scale == 1.0 || long_tract_bases(ref, pos, alleles) < p.long_tract_bases) return p;
+  scaled = p;
+  scaled.indel_het_prior *= p.long_tract_prior_scale;
+  scaled.indel_hom_prior *= p.long_tract_prior_scale;
+  return scaled;
+}
+
+}  // namespace
+
 void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
                      const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
                      int64_t beg, int64_t end, std::vector<CallRecord>& out) {
@@ -409,6 +447,8 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());
     trim_common_suffix(alleles);
 
+    CallParams scaled;
+    const CallParams& rp = record_params(ref, pos, alleles, p, scaled);
     CallRecord rec;
     rec.pos = pos;
     rec.ref = alleles[0];
@@ -422,7 +462,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     const bool phase = p.phase;
     std::vector<std::vector<ReadAlleles>> phase_reads(phase ? ns : 0);
     for (size_t s = 0; s < ns; ++s) {
-      SampleSite site = window_site(sw[s], hap_idx, na, indel, p);
+      SampleSite site = window_site(sw[s], hap_idx, na, indel, rp);
       site.ad.assign(static_cast<size_t>(na), 0);
       std::vector<std::vector<double>> read_alleles;  // gVCF: per read, the listed alleles' best
       for (size_t r : sw[s].reads) {
@@ -466,7 +506,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     rec.mq = mapping_quality(samples, pos - samples[0].pu.beg);
     rec.sor = strand_odds_ratio(sf[0], sr[0], alt_f, alt_r);
     rec.haplotype_model = true;
-    if (!genotype_cohort(sample_sites, na, cohort, p, 3000.0, rec) && !(p.gvcf && covered)) continue;
+    if (!genotype_cohort(sample_sites, na, cohort, rp, 3000.0, rec) && !(p.gvcf && covered)) continue;
     if (!p.platforms.empty() && ont_indel_strand_bias(rec, sf[0], sr[0], alt_f, alt_r, p))
       rec.filter |= kFilterStrandBias;
     if (phase) window_phase_obs(phase_reads, rec);

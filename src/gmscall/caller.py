@@ -85,8 +85,8 @@ def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str
     platforms = sample_platforms(bams, cohort, sample, opts.platform, ref)
     if any(platforms):
         opts = dataclasses.replace(opts, platforms=platforms)
-        if opts.assemble and not opts.long_read_assembly and all(p in ("PACBIO", "ONT") for p in platforms):
-            opts = dataclasses.replace(opts, assemble=False)
+        if all(p in ("PACBIO", "ONT") for p in platforms):
+            opts = long_read_options(opts)
     models, note = _error_models(error_model, bams, ref, resolved, opts, threads)
     if models:
         tables = sample_tables(models, cohort.samples, opts.gap_open_max, opts.gap_open_min, opts.gap_open_slope)
@@ -96,6 +96,27 @@ def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str
 
 
 ErrorModelArg = Union[bool, str, Path, Sequence[ErrorModel]]
+
+# Indel priors of long-read runs in windows with an indel in a tandem-repeat tract of 8 bases or
+# more (CallOptions.long_tract_prior_scale). Chosen on two simulated ONT sets of chr20:1-6 Mb
+# (benchmarks/simulate_long_set.py --simulator synth, 40x; indel F1 by scale 1 / 10 / 30 / 100:
+# 0.899 / 0.936 / 0.944 / 0.944 and 0.878 / 0.888 / 0.893 / 0.889, no more false indels) and checked
+# on the real HiFi and ONT slices and a pbsim ONT set (the same calls at each); tract lengths of 6,
+# 8 and 10 bases gave the same calls. A third synth set was held out (docs/long-reads.md).
+LONG_READ_TRACT_PRIOR_SCALE = 30.0
+
+
+def long_read_options(opts: CallOptions) -> CallOptions:
+    """What a run whose samples are all long reads (PACBIO, ONT) changes: no local assembly unless
+    asked (long reads span their variants, so their CIGARs hold the alleles: on the HiFi and ONT
+    slices and a 1-Mb HiFi set the calls are the same without it, at half the time) and the indel
+    prior of long tandem-repeat tracts (LONG_READ_TRACT_PRIOR_SCALE, unless the options name one)."""
+    changes: dict[str, Any] = {}
+    if opts.long_tract_prior_scale == 0:
+        changes["long_tract_prior_scale"] = LONG_READ_TRACT_PRIOR_SCALE
+    if opts.assemble and not opts.long_read_assembly:
+        changes["assemble"] = False
+    return dataclasses.replace(opts, **changes)
 
 
 def _error_models(arg: ErrorModelArg, bams: Sequence[str], ref: str, regions: Sequence[Region],

@@ -15,6 +15,7 @@ import functools
 import logging
 import math
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -26,8 +27,8 @@ import numpy as np
 import pysam
 
 from . import _core
-from .caller import Progress, stream_vcf
-from .cohort import CohortSpec
+from .caller import LONG_READ_TRACT_PRIOR_SCALE, Progress, stream_vcf
+from .cohort import CohortSpec, normalise_platform
 from .errors import InputError
 from .family import read_ped
 from .options import GENOTYPE_SHARD, CallOptions
@@ -197,8 +198,18 @@ def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[
     cohort = CohortSpec(tuple(samples), tuple((k,) for k in range(len(samples))), trios=trios,
                         pedigree=None if ped is None else str(ped))
     shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
-    return _GvcfPlan(paths, ref, cohort, options or CallOptions(), shards, list(ref_contigs.items()), tuple(headers),
+    opts = options or CallOptions()
+    if opts.long_tract_prior_scale == 0 and all(_platform(h) in ("PACBIO", "ONT") for h in headers):
+        opts = dataclasses.replace(opts, long_tract_prior_scale=LONG_READ_TRACT_PRIOR_SCALE)
+    return _GvcfPlan(paths, ref, cohort, opts, shards, list(ref_contigs.items()), tuple(headers),
                      tuple(indexes), None if ped is None else str(ped))
+
+
+def _platform(header: str) -> str:
+    """The platform of a gVCF's sample: that of its ##gmscallErrorModel lines where they agree
+    ('' where they do not, or none is there)."""
+    names = {normalise_platform(p) for p in re.findall(r"^##gmscallErrorModel=<.*?Platform=([^,>]*)", header, re.MULTILINE)}
+    return names.pop() if len(names) == 1 else ""
 
 
 # ------------------------------------------------------------------ one shard
@@ -230,6 +241,7 @@ class _Damaged(ValueError):
 
 _FILTER_STRAND_BIAS = "StrandBias"
 _FILTER_STRAND_BIAS_BIT = next(bit for bit, name, _ in FILTERS if name == _FILTER_STRAND_BIAS)
+_TRACT_REACH = 10_000  # reference bases read past a shard's end for the tracts of its last sites
 INT_MAX = 2**31 - 1  # the C++ core's int: a larger count is damage, not a depth
 _BASES = frozenset("ACGTN")
 
@@ -581,14 +593,46 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
     return out
 
 
-def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions], shard: Region) -> tuple[str, dict]:
-    gvcfs, cohort, options = plan_bits
+def _tract_bases(ref: str, at: int, alleles: list[str]) -> int:
+    """The longest tandem-repeat tract after the anchor (`ref[at]`) of the site's insertions and
+    deletions, as csrc/core/candidates.cpp tract_end measures it for a window's indels; 0 for a
+    site of SNVs or complex alleles."""
+    longest = 0
+    for alt in alleles[1:]:
+        r, a = alleles[0], alt
+        while len(r) > 1 and len(a) > 1 and r[-1] == a[-1]:
+            r, a = r[:-1], a[:-1]
+        if len(r) == len(a) or min(len(r), len(a)) != 1 or r[0] != a[0]:
+            continue
+        unit = a[1:] if len(a) > len(r) else r[1:]
+        k = 0
+        while at + 1 + k < len(ref) and ref[at + 1 + k] != "N" and ref[at + 1 + k] == unit[k % len(unit)]:
+            k += 1
+        longest = max(longest, k)
+    return longest
+
+
+def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions, str], shard: Region
+                    ) -> tuple[str, dict]:
+    gvcfs, cohort, options, ref_path = plan_bits
     per_sample = [_read_shard(path, shard) for path in gvcfs]
     core_cohort = cohort.core(shard.contig, shard.start, shard.end)
     params = options.to_core()
+    # long reads: the indel priors of long tandem-repeat tracts, as calling the BAMs scales them
+    tract_params, ref, ref_at = None, "", 0
+    scale = options.long_tract_prior_scale or 1.0
+    if scale != 1.0:
+        tract_params = dataclasses.replace(options, indel_het_prior=options.indel_het_prior * scale,
+                                           indel_hom_prior=options.indel_hom_prior * scale).to_core()
+        with pysam.FastaFile(ref_path) as fa:
+            ref_at = shard.start
+            ref = fa.fetch(shard.contig, ref_at, shard.end + _TRACT_REACH).upper()
     kept: list[tuple[_Site, tuple]] = []
     for site in _sites(per_sample, shard):
-        result = _core.genotype_site(site.alleles, site.samples, site.per_site, site.hap, core_cohort, params,
+        use = params
+        if tract_params is not None and _tract_bases(ref, site.pos - ref_at, site.alleles) >= options.long_tract_bases:
+            use = tract_params
+        result = _core.genotype_site(site.alleles, site.samples, site.per_site, site.hap, core_cohort, use,
                                      site.strand_odds)
         if result is not None:
             kept.append((site, _with_strand_bias(site, result)))
@@ -664,7 +708,7 @@ def _own_phase(phase: tuple[int, str, str], site_alleles: list[str], out_alleles
 
 
 def _shard_results(plan: _GvcfPlan, shards: list[Region], threads: int, client: Any) -> Iterator[tuple[str, dict]]:
-    task = functools.partial(_genotype_shard, (plan.gvcfs, plan.cohort, plan.options))
+    task = functools.partial(_genotype_shard, (plan.gvcfs, plan.cohort, plan.options, plan.ref))
     return iter_ordered(task, shards, threads, client)
 
 

@@ -76,6 +76,12 @@ class CallOptions:
     # variants, so their CIGARs hold the alleles; on the HiFi and ONT slices and a 1-Mb HiFi set the
     # calls are the same without it, at half the time (docs/long-reads.md)
     long_read_assembly: bool = False
+    # indel priors times long_tract_prior_scale for a record with an insertion or deletion in a
+    # reference tandem-repeat tract of long_tract_bases bases or more (csrc: CallParams::
+    # long_tract_prior_scale); 0: the platforms' default, caller.LONG_READ_TRACT_PRIOR_SCALE where
+    # every sample is PACBIO or ONT, else 1 (off)
+    long_tract_prior_scale: float = 0.0
+    long_tract_bases: int = 8
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
@@ -115,6 +121,10 @@ class CallOptions:
         for pl in (self.platform, *self.platforms):
             if pl and normalise_platform(pl) != pl:
                 raise InputError(f"platform {pl!r}: one of {', '.join(PLATFORMS)} expected")
+        v = self.long_tract_prior_scale
+        if not (isinstance(v, (int, float)) and (v == 0 or 1.0 <= v <= 1e3)):
+            raise InputError(f"long_tract_prior_scale must be 0 (the platforms' default) or in [1, 1000], got {v!r}")
+        _check_range("long_tract_bases", self.long_tract_bases, 2, 1000)
         if not 0.0 <= self.ont_indel_strand_p <= 1.0:
             raise InputError(f"ont_indel_strand_p must be in [0, 1], got {self.ont_indel_strand_p!r}")
         for name in ("strand_bias_sor", "strand_bias_qd"):
@@ -139,6 +149,8 @@ class CallOptions:
 
         p.platforms = [platform_code(pl) for pl in self.platforms]
         p.ont_indel_strand_p = self.ont_indel_strand_p
+        p.long_tract_prior_scale = self.long_tract_prior_scale or 1.0
+        p.long_tract_bases = self.long_tract_bases
         return p
 
 

@@ -35,6 +35,14 @@ struct CallParams {
   // split with two-sided binomial p below this at the REF reads' strand share (as the somatic
   // strand_bias_p). R10 basecalls insert a base on one strand only at some motifs.
   double ont_indel_strand_p = 1e-3;
+  // Long reads: the indel priors (het and hom) times this for a haplotype window with an indel in
+  // a reference tandem-repeat tract of long_tract_bases bases or more (1: off). Set by call() where
+  // every sample is PACBIO or ONT: length polymorphisms of long homopolymers are far more common
+  // than indels elsewhere, and a long read's evidence there is weak (an ONT read gives the
+  // length of a 12-19-base homopolymer right 20-50 % of the time), so the genome-wide prior hid
+  // real hets there (gmscall.error_model's notes; docs/long-reads.md).
+  double long_tract_prior_scale = 1.0;
+  int long_tract_bases = 8;
   int max_haplotypes = 12;
   bool assemble = true;         // local assembly of active regions (core/assembly.cpp)
   int gap_open_max = 45;        // pair-HMM gap open (Phred) outside repeats
