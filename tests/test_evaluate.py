@@ -323,3 +323,19 @@ def test_module_entry_point(tmp_path: Path, ref_fa: str) -> None:
         )
         assert proc.returncode == 0, proc.stderr
         assert "1.0000" in proc.stdout
+
+
+def test_insertion_at_the_last_base_of_a_deletion(tmp_path: Path, ref_fa: str) -> None:
+    # ACGTA at 101: a deletion of CGT and an insertion of GG after T104 (its anchor, which the
+    # deletion removes) on one haplotype give A GG A; GIAB writes some repeat alleles so (the HiFi
+    # slice at chr20:9074807), and a caller may write one complex record. RTG vcfeval matches
+    # them; the haplotype pass must put both truth alleles on one haplotype too.
+    truth = [(101, "ACGT", "A", "0/1"), (104, "T", "TGG", "0/1")]
+    calls = [(101, "ACGT", "AGG", "0/1")]
+    res = run(tmp_path, ref_fa, truth, calls)
+    assert counts(res, "GT", "INDEL") == (2, 0, 0) and res.genotype["INDEL"].tp_query == 1
+    # the same alleles on two haplotypes are another genome
+    res = run(tmp_path, ref_fa, truth, [(101, "ACGT", "A", "0/1"), (104, "T", "TGG", "0/1")])
+    assert counts(res, "GT", "INDEL") == (2, 0, 0)
+    res = run(tmp_path, ref_fa, truth, [(101, "ACGT", "AGG", "1/1")])
+    assert counts(res, "GT", "INDEL") == (0, 1, 2)

@@ -274,6 +274,12 @@ def _apply(seq: str, start: int, variants: Sequence[Variant]) -> str | None:
     out: list[str] = []
     cursor = start
     for v in sorted(variants, key=lambda x: (x.start0, x.end0)):
+        if v.start0 == cursor - 1 and len(v.ref) == 1 < len(v.alt) and v.alt[0] == v.ref:
+            # an insertion whose anchor base the allele before it deleted or changed: its bases
+            # still go in after that base (a repeat deletion and an insertion at its last base,
+            # as GIAB writes some repeat alleles; vcfeval reads them so too)
+            out.append(v.alt[1:])
+            continue
         if v.start0 < cursor or v.end0 > start + len(seq):
             return None
         out.append(seq[cursor - start : v.start0 - start])
