@@ -20,6 +20,15 @@ a pair with an edit is read again from the edited molecule (same length, same qu
 ART's substitutions kept at their cycles), both mates alike. Pairs whose ART reads carry an indel
 error are left as they are. The set's name ends in `-stutter`.
 
+With --paralogs N, the sample also carries N paralogous copies that the reference lacks (segmental
+duplications, copy-number gains): N segments of the region (500-3,000 bp, at random places) are
+copied with 1-5 % of their bases substituted, and reads of each copy are simulated at a quarter to
+a half of the set's depth (one extra copy, some of whose reads the aligner places elsewhere). The
+aligner puts the copies' reads on the segments, where their substitutions read as SNVs at 10-35 %
+allele fraction, several to a read: the mapping artefacts of real data. The truth is unchanged (the
+locus itself carries none of them); the copies are written to `paralogs.fa` (name: segment and
+divergence). The set's name ends in `-paralogsN`.
+
 Writes OUT/<name>/ (reads.bam, truth.vcf.gz, confident.bed) and OUT/datasets.tsv (the layout of
 ../shared/data/datasets.tsv, so that run.py benchmarks the new set like the shared ones). Needs
 art_illumina, bwa and samtools (Debian: apt-get install art-nextgen-simulation-tools bwa samtools).
@@ -179,6 +188,48 @@ def stutter_sam_to_fastq(sam: Path, hap: str, out1: Path, out2: Path, seed: int,
     return pairs, edited
 
 
+PARALOG_LENGTH = (500, 3000)       # bp of a copied segment
+PARALOG_DIVERGENCE = (0.01, 0.05)  # share of a copy's bases substituted (segmental duplications)
+PARALOG_DEPTH = (0.25, 0.5)        # a copy's read depth, as a share of the set's depth
+
+
+def paralog_copies(seq: str, n: int, rng: random.Random) -> list[tuple[int, int, float, str]]:
+    """N diverged copies of segments of `seq`: (start, end, divergence, copy); each copy has
+    round(divergence * length) substitutions at distinct places (none to N)."""
+    copies = []
+    for _ in range(n):
+        length = rng.randint(*PARALOG_LENGTH)
+        start = rng.randrange(0, len(seq) - length)
+        divergence = rng.uniform(*PARALOG_DIVERGENCE)
+        bases = list(seq[start:start + length])
+        places = [x for x in range(length) if bases[x] in "ACGT"]
+        for x in rng.sample(places, min(len(places), round(divergence * length))):
+            bases[x] = rng.choice([b for b in "ACGT" if b != bases[x]])
+        copies.append((start, start + length, divergence, "".join(bases)))
+    return copies
+
+
+def simulate_paralogs(ref: Path, contig: str, beg: int, end: int, n: int, depth: float, seed: int,
+                      folder: Path, art: str) -> None:
+    """Reads of N paralogous copies of segments of [beg, end) (module docstring), appended to
+    FOLDER/reads_1.fq and reads_2.fq; the copies in FOLDER/paralogs.fa. `art`: the ART options
+    without -i, -f, -rs and -o."""
+    rng = random.Random(seed * 7919 + 17)
+    seq = pysam.FastaFile(str(ref)).fetch(contig, beg, end).upper()
+    copies = paralog_copies(seq, n, rng)
+    (folder / "paralogs.fa").write_text("".join(f">paralog{k}_{contig}:{beg + s + 1}-{beg + e}_div{d:.3f}\n{copy}\n"
+                                                for k, (s, e, d, copy) in enumerate(copies)))
+    for k, (_, _, _, copy) in enumerate(copies):
+        one = folder / "paralog_one.fa"
+        one.write_text(f">paralog{k}\n{copy}\n")
+        fold = depth * rng.uniform(*PARALOG_DEPTH)
+        run(f"{art} -i {one} -f {fold} -rs {seed * 7919 + k} -o {folder}/paralog_ 2>/dev/null")
+        for mate in (1, 2):
+            run(f"cat {folder}/paralog_{mate}.fq >> {folder}/reads_{mate}.fq")
+        for f in (one, folder / "paralog_1.fq", folder / "paralog_2.fq"):
+            f.unlink()
+
+
 def run(cmd: str) -> None:
     subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
 
@@ -199,8 +250,12 @@ def main() -> int:
     ap.add_argument("--stutter", action="store_true",
                     help="reads with PCR stutter at tandem repeats (gmscall.synth.stutter_rate)")
     ap.add_argument("--stutter-scale", type=float, default=1.0, help="multiplies the stutter rates [1]")
+    ap.add_argument("--paralogs", type=int, default=0,
+                    help="paralogous copies the reference lacks, whose reads map into the region [0]")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    if args.paralogs and args.trio:
+        sys.exit("--paralogs: not with --trio")
     for tool in ("art_illumina", "bwa", "samtools"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} not found: apt-get install art-nextgen-simulation-tools bwa samtools")
@@ -229,6 +284,8 @@ def main() -> int:
         bed = src.bed
     if args.stutter:
         name += "-stutter" if args.stutter_scale == 1 else f"-stutter{args.stutter_scale:g}"
+    if args.paralogs:
+        name += f"-paralogs{args.paralogs}"
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -254,6 +311,10 @@ def main() -> int:
                 print(f"{sample} hap{h}: {k} of {n} pairs with stutter", file=sys.stderr)
         for mate in (1, 2):
             run(f"cat {folder}/reads0_{mate}.fq {folder}/reads1_{mate}.fq > {folder}/reads_{mate}.fq")
+        if args.paralogs:
+            art = (f"art_illumina -ss {args.profile} -p -l {length} -m {fragment} -s {fragment // 8} "
+                   f"-na -q")
+            simulate_paralogs(ref, contig, beg, end, args.paralogs, args.depth, seed, folder, art)
         rg = f"@RG\\tID:{name}{'-' + sample if args.trio else ''}\\tSM:{sample}\\tPL:ILLUMINA"
         bam = folder / (f"{sample}.bam" if args.trio else "reads.bam")
         run(f"bwa mem -t {args.threads} -R '{rg}' {ref} {folder}/reads_1.fq {folder}/reads_2.fq 2>/dev/null "
@@ -276,7 +337,8 @@ def main() -> int:
         "notes": f"simulate_set.py{' --trio' if args.trio else ''}: "
                  f"{TRIO_SET if args.trio else SOURCE_SET} truth, ART {args.profile} 2x{length}, "
                  f"{args.depth:g}x{' each' if args.trio else ''}, fragments {fragment}, seed {args.seed}"
-                 + (f", PCR stutter x{args.stutter_scale:g}" if args.stutter else ""),
+                 + (f", PCR stutter x{args.stutter_scale:g}" if args.stutter else "")
+                 + (f", {args.paralogs} paralogous copies absent from the reference" if args.paralogs else ""),
     }
     write_rows(tsv, rows)
     print(f"{folder} (row {name} in {tsv})", file=sys.stderr)
