@@ -1,7 +1,9 @@
 // Genotyping: the per-site SNV model and the haplotype-pair model, QUAL/GQ/PL/AD/DP/MQ/SOR.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "core/calling.hpp"
 #include "io/reference.hpp"
@@ -39,9 +41,199 @@ size_t argmax(const std::vector<double>& v) {
   return best;
 }
 
+// ---- Mapping artefacts: reads of a paralogous copy placed here by the aligner.
+// Such reads carry the copy's differences from this locus: an "SNV" on a minority of the reads
+// (10-35 %) whose ALT reads also carry the copy's other differences nearby, themselves SNVs on a
+// minority of the reads (often two or three within 15 bp). A het has its ALT on half the reads, and
+// what its ALT reads carry besides is this locus's own alleles. The hypothesis "no ALT here: a
+// copy's reads carry it" is weighed against the het by both, from the reads at the site.
+constexpr int64_t kParalogReach = 100;  // bp each side of a site where linked SNVs are looked for
+constexpr int kMismatchQual = 20;       // bases below this effective quality are not looked at
+// A low-fraction SNV: a mismatch whose base is on the reads an SNV candidate needs (min_alt_count,
+// min_snv_frac) but on fewer than this share of them, so not a het or hom allele of this locus (a
+// true het is below it with binomial chance only). Single sequencing errors do not qualify.
+constexpr double kMinorShare = 0.35;
+// Linked to an ALT: a low-fraction SNV carried by at least two of the site's ALT reads and by at
+// least this share of the ALT reads that cover it (the same reads, as a copy's differences are).
+constexpr double kLinkedShare = 0.5;
+// Linked low-fraction SNVs per base around a het of this locus (an in-phase het that is below
+// kMinorShare by chance, an indel that the aligner wrote as a mismatch on some reads), and around a
+// copy's ALT (its divergence: segmental duplications differ by 1-5 %; the odds average over these).
+constexpr double kLocusLinkedRate = 1e-3;
+constexpr double kCopyDivergence[] = {0.01, 0.02, 0.04};
+
+// An SNV allele of the pileup near the sites: a low-fraction one, or (major) one of this locus's
+// own alleles (a base other than the reference's on kMinorShare of the reads or more).
+struct MinorSnv {
+  int64_t pos;
+  uint8_t base;
+  bool major;
+};
+
+// The SNV alleles (MinorSnv) of a sample's pileup within kParalogReach of `sites`, in position order.
+std::vector<MinorSnv> minor_snvs(const PileupResult& pu, const std::vector<int64_t>& sites, const CallParams& p) {
+  std::vector<MinorSnv> out;
+  int64_t next = pu.beg;  // first position not yet scanned
+  for (int64_t s : sites) {
+    const int64_t lo = std::max({next, s - kParalogReach, pu.beg}), hi = std::min(s + kParalogReach + 1, pu.end);
+    for (int64_t y = lo; y < hi; ++y) {
+      const int64_t x = y - pu.beg;
+      const int r = base_to_allele(pu.ref[static_cast<size_t>(x)]);
+      if (r > 3) continue;
+      const double depth = depth_at(pu, x);
+      for (int b = 0; b < 4; ++b) {
+        const double n = sum_counts(pu, x, b);
+        if (b == r || n < p.min_alt_count || n < p.min_snv_frac * depth) continue;
+        out.push_back({y, static_cast<uint8_t>(b), n >= kMinorShare * depth});
+      }
+    }
+    next = std::max(next, hi);
+  }
+  return out;
+}
+
+// Per allele (base code) of a site: its reads, and for each SNV allele within reach how many of
+// them cover it and how many carry it; the stretch the reads look at.
+struct AlleleLinks {
+  int reads = 0;
+  int clean = 0;  // of them, those that carry none of the low-fraction SNVs within reach
+  std::vector<int> cover, carry;  // by the SNV alleles within reach (SiteLinks::minor_lo.. order)
+  int64_t first = INT64_MAX, last = INT64_MIN;  // the reads' bases of quality >= kMismatchQual in reach
+};
+struct SiteLinks {
+  size_t minor_lo = 0, minor_hi = 0;  // the SNV alleles within reach: minor[lo, hi), the site's own left out
+  std::array<AlleleLinks, 4> allele;
+};
+
+// One read's bases of quality >= kMismatchQual around the sites it covers, and its base at each site.
+struct LinkVisitor {
+  const ReadBatch* batch;
+  const std::vector<uint8_t>* eff_qual;
+  const std::vector<int64_t>* sites;
+  int32_t read;
+  int min_bq;
+  size_t at, end;
+  std::vector<std::pair<int64_t, uint8_t>> bases;
+  std::vector<std::pair<size_t, uint8_t>> at_site;  // (site index, base)
+
+  void base(int64_t rp, uint32_t qp) {
+    const uint64_t o = batch->seq_off[static_cast<size_t>(read)] + qp;
+    const uint8_t b = batch->seq[o], q = (*eff_qual)[o];
+    while (at < end && (*sites)[at] < rp) ++at;
+    if (at < end && (*sites)[at] == rp && q >= min_bq && b < 4) at_site.emplace_back(at, b);
+    if (q >= kMismatchQual && b < 4) bases.emplace_back(rp, b);
+  }
+  void deleted(int64_t, uint32_t) {}
+  void insertion(uint32_t, int64_t, uint32_t, uint32_t, uint32_t) {}
+  void deletion(uint32_t, int64_t, uint32_t, uint32_t) {}
+};
+
+// Per site of `sites` (sorted, distinct), the sample's reads by their base there and what they
+// carry of the low-fraction SNVs nearby (`minor`: minor_snvs of the same sites).
+std::vector<SiteLinks> paralog_evidence(const SampleEvidence& e, const std::vector<int64_t>& sites,
+                                        const std::vector<MinorSnv>& minor, const CallParams& p) {
+  std::vector<SiteLinks> out(sites.size());
+  auto pos_less = [](const MinorSnv& m, int64_t x) { return m.pos < x; };
+  for (size_t k = 0; k < sites.size(); ++k) {
+    SiteLinks& s = out[k];
+    s.minor_lo = static_cast<size_t>(std::lower_bound(minor.begin(), minor.end(), sites[k] - kParalogReach, pos_less) - minor.begin());
+    s.minor_hi = static_cast<size_t>(std::lower_bound(minor.begin(), minor.end(), sites[k] + kParalogReach + 1, pos_less) - minor.begin());
+    for (AlleleLinks& a : s.allele) {
+      a.cover.assign(s.minor_hi - s.minor_lo, 0);
+      a.carry.assign(s.minor_hi - s.minor_lo, 0);
+    }
+  }
+  if (sites.empty()) return out;
+  const ReadBatch& batch = e.reads.batch;
+  const ReadView rv = batch.view();
+  LinkVisitor v{&batch, &e.eff_qual, &sites, 0, p.pileup.min_bq, 0, 0, {}, {}};
+  for (int32_t i = 0; i < batch.size(); ++i) {
+    const auto first = std::lower_bound(sites.begin(), sites.end(), batch.pos[i]);
+    if (first == sites.end() || *first >= batch.end[i]) continue;
+    const auto last = std::lower_bound(first, sites.end(), batch.end[i]);
+    v.read = i;
+    v.at = static_cast<size_t>(first - sites.begin());
+    v.end = static_cast<size_t>(last - sites.begin());
+    v.bases.clear();
+    v.at_site.clear();
+    walk_read_window(rv, e.ops, i, *first - kParalogReach, *(last - 1) + kParalogReach + 1, v);
+    for (const auto& [k, b] : v.at_site) {
+      SiteLinks& s = out[k];
+      AlleleLinks& a = s.allele[b];
+      ++a.reads;
+      const int64_t x = sites[k];
+      const auto reach_lo = std::lower_bound(v.bases.begin(), v.bases.end(), std::make_pair(x - kParalogReach, uint8_t{0}));
+      const auto reach_hi = std::lower_bound(v.bases.begin(), v.bases.end(), std::make_pair(x + kParalogReach + 1, uint8_t{0}));
+      if (reach_lo != reach_hi) {
+        a.first = std::min(a.first, reach_lo->first);
+        a.last = std::max(a.last, (reach_hi - 1)->first);
+      }
+      bool clean = true;
+      for (size_t j = s.minor_lo; j < s.minor_hi; ++j) {
+        if (minor[j].pos == x) continue;
+        const auto hit = std::lower_bound(v.bases.begin(), v.bases.end(), std::make_pair(minor[j].pos, uint8_t{0}));
+        if (hit == v.bases.end() || hit->first != minor[j].pos) continue;
+        ++a.cover[j - s.minor_lo];
+        if (hit->second == minor[j].base) {
+          ++a.carry[j - s.minor_lo];
+          clean = clean && minor[j].major;
+        }
+      }
+      a.clean += clean ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+// log10 P(reads | a copy's reads carry this ALT, no ALT at the locus) / P(reads | het): the ALT
+// reads' share (a minority, against one half) and the low-fraction SNVs linked to them (Poisson in
+// the stretch they look at: the copy's divergence against the locus's own rate).
+double paralog_log10_odds(const AlleleLinks& ref, const AlleleLinks& alt, const SiteLinks& site,
+                          const std::vector<MinorSnv>& minor, const CallParams& p) {
+  // The share against the REF reads that carry no low-fraction SNV: REF reads that do are a copy's
+  // (one that has the REF here), and a het of this locus under a copy's stretch is a minority of
+  // all the reads only because of them.
+  const double balance = log10_artefact_balance_odds(alt.reads, alt.reads + ref.clean, p.paralog_alpha, p.paralog_beta);
+  int linked = 0, own = 0;  // low-fraction SNVs linked to the ALT reads; the locus's alleles on its REF reads
+  for (size_t j = 0; j < alt.carry.size(); ++j) {
+    if (minor[site.minor_lo + j].major) own += ref.carry[j] >= 2 && ref.carry[j] >= kLinkedShare * ref.cover[j];
+    else linked += alt.carry[j] >= 2 && alt.carry[j] >= kLinkedShare * alt.cover[j];
+  }
+  const double span = alt.last >= alt.first ? static_cast<double>(alt.last - alt.first + 1) : 0.0;
+  std::vector<double> copy;
+  // Where this locus differs from the reference at many places (alleles on kMinorShare of the reads
+  // or more that its REF reads carry too: hom alleles, the other haplotype's hets), reads of its ALT
+  // haplotype are lost to the aligner and what they carry is seen on a minority: linked
+  // low-fraction SNVs are then expected at the density of those alleles. (A copy's own differences
+  // on a third of the reads or more are on its reads only, so they do not count.)
+  const double locus_rate = kLocusLinkedRate + own / static_cast<double>(2 * kParalogReach + 1);
+  for (double d : kCopyDivergence) copy.push_back(log10_poisson_odds(linked, span, d, locus_rate));
+  const double n_copy = static_cast<double>(sizeof(kCopyDivergence) / sizeof(kCopyDivergence[0]));
+  return balance + log10_sum(copy) - std::log10(n_copy);
+}
+
+// The sample's call with the artefact hypothesis beside its genotypes: the hypothesis is hom-REF at
+// the locus, its likelihood the het's with that ALT (the same base terms) times the odds (`odds[a]`:
+// ALT a's; -inf: none), weighed by the prior. It decides the call only: QUAL, GQ and the likelihoods
+// written stay the sequencing-error model's (QUAL's QD bound of StrandBias was set on them), so a
+// record the hypothesis does not reject is written as before, and a gVCF carries the call (its GT),
+// which genotyping one gVCF keeps.
+int call_with_artefact(const std::vector<double>& gl, const std::vector<double>& prior, const std::vector<double>& odds,
+                       const CallParams& p) {
+  std::vector<double> post(gl.size());
+  for (size_t g = 0; g < gl.size(); ++g) post[g] = gl[g] + prior[g];
+  for (size_t a = 1; a < odds.size(); ++a) {
+    if (odds[a] == -INFINITY) continue;
+    const size_t het = a * (a + 1) / 2;  // genotype (0, a) in genotype_list order
+    post[0] = log10_add(post[0], gl[het] + std::log10(p.paralog_prior) + odds[a]);
+  }
+  return static_cast<int>(argmax(post));
+}
+
 // One sample's per-site model: GL of each genotype from the pileup's fixed-point base terms.
+// `artefact`: per allele, the paralog odds of a diploid sample (empty: no artefact hypothesis).
 SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>& base, int ploidy,
-                      const CallParams& p) {
+                      const std::vector<double>& artefact, const CallParams& p) {
   const double ln_to_log10 = 1.0 / (kLlScale * std::log(10.0));
   SampleSite site;
   site.ploidy = ploidy;
@@ -73,6 +265,7 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
   for (double& v : site.post) v -= norm;
   site.called = static_cast<int>(argmax(site.post));
   site.p_ref_only = site.post[0];
+  if (!artefact.empty()) site.called = call_with_artefact(gl, site.prior, artefact, p);
   if (p.gvcf) {  // PL over the alleles and <NON_REF>, here the best-supported other base
     std::vector<int> with_other = base;
     int other = -1;
@@ -99,6 +292,19 @@ SampleSite site_model(const PileupResult& pu, int64_t x, const std::vector<int>&
 void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vector<Candidate>& snvs,
                     const CallParams& p, const Cohort& cohort, int64_t beg, int64_t end, std::vector<CallRecord>& out) {
   const PileupResult& pu0 = samples[0].pu;
+  // The artefact hypothesis's evidence, per sample, at the positions this shard writes.
+  std::vector<int64_t> positions;
+  if (p.paralog_prior > 0.0) {
+    for (const Candidate& c : snvs)
+      if (c.pos >= beg && c.pos < end && (positions.empty() || positions.back() != c.pos)) positions.push_back(c.pos);
+  }
+  std::vector<std::vector<SiteLinks>> links(samples.size());
+  std::vector<std::vector<MinorSnv>> minor(samples.size());
+  for (size_t s = 0; s < samples.size() && !positions.empty(); ++s) {
+    minor[s] = minor_snvs(samples[s].pu, positions, p);
+    links[s] = paralog_evidence(samples[s], positions, minor[s], p);
+  }
+  size_t at = 0;
   size_t k = 0;
   while (k < snvs.size()) {
     size_t e = k;
@@ -117,9 +323,19 @@ void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vecto
     CallRecord rec;
     rec.dp = 0;
     double ref_f = 0, ref_r = 0, alt_f = 0, alt_r = 0;
+    while (at < positions.size() && positions[at] < pos) ++at;
     for (size_t s = 0; s < samples.size(); ++s) {
       const PileupResult& pu = samples[s].pu;
-      sites.push_back(site_model(pu, x, base, cohort.ploidy_at(static_cast<int>(s), pos), p));
+      const int ploidy = cohort.ploidy_at(static_cast<int>(s), pos);
+      std::vector<double> artefact;
+      if (ploidy == 2 && base[0] < 4 && at < positions.size() && positions[at] == pos) {
+        const SiteLinks& r = links[s][at];
+        artefact.assign(base.size(), -INFINITY);
+        for (size_t a = 1; a < base.size(); ++a)
+          if (base[a] < 4 && r.allele[base[a]].reads > 0)
+            artefact[a] = paralog_log10_odds(r.allele[base[0]], r.allele[base[a]], r, minor[s], p);
+      }
+      sites.push_back(site_model(pu, x, base, ploidy, artefact, p));
       rec.dp += sites.back().dp;
       ref_f += pu.counts[x * 12 + base[0]];
       ref_r += pu.counts[x * 12 + 6 + base[0]];

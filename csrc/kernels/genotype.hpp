@@ -27,6 +27,34 @@ inline void build_snv_ll_table(long long* table) {
   }
 }
 
+// Host only: log10 of P(k of n reads carry the ALT | mapping artefact) over P(the same | het), the
+// binomial coefficient left out of both. Under the artefact the ALT reads' share f is a minority:
+// f = u / 2 with u ~ Beta(alpha, beta) (a paralogous copy's reads are fewer than the locus's two
+// copies' and vary with how many the aligner places here); under a het f = 1/2. The integral over
+// u is a midpoint sum on a fixed grid (the same bits everywhere).
+inline double log10_artefact_balance_odds(int k, int n, double alpha, double beta) {
+  constexpr int kGrid = 200;
+  const double ln_norm = std::lgamma(alpha + beta) - std::lgamma(alpha) - std::lgamma(beta);
+  double terms[kGrid];
+  double top = -INFINITY;
+  for (int j = 0; j < kGrid; ++j) {
+    const double u = (j + 0.5) / kGrid, f = u / 2.0;
+    terms[j] = ln_norm + (alpha - 1.0) * std::log(u) + (beta - 1.0) * std::log1p(-u) + k * std::log(f) +
+               (n - k) * std::log1p(-f);
+    top = terms[j] > top ? terms[j] : top;
+  }
+  double sum = 0.0;
+  for (int j = 0; j < kGrid; ++j) sum += std::exp(terms[j] - top);
+  const double ln_artefact = top + std::log(sum / kGrid);
+  return (ln_artefact - n * std::log(0.5)) / std::log(10.0);
+}
+
+// Host only: log10 of P(k events | Poisson at `rate` per base over `span` bases) over P(k | at
+// `base_rate`).
+inline double log10_poisson_odds(int k, double span, double rate, double base_rate) {
+  return k * std::log10(rate / base_rate) - (rate - base_rate) * span / std::log(10.0);
+}
+
 // log10(10^a + 10^b) without overflow.
 inline double log10_add(double a, double b) {
   if (a < b) {

@@ -116,7 +116,8 @@ def _cmd_call(args: argparse.Namespace) -> int:
                        min_qual=args.min_qual, low_qual=args.low_qual, de_novo_prior=args.de_novo_prior,
                        gvcf=args.gvcf, gq_bands=_gq_bands(args.gq_bands), assemble=not args.no_assembly,
                        phase=not args.no_phase, platform=args.platform or "",
-                       long_read_assembly=args.long_read_assembly)
+                       long_read_assembly=args.long_read_assembly,
+                       paralog_prior=0.0 if args.no_paralog_model else args.paralog_prior)
     progress = _progress_bar() if sys.stderr.isatty() else None
     with _dask_client(args.dask) as client:
         call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
@@ -388,6 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "[learnt from the reads, per read group]")
     p.add_argument("--no-error-model", action="store_true",
                    help="no learnt indel error model: the default gap penalties")
+    p.add_argument("--no-paralog-model", action="store_true",
+                   help="no mapping-artefact hypothesis for SNVs (reads of a paralogous copy placed here): "
+                        "low-fraction SNVs whose ALT reads carry other low-fraction SNVs are called as hets")
+    p.add_argument("--paralog-prior", type=float, default=CallOptions.paralog_prior,
+                   help=f"prior of the mapping-artefact hypothesis per candidate SNV [{CallOptions.paralog_prior:g}]")
     _add_platform(p)
     p.add_argument("--long-read-assembly", action="store_true",
                    help="local assembly also where every sample is PACBIO or ONT [off there: long reads' CIGARs "

@@ -70,6 +70,13 @@ class CallOptions:
     platforms: tuple[str, ...] = ()
     # ONT: FILTER StrandBias on indels whose ALT reads keep to one strand, binomial p below this (0: off)
     ont_indel_strand_p: float = 1e-3
+    # germline SNVs: prior of the mapping-artefact hypothesis (reads of a paralogous copy placed here
+    # by the aligner) per candidate site, 0: off; the Beta(alpha, beta) of twice its ALT reads' share
+    # (docs/methods.md, "Mapping artefacts"; the prior was chosen on simulate_set.py --paralogs sets
+    # and the shared sets: 1e-5 cost true hets of sim-trio's HG004, 1e-6 none)
+    paralog_prior: float = 1e-6
+    paralog_alpha: float = 2.0
+    paralog_beta: float = 3.0
     max_haplotypes: int = 12
     assemble: bool = True  # local assembly of active regions (soft clips, clustered indels)
     # where every sample is PACBIO or ONT, assembly is off unless this is set: long reads span their
@@ -130,6 +137,11 @@ class CallOptions:
         for name in ("strand_bias_sor", "strand_bias_qd"):
             if not getattr(self, name) >= 0.0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.paralog_prior < 1.0:
+            raise InputError(f"paralog_prior must be in [0, 1), got {self.paralog_prior!r}")
+        for name in ("paralog_alpha", "paralog_beta"):
+            if not getattr(self, name) > 0.0:
+                raise InputError(f"{name} must be > 0, got {getattr(self, name)!r}")
         for name in ("snv_het_prior", "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "de_novo_prior"):
             v = getattr(self, name)
             if not 0.0 < v < 0.5:
@@ -140,7 +152,8 @@ class CallOptions:
         p.pileup = PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps).to_core()
         for name in ("min_alt_count", "min_snv_frac", "min_indel_frac", "max_indel_len", "snv_het_prior",
                      "snv_hom_prior", "indel_het_prior", "indel_hom_prior", "min_qual", "low_qual",
-                     "strand_bias_sor", "strand_bias_qd", "max_haplotypes", "assemble", "gap_open_max",
+                     "strand_bias_sor", "strand_bias_qd", "paralog_prior", "paralog_alpha", "paralog_beta",
+                     "max_haplotypes", "assemble", "gap_open_max",
                      "gap_open_min", "gap_open_slope", "de_novo_prior", "gvcf", "gvcf_depth_classes", "phase"):
             setattr(p, name, getattr(self, name))
         p.gq_bands = list(self.gq_bands)

@@ -43,6 +43,11 @@ struct CallParams {
   // real hets there (gmscall.error_model's notes; docs/long-reads.md).
   double long_tract_prior_scale = 1.0;
   int long_tract_bases = 8;
+  // Germline per-site SNVs: the mapping-artefact hypothesis (reads of a paralogous copy that the
+  // aligner placed here; core/genotyper.cpp, paralog_evidence). Its prior per candidate SNV (0: off),
+  // and the Beta(alpha, beta) of twice the ALT reads' share under it (a share below one half).
+  double paralog_prior = 1e-6;
+  double paralog_alpha = 2.0, paralog_beta = 3.0;
   int max_haplotypes = 12;
   bool assemble = true;         // local assembly of active regions (core/assembly.cpp)
   int gap_open_max = 45;        // pair-HMM gap open (Phred) outside repeats
