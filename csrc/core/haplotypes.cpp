@@ -188,6 +188,56 @@ int64_t project_to_haplotype(const std::vector<const Candidate*>& alleles, int64
   return h;
 }
 
+// Longest indel of read i's CIGAR anchored within [lo, hi] (reference positions): a read's own
+// indels near the window (a short read's all) may shift it on the haplotypes.
+int own_indel_near(const ReadBatch& batch, const OpIndex& ix, int32_t i, int64_t lo, int64_t hi) {
+  const uint32_t* ops = batch.cigar.data() + batch.cigar_off[i];
+  const uint32_t* op_ref = ix.ref.data() + batch.cigar_off[i];
+  const uint32_t n_ops = batch.n_cigar[i];
+  const int64_t near_lo = std::max<int64_t>(0, lo - batch.pos[i]);
+  const int64_t near_hi = hi - batch.pos[i];
+  int own = 0;
+  for (uint32_t k = static_cast<uint32_t>(
+           std::lower_bound(op_ref, op_ref + n_ops, static_cast<uint32_t>(std::min<int64_t>(near_lo, UINT32_MAX))) -
+           op_ref);
+       k < n_ops && op_ref[k] <= near_hi; ++k) {
+    const uint32_t op = cigar_op(ops[k]);
+    if (op == kCigI || op == kCigD) own = std::max<int>(own, cigar_len(ops[k]));
+  }
+  return own;
+}
+
+// Where a read's first kept base goes on a haplotype (index from hs) and the band around it.
+struct Placement {
+  int64_t diag, band;
+};
+
+// The read's first kept base, placed on the haplotype through the haplotype's indels (a left clip
+// is placed back from the first aligned base, where the aligner anchored it), and placed again
+// from its last aligned base. The two agree unless the read's own indels and the haplotype's
+// differ between them (a read the aligner wrote with deletions inside a repeat that the haplotype
+// expands): the band then spans both placements.
+Placement place_read(const std::vector<const Candidate*>& alleles, int64_t hs, const QueryClip& clip, int base_band) {
+  const int64_t kept = static_cast<int64_t>(clip.qe - clip.qs);
+  const int64_t from_start = project_to_haplotype(alleles, clip.first_ref, hs) - clip.left_clip;
+  const int64_t from_end = project_to_haplotype(alleles, clip.last_ref, hs) + clip.right_clip - (kept - 1);
+  const int64_t lo = std::min(from_start, from_end), spread = std::abs(from_start - from_end);
+  Placement pl{lo + spread / 2, base_band + (spread - spread / 2)};
+  if (pl.band > kMaxBand) pl = {from_start, std::min<int64_t>(kMaxBand, base_band)};  // the aligner's anchor
+  return pl;
+}
+
+// Bases on either side of a stretch of haplotype whose gap-open codes depend on nothing beyond
+// them: a tract reaching further has more units than the codes tell apart (a learnt table's
+// kStrMaxUnits of period <= kStrMaxPeriod; the default's floor, reached at (max - min) / slope
+// more units, of period <= 4). One more unit and one more period of margin.
+int64_t code_context(const CallParams& p) {
+  const int64_t learnt = static_cast<int64_t>(kStrMaxUnits + 2) * kStrMaxPeriod;
+  if (p.gap_open_slope <= 0) return learnt;
+  const double units = std::ceil((p.gap_open_max - p.gap_open_min + 1) / p.gap_open_slope) + 3;
+  return std::max<int64_t>(learnt, static_cast<int64_t>(std::min(units, 1e6)) * 4);
+}
+
 }  // namespace
 
 QueryClip query_span(const ReadView& r, const OpIndex& ix, int i, int64_t lo, int64_t hi) {
@@ -338,25 +388,10 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
       if (at == slot_table.end()) slot_table.push_back(t);
     }
   }
-  std::vector<uint32_t> hap_off;
-  std::vector<uint32_t> hap_len;
-  std::vector<uint32_t> go_off;  // [h * slots + slot]
-  for (const std::string& h : hap_seqs) {
-    hap_off.push_back(static_cast<uint32_t>(jobs.hap_bases.size()));
-    hap_len.push_back(static_cast<uint32_t>(h.size()));
-    for (char c : h) jobs.hap_bases.push_back(base_to_allele(c));
-    std::vector<int> units;
-    for (const std::vector<uint8_t>* t : slot_table) {
-      go_off.push_back(static_cast<uint32_t>(jobs.hap_gap_open.size()));
-      if (t && units.empty()) units = repeat_units(h, kStrMaxPeriod);
-      const auto go = t ? gap_open_codes(units, static_cast<int>(h.size()), *t) : gap_open_codes(h, p);
-      jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin(), go.end());
-    }
-  }
   const size_t n_slots = slot_table.size();
+  const size_t nh = w.haps.size();
 
   // One job per read x haplotype, on the read's bases in [read_lo, read_hi).
-  w.first_job = jobs.jobs.size();
   std::vector<QueryClip> clips;
   std::vector<int32_t> aligned_reads;
   for (int32_t i : w.reads) {
@@ -369,51 +404,62 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
     }
   }
   w.reads = std::move(aligned_reads);
+  std::vector<uint32_t> read_off;
+  std::vector<Placement> placed;  // [read * nh + hap]
   for (size_t r = 0; r < w.reads.size(); ++r) {
     const int32_t i = w.reads[r];
     const QueryClip& clip = clips[r];
-    // The read's own indels near the window (a short read's all) may shift it on the haplotypes.
-    const uint32_t* ops = batch.cigar.data() + batch.cigar_off[i];
-    const uint32_t* op_ref = ix.ref.data() + batch.cigar_off[i];
-    const uint32_t n_ops = batch.n_cigar[i];
-    int own_indel = 0;
-    const int64_t near_lo = std::max<int64_t>(0, read_lo - kWindowReach - batch.pos[i]);
-    const int64_t near_hi = read_hi + kWindowReach - batch.pos[i];
-    for (uint32_t k = static_cast<uint32_t>(
-             std::lower_bound(op_ref, op_ref + n_ops, static_cast<uint32_t>(std::min<int64_t>(near_lo, UINT32_MAX))) -
-             op_ref);
-         k < n_ops && op_ref[k] <= near_hi; ++k) {
-      const uint32_t op = cigar_op(ops[k]);
-      if (op == kCigI || op == kCigD) own_indel = std::max<int>(own_indel, cigar_len(ops[k]));
-    }
-    const uint32_t qs = clip.qs, qe = clip.qe;
-    const uint32_t off = static_cast<uint32_t>(jobs.read_bases.size());
+    read_off.push_back(static_cast<uint32_t>(jobs.read_bases.size()));
     const uint64_t so = batch.seq_off[i];
-    for (uint32_t q = qs; q < qe; ++q) {
+    for (uint32_t q = clip.qs; q < clip.qe; ++q) {
       jobs.read_bases.push_back(batch.seq[so + q]);
       const uint8_t e = eff_qual[so + q];
       jobs.read_quals.push_back(e == kMaskedQual ? 0 : static_cast<uint8_t>(std::min<int>(e, kMaxQual)));
     }
-    const int base_band = 8 + std::max(max_len, own_indel);
-    // The read's first kept base, placed on each haplotype through that haplotype's indels (a
-    // left clip is placed back from the first aligned base, where the aligner anchored it), and
-    // placed again from its last aligned base. The two agree unless the read's own indels and the
-    // haplotype's differ between them (a read the aligner wrote with deletions inside a repeat
-    // that the haplotype expands): the band then spans both placements.
-    const int64_t kept = static_cast<int64_t>(qe - qs);
-    for (size_t h = 0; h < w.haps.size(); ++h) {
-      const int64_t from_start = project_to_haplotype(hap_alleles[h], clip.first_ref, hs) - clip.left_clip;
-      const int64_t from_end = project_to_haplotype(hap_alleles[h], clip.last_ref, hs) + clip.right_clip - (kept - 1);
-      const int64_t lo = std::min(from_start, from_end), spread = std::abs(from_start - from_end);
-      int64_t diag = lo + spread / 2;
-      int64_t band = base_band + (spread - spread / 2);
-      if (band > kMaxBand) {  // no band reaches both: the aligner's anchor at the read's start
-        diag = from_start;
-        band = std::min<int64_t>(kMaxBand, base_band);
-      }
-      const size_t slot = slot_of_column.empty() ? 0 : static_cast<size_t>(slot_of_column[batch.sample[i]]);
-      jobs.jobs.push_back({off, qe - qs, hap_off[h], hap_len[h], go_off[h * n_slots + slot], static_cast<int32_t>(diag),
-                           static_cast<int32_t>(band)});
+    const int base_band = 8 + std::max(max_len, own_indel_near(batch, ix, i, read_lo - kWindowReach, read_hi + kWindowReach));
+    for (size_t h = 0; h < nh; ++h) placed.push_back(place_read(hap_alleles[h], hs, clip, base_band));
+  }
+
+  // Each haplotype is stored over the positions its reads' bands reach only (a long read's window
+  // haplotype spans kilobases the bands never touch), with its gap-open codes computed from the
+  // context around them (so they are those of the whole haplotype).
+  std::vector<uint32_t> hap_off(nh), hap_len(nh), go_off(nh * n_slots);
+  std::vector<int64_t> kept_from(nh);
+  for (size_t h = 0; h < nh; ++h) {
+    const std::string& seq = hap_seqs[h];
+    const int64_t m = static_cast<int64_t>(seq.size());
+    int64_t lo = m, hi = 0;
+    for (size_t r = 0; r < w.reads.size(); ++r) {
+      const Placement& pl = placed[r * nh + h];
+      lo = std::min(lo, pl.diag - pl.band);
+      hi = std::max(hi, pl.diag + static_cast<int64_t>(clips[r].qe - clips[r].qs) + pl.band);
+    }
+    // One position before the first band cell: the kernel reads the code before each cell.
+    const int64_t from = std::clamp<int64_t>(lo - 1, 0, m), to = std::clamp<int64_t>(hi, from, m);
+    kept_from[h] = from;
+    hap_off[h] = static_cast<uint32_t>(jobs.hap_bases.size());
+    hap_len[h] = static_cast<uint32_t>(to - from);
+    for (int64_t j = from; j < to; ++j) jobs.hap_bases.push_back(base_to_allele(seq[static_cast<size_t>(j)]));
+    const int64_t ctx_from = std::max<int64_t>(0, from - code_context(p)), ctx_to = std::min<int64_t>(m, to + code_context(p));
+    const std::string ctx = seq.substr(static_cast<size_t>(ctx_from), static_cast<size_t>(ctx_to - ctx_from));
+    std::vector<int> units;
+    for (size_t slot = 0; slot < n_slots; ++slot) {
+      const std::vector<uint8_t>* t = slot_table[slot];
+      go_off[h * n_slots + slot] = static_cast<uint32_t>(jobs.hap_gap_open.size());
+      if (t && units.empty()) units = repeat_units(ctx, kStrMaxPeriod);
+      const auto go = t ? gap_open_codes(units, static_cast<int>(ctx.size()), *t) : gap_open_codes(ctx, p);
+      jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin() + (from - ctx_from), go.begin() + (to - ctx_from));
+    }
+  }
+
+  w.first_job = jobs.jobs.size();
+  for (size_t r = 0; r < w.reads.size(); ++r) {
+    const int32_t i = w.reads[r];
+    const size_t slot = slot_of_column.empty() ? 0 : static_cast<size_t>(slot_of_column[batch.sample[i]]);
+    for (size_t h = 0; h < nh; ++h) {
+      const Placement& pl = placed[r * nh + h];
+      jobs.jobs.push_back({read_off[r], clips[r].qe - clips[r].qs, hap_off[h], hap_len[h], go_off[h * n_slots + slot],
+                           static_cast<int32_t>(pl.diag - kept_from[h]), static_cast<int32_t>(pl.band)});
     }
   }
   work.push_back(std::move(w));
