@@ -1,18 +1,64 @@
-// CPU schedule of the pair-HMM: one loop over the shard's jobs.
+// CPU schedule of the pair-HMM: the jobs of each read in lockstep (kernels/pairhmm.hpp).
+#include <vector>
+
 #include "gmscall/backend.hpp"
 #include "kernels/pairhmm.hpp"
 
 namespace gms {
 
+namespace {
+
+// The transitions at every gap code of the batch (PairHmmTransitions), from the same tables and
+// with the same arithmetic as pairhmm_job's per-cell lookups. A job's codes start at its go_off:
+// there the code "before" is the position's own, as in pairhmm_job at j = 0.
+struct TransitionArrays {
+  std::vector<double> keep, close, open, ext, base;
+  TransitionArrays(const PairHmmBatch& batch, const PairHmmTables& t) {
+    base.assign(batch.hap_bases.begin(), batch.hap_bases.end());
+    const std::vector<uint8_t>& go = batch.hap_gap_open;
+    const size_t n = go.size();
+    std::vector<uint8_t> starts(n + 1, 0);
+    for (const PairHmmJob& j : batch.jobs) starts[j.go_off] = 1;
+    keep.resize(n);
+    close.resize(n);
+    open.resize(n);
+    ext.resize(n);
+    for (size_t x = 0; x < n; ++x) {
+      const uint8_t c = go[x];
+      const uint8_t c_prev = x > 0 && !starts[x] ? go[x - 1] : c;
+      keep[x] = 1.0 - 2.0 * t.gap_open[c_prev & 63];
+      close[x] = t.gap_close[c_prev >> 6];
+      open[x] = t.gap_open[c & 63];
+      ext[x] = t.gap_ext[c >> 6];
+    }
+  }
+  PairHmmTransitions view() const { return {keep.data(), close.data(), open.data(), ext.data(), base.data()}; }
+};
+
+constexpr int kLanes = 4;  // jobs of one read run together (a window's haplotypes, up to 4 at a time)
+
+}  // namespace
+
 // Also built for AVX2 (picked at load time where the CPU has it): wider vectors for the band's
 // match/insertion pass. No FMA in either clone (-ffp-contract=off), so both give the same bits.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx2", "default"), flatten))
 #endif
 void run_pairhmm_cpu(const PairHmmBatch& batch, const PairHmmTables& tables, double* out) {
   const PairHmmInputs in{batch.read_bases.data(), batch.read_quals.data(), batch.hap_bases.data(),
                          batch.hap_gap_open.data()};
-  for (size_t k = 0; k < batch.jobs.size(); ++k) out[k] = pairhmm_job(in, tables, batch.jobs[k]);
+  const TransitionArrays arrays(batch, tables);
+  const PairHmmTransitions tr = arrays.view();
+  const size_t n = batch.jobs.size();
+  for (size_t k = 0; k < n;) {
+    // Consecutive jobs on the same bases of the same read (a window's jobs are read-major).
+    size_t e = k + 1;
+    while (e < n && e - k < kLanes && batch.jobs[e].read_off == batch.jobs[k].read_off &&
+           batch.jobs[e].read_len == batch.jobs[k].read_len)
+      ++e;
+    pairhmm_read_lanes<kLanes>(in, tables, tr, &batch.jobs[k], static_cast<int>(e - k), out + k);
+    k = e;
+  }
 }
 
 }  // namespace gms

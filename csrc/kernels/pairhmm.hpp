@@ -42,6 +42,17 @@ GMS_HD double emission(uint8_t h, uint8_t r, double hit, double miss) {
   return h == 4 ? 0.25 : (h == r ? hit : miss);
 }
 
+// One cell's three states. Every schedule (the one-job kernel below, which the GPU runs, and the
+// CPU's lockstep one) computes a cell with these, so CPU and GPU give the same bits.
+// Match: the diagonal neighbour's states, kept (1 - 2 * open of the position before) or closed.
+GMS_HD double match_cell(double e, double m_diag, double i_diag, double d_diag, double keep, double close) {
+  return e * (m_diag * keep + (i_diag + d_diag) * close);
+}
+// Insertion in the read: read base consumed, haplotype position stays (the cell above).
+GMS_HD double insert_cell(double m_up, double i_up, double open, double ext) { return m_up * open + i_up * ext; }
+// Deletion from the read: haplotype position consumed, read stays on its row (the cell left).
+GMS_HD double delete_cell(double m_left, double d_left, double open, double ext) { return m_left * open + d_left * ext; }
+
 // Returns the scaled likelihood (t.init * P(read | hap)); the host takes log10 and removes init.
 // Each row is two passes: match and insertion states of every band cell (independent of each
 // other, so the compiler can vectorise them), then the deletion chain along the row. A cell's
@@ -89,23 +100,19 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
     } else {
       for (int k = k_lo; k < k_hi; ++k) {
         const int j = j0 + k;
-        const double e = emission(hb[j], r, hit, miss);
         const uint8_t c = go[j];
         const uint8_t c_prev = j > 0 ? go[j - 1] : c;
-        const double open = t.gap_open[c & 63];
-        const double open_prev = t.gap_open[c_prev & 63];
         // A gap closes where it was (j - 1): that position's class.
-        m_cur[k] = e * (m_prev[k] * (1.0 - 2.0 * open_prev) + (i_prev[k] + d_prev[k]) * t.gap_close[c_prev >> 6]);
-        // Insertion in the read: read base i consumed, haplotype position stays.
-        i_cur[k] = m_prev[k + 1] * open + i_prev[k + 1] * t.gap_ext[c >> 6];
+        m_cur[k] = match_cell(emission(hb[j], r, hit, miss), m_prev[k], i_prev[k], d_prev[k],
+                              1.0 - 2.0 * t.gap_open[c_prev & 63], t.gap_close[c_prev >> 6]);
+        i_cur[k] = insert_cell(m_prev[k + 1], i_prev[k + 1], t.gap_open[c & 63], t.gap_ext[c >> 6]);
       }
     }
-    // Deletion from the read: haplotype position j consumed, read stays on row i. The cell left
-    // of k_lo is off the haplotype (zeros), so the chain starts at zero there.
+    // The cell left of k_lo is off the haplotype (zeros), so the chain starts at zero there.
     if (k_lo < k_hi) d_cur[k_lo] = 0.0;
     for (int k = k_lo + 1; k < k_hi; ++k) {
       const uint8_t c = go[j0 + k];
-      d_cur[k] = m_cur[k - 1] * t.gap_open[c & 63] + d_cur[k - 1] * t.gap_ext[c >> 6];
+      d_cur[k] = delete_cell(m_cur[k - 1], d_cur[k - 1], t.gap_open[c & 63], t.gap_ext[c >> 6]);
     }
     double* tmp = m_prev; m_prev = m_cur; m_cur = tmp;
     tmp = i_prev; i_prev = i_cur; i_cur = tmp;
@@ -115,6 +122,141 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
   double total = 0.0;
   for (int k = 0; k < w; ++k) total += m_prev[k] + i_prev[k];
   return total;
+}
+
+// The CPU schedule's inputs per haplotype position, looked up once per batch rather than once per
+// cell: what pairhmm_job reads from the tables at position j (transitions at entries of
+// PairHmmInputs::hap_gap_open, bases at entries of hap_bases), as doubles the band's pass loads
+// four at a time.
+struct PairHmmTransitions {
+  const double* keep;   // 1 - 2 * open of the position before (of j itself at a haplotype's start)
+  const double* close;  // gap close of the position before (likewise)
+  const double* open;   // gap open at j
+  const double* ext;    // gap extension at j
+  const double* base;   // the haplotype base (allele code 0..4)
+};
+
+// emission() on a base code held as a double (the same choice, so the same value).
+inline double emission_of(double h, double r, double hit, double miss) {
+  const double e = h == r ? hit : miss;
+  return h == 4.0 ? 0.25 : e;
+}
+
+// The match and insertion states of band cells [k_lo, k_hi) of one row (i > 0); j0 is the
+// haplotype position of cell 0.
+inline void match_insert_pass(int k_lo, int k_hi, int j0, double r, double hit, double miss,
+                              const PairHmmTransitions& tr, const double* __restrict__ m_prev,
+                              const double* __restrict__ i_prev, const double* __restrict__ d_prev,
+                              double* __restrict__ m_cur, double* __restrict__ i_cur) {
+  const double* __restrict__ base = tr.base + j0;
+  const double* __restrict__ keep = tr.keep + j0;
+  const double* __restrict__ close = tr.close + j0;
+  const double* __restrict__ open = tr.open + j0;
+  const double* __restrict__ ext = tr.ext + j0;
+  for (int k = k_lo; k < k_hi; ++k) {
+    m_cur[k] = match_cell(emission_of(base[k], r, hit, miss), m_prev[k], i_prev[k], d_prev[k], keep[k], close[k]);
+    i_cur[k] = insert_cell(m_prev[k + 1], i_prev[k + 1], open[k], ext[k]);
+  }
+}
+
+// One job's rows in the lockstep schedule below.
+struct PairHmmLane {
+  static constexpr int kCells = 2 * kMaxBand + 3;
+  double rows[6][kCells];
+  double *m_prev, *i_prev, *d_prev, *m_cur, *i_cur, *d_cur;
+  PairHmmTransitions tr;  // offset to the job's haplotype and codes
+  int w, m, j0, k_lo, k_hi;
+};
+
+// The deletion chains of a row, lanes [0, n) together: one chain is a serial dependence (a
+// multiply and an add per cell); G of them interleaved overlap in the CPU.
+template <int G>
+inline void deletion_chains(PairHmmLane* lane, int n) {
+  int k_first = PairHmmLane::kCells, k_last = 0;
+  double carry[G];  // each lane's d of the cell left of k
+  for (int g = 0; g < G; ++g) {
+    carry[g] = 0.0;
+    if (g >= n) continue;
+    PairHmmLane& L = lane[g];
+    if (L.k_lo < L.k_hi) {
+      L.d_cur[L.k_lo] = 0.0;  // the cell left of k_lo is off the haplotype (zeros)
+      k_first = k_first < L.k_lo + 1 ? k_first : L.k_lo + 1;
+      k_last = k_last > L.k_hi ? k_last : L.k_hi;
+    }
+  }
+  for (int k = k_first; k < k_last; ++k) {
+    for (int g = 0; g < G; ++g) {
+      if (g >= n) break;
+      PairHmmLane& L = lane[g];
+      if (k <= L.k_lo || k >= L.k_hi) continue;
+      const int j = L.j0 + k;
+      carry[g] = delete_cell(L.m_cur[k - 1], carry[g], L.tr.open[j], L.tr.ext[j]);
+      L.d_cur[k] = carry[g];
+    }
+  }
+}
+
+// Up to G jobs of one read (the read against each haplotype of its window: same bases and
+// length; own haplotype, diagonal and band), row by row in lockstep, so that their deletion chains
+// overlap. Each cell is computed as in pairhmm_job, from the same values, so each likelihood has
+// the same bits.
+template <int G>
+inline void pairhmm_read_lanes(const PairHmmInputs& in, const PairHmmTables& t, const PairHmmTransitions& tr,
+                               const PairHmmJob* jobs, int n, double* out) {
+  PairHmmLane lane[G];
+  const int read_len = static_cast<int>(jobs[0].read_len);
+  const uint8_t* rb = in.read_bases + jobs[0].read_off;
+  const uint8_t* rq = in.read_quals + jobs[0].read_off;
+  for (int g = 0; g < n; ++g) {
+    PairHmmLane& L = lane[g];
+    for (int s = 0; s < 6; ++s)
+      for (int k = 0; k < PairHmmLane::kCells; ++k) L.rows[s][k] = 0.0;
+    L.m_prev = L.rows[0]; L.i_prev = L.rows[1]; L.d_prev = L.rows[2];
+    L.m_cur = L.rows[3]; L.i_cur = L.rows[4]; L.d_cur = L.rows[5];
+    L.w = 2 * jobs[g].band + 1;
+    L.m = static_cast<int>(jobs[g].hap_len);
+    const uint32_t go = jobs[g].go_off, ho = jobs[g].hap_off;
+    L.tr = {tr.keep + go, tr.close + go, tr.open + go, tr.ext + go, tr.base + ho};
+  }
+  for (int i = 0; i < read_len; ++i) {
+    const uint8_t r = rb[i];
+    const double hit = r == 4 ? 0.25 : t.match[rq[i]];
+    const double miss = r == 4 ? 0.25 : t.mismatch[rq[i]];
+    for (int g = 0; g < n; ++g) {
+      PairHmmLane& L = lane[g];
+      const int w = L.w;
+      const int j0 = L.j0 = jobs[g].diag + i - jobs[g].band;
+      const int k_lo = L.k_lo = j0 < 0 ? (-j0 < w ? -j0 : w) : 0;
+      const int k_hi = L.k_hi = L.m - j0 < w ? (L.m - j0 > k_lo ? L.m - j0 : k_lo) : w;
+      for (int k = 0; k < k_lo; ++k) {
+        L.m_cur[k] = 0.0; L.i_cur[k] = 0.0; L.d_cur[k] = 0.0;
+      }
+      for (int k = k_hi; k < w; ++k) {
+        L.m_cur[k] = 0.0; L.i_cur[k] = 0.0; L.d_cur[k] = 0.0;
+      }
+      if (i == 0) {
+        for (int k = k_lo; k < k_hi; ++k) {
+          L.m_cur[k] = emission_of(L.tr.base[j0 + k], r, hit, miss) * t.init;  // free start inside the band
+          L.i_cur[k] = 0.0;
+        }
+      } else {
+        match_insert_pass(k_lo, k_hi, j0, r, hit, miss, L.tr, L.m_prev, L.i_prev, L.d_prev, L.m_cur, L.i_cur);
+      }
+    }
+    deletion_chains<G>(lane, n);
+    for (int g = 0; g < n; ++g) {
+      PairHmmLane& L = lane[g];
+      double* tmp = L.m_prev; L.m_prev = L.m_cur; L.m_cur = tmp;
+      tmp = L.i_prev; L.i_prev = L.i_cur; L.i_cur = tmp;
+      tmp = L.d_prev; L.d_prev = L.d_cur; L.d_cur = tmp;
+      L.m_prev[L.w] = 0.0; L.i_prev[L.w] = 0.0; L.d_prev[L.w] = 0.0;
+    }
+  }
+  for (int g = 0; g < n; ++g) {
+    double total = 0.0;
+    for (int k = 0; k < lane[g].w; ++k) total += lane[g].m_prev[k] + lane[g].i_prev[k];
+    out[g] = total;
+  }
 }
 
 }  // namespace gms
