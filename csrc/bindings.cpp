@@ -27,6 +27,7 @@
 #include "io/pileup_tsv.hpp"
 #include "io/reference.hpp"
 #include "core/calling.hpp"
+#include "kernels/pairhmm.hpp"
 
 namespace py = pybind11;
 using namespace gms;
@@ -676,6 +677,36 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("ref"), py::arg("reads"), py::arg("min_support") = 2,
       "Local assembly's graph step on plain sequences: (k used, best paths), k = 0 when every graph had a cycle.");
+  m.def(
+      "pairhmm",
+      [](const std::vector<std::tuple<uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, int32_t, int32_t>>& jobs,
+         const std::vector<uint8_t>& read_bases, const std::vector<uint8_t>& read_quals,
+         const std::vector<uint8_t>& hap_bases, const std::vector<uint8_t>& hap_gap_open, bool per_job) {
+        PairHmmBatch b{{}, read_bases, read_quals, hap_bases, hap_gap_open};
+        for (const auto& [ro, rl, ho, hl, go, diag, band] : jobs) {
+          if (band < 0 || band > kMaxBand) throw InputError("pair-HMM band outside 0.." + std::to_string(kMaxBand));
+          if (static_cast<uint64_t>(ro) + rl > read_bases.size() || read_quals.size() != read_bases.size() ||
+              static_cast<uint64_t>(ho) + hl > hap_bases.size() || static_cast<uint64_t>(go) + hl > hap_gap_open.size())
+            throw InputError("pair-HMM job outside its inputs");
+          b.jobs.push_back({ro, rl, ho, hl, go, diag, band});
+        }
+        for (uint8_t x : read_bases) if (x > 4) throw InputError("read base codes are 0..4");
+        for (uint8_t x : hap_bases) if (x > 4) throw InputError("haplotype base codes are 0..4");
+        for (uint8_t x : read_quals) if (x > 127) throw InputError("read qualities are 0..127");
+        std::vector<double> out(b.jobs.size());
+        static const PairHmmTables tables = calling::make_pairhmm_tables();
+        if (per_job) {
+          const PairHmmInputs in{b.read_bases.data(), b.read_quals.data(), b.hap_bases.data(), b.hap_gap_open.data()};
+          for (size_t k = 0; k < b.jobs.size(); ++k) out[k] = pairhmm_job(in, tables, b.jobs[k]);
+        } else {
+          run_pairhmm_cpu(b, tables, out.data());
+        }
+        return out;
+      },
+      py::arg("jobs"), py::arg("read_bases"), py::arg("read_quals"), py::arg("hap_bases"), py::arg("hap_gap_open"),
+      py::arg("per_job") = false,
+      "Scaled pair-HMM likelihoods of jobs (read_off, read_len, hap_off, hap_len, go_off, diag, band): the CPU "
+      "schedule, or with per_job the one-job kernel the GPU runs (kernels/pairhmm.hpp); for tests.");
   m.def("genotype_site", &genotype_site, py::arg("alleles"), py::arg("samples"), py::arg("per_site"), py::arg("hap"),
         py::arg("cohort"), py::arg("params"), py::arg("sor") = std::numeric_limits<double>::quiet_NaN(),
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
