@@ -35,7 +35,7 @@ struct TransitionArrays {
   PairHmmTransitions view() const { return {keep.data(), close.data(), open.data(), ext.data(), base.data()}; }
 };
 
-constexpr int kLanes = 4;  // jobs of one read run together (a window's haplotypes, up to 4 at a time)
+constexpr size_t kLanes = 4;  // jobs of one read run together (a window's haplotypes, up to 4 at a time)
 
 }  // namespace
 
@@ -56,7 +56,12 @@ void run_pairhmm_cpu(const PairHmmBatch& batch, const PairHmmTables& tables, dou
     while (e < n && e - k < kLanes && batch.jobs[e].read_off == batch.jobs[k].read_off &&
            batch.jobs[e].read_len == batch.jobs[k].read_len)
       ++e;
-    pairhmm_read_lanes<kLanes>(in, tables, tr, &batch.jobs[k], static_cast<int>(e - k), out + k);
+    switch (e - k) {
+      case 1: pairhmm_read_lanes<1>(in, tables, tr, &batch.jobs[k], out + k); break;
+      case 2: pairhmm_read_lanes<2>(in, tables, tr, &batch.jobs[k], out + k); break;
+      case 3: pairhmm_read_lanes<3>(in, tables, tr, &batch.jobs[k], out + k); break;
+      default: pairhmm_read_lanes<4>(in, tables, tr, &batch.jobs[k], out + k); break;
+    }
     k = e;
   }
 }

@@ -168,41 +168,60 @@ struct PairHmmLane {
   int w, m, j0, k_lo, k_hi;
 };
 
-// The deletion chains of a row, lanes [0, n) together: one chain is a serial dependence (a
+// The deletion chains of a row, the G lanes together: one chain is a serial dependence (a
 // multiply and an add per cell); G of them interleaved overlap in the CPU.
 template <int G>
-inline void deletion_chains(PairHmmLane* lane, int n) {
+inline void deletion_chains(PairHmmLane* lane) {
   int k_first = PairHmmLane::kCells, k_last = 0;
-  double carry[G];  // each lane's d of the cell left of k
+  bool same_cells = true;  // every lane's band on its haplotype alike (the usual case)
   for (int g = 0; g < G; ++g) {
-    carry[g] = 0.0;
-    if (g >= n) continue;
     PairHmmLane& L = lane[g];
     if (L.k_lo < L.k_hi) {
       L.d_cur[L.k_lo] = 0.0;  // the cell left of k_lo is off the haplotype (zeros)
       k_first = k_first < L.k_lo + 1 ? k_first : L.k_lo + 1;
       k_last = k_last > L.k_hi ? k_last : L.k_hi;
     }
+    same_cells = same_cells && L.k_lo == lane[0].k_lo && L.k_hi == lane[0].k_hi;
+  }
+  if (same_cells) {
+    const double* m_cur[G];
+    const double* open[G];
+    const double* ext[G];
+    double* d_cur[G];
+    double carry[G];  // each lane's d of the cell left of k
+    for (int g = 0; g < G; ++g) {
+      m_cur[g] = lane[g].m_cur;
+      open[g] = lane[g].tr.open + lane[g].j0;
+      ext[g] = lane[g].tr.ext + lane[g].j0;
+      d_cur[g] = lane[g].d_cur;
+      carry[g] = 0.0;
+    }
+    for (int k = k_first; k < k_last; ++k) {
+      for (int g = 0; g < G; ++g) {
+        carry[g] = delete_cell(m_cur[g][k - 1], carry[g], open[g][k], ext[g][k]);
+        d_cur[g][k] = carry[g];
+      }
+    }
+    return;
   }
   for (int k = k_first; k < k_last; ++k) {
     for (int g = 0; g < G; ++g) {
-      if (g >= n) break;
       PairHmmLane& L = lane[g];
       if (k <= L.k_lo || k >= L.k_hi) continue;
       const int j = L.j0 + k;
-      carry[g] = delete_cell(L.m_cur[k - 1], carry[g], L.tr.open[j], L.tr.ext[j]);
-      L.d_cur[k] = carry[g];
+      L.d_cur[k] = delete_cell(L.m_cur[k - 1], L.d_cur[k - 1], L.tr.open[j], L.tr.ext[j]);
     }
   }
 }
 
-// Up to G jobs of one read (the read against each haplotype of its window: same bases and
-// length; own haplotype, diagonal and band), row by row in lockstep, so that their deletion chains
-// overlap. Each cell is computed as in pairhmm_job, from the same values, so each likelihood has
-// the same bits.
+// G jobs of one read (the read against each haplotype of its window: same bases and length; own
+// haplotype, diagonal and band), row by row in lockstep, so that their deletion chains overlap.
+// Each cell is computed as in pairhmm_job, from the same values, so each likelihood has the same
+// bits.
 template <int G>
 inline void pairhmm_read_lanes(const PairHmmInputs& in, const PairHmmTables& t, const PairHmmTransitions& tr,
-                               const PairHmmJob* jobs, int n, double* out) {
+                               const PairHmmJob* jobs, double* out) {
+  constexpr int n = G;
   PairHmmLane lane[G];
   const int read_len = static_cast<int>(jobs[0].read_len);
   const uint8_t* rb = in.read_bases + jobs[0].read_off;
@@ -243,7 +262,7 @@ inline void pairhmm_read_lanes(const PairHmmInputs& in, const PairHmmTables& t, 
         match_insert_pass(k_lo, k_hi, j0, r, hit, miss, L.tr, L.m_prev, L.i_prev, L.d_prev, L.m_cur, L.i_cur);
       }
     }
-    deletion_chains<G>(lane, n);
+    deletion_chains<G>(lane);
     for (int g = 0; g < n; ++g) {
       PairHmmLane& L = lane[g];
       double* tmp = L.m_prev; L.m_prev = L.m_cur; L.m_cur = tmp;
