@@ -11,7 +11,10 @@
     python benchmarks/simulate_long_set.py --out /tmp/sets --platform HIFI --simulator synth \\
         --region chr20:2000001-3000000
     python benchmarks/bench_long_reads.py --long /tmp/sets/lr-hifi-synth-30x-seed1 [--data ../shared/data]
-        [--repeat 5] [--threads 2] [--out DIR]
+        [--repeat 5] [--threads 2] [--baseline PYTHON] [--out DIR]
+
+--baseline PYTHON: also a baseline build (the gmscall importable by that interpreter, e.g. another
+venv's bin/python), alternating with this one on both sets: before/after in the same run.
 
 Writes long-reads.md and long-reads.json to --out (default benchmarks/results/long-reads).
 """
@@ -32,7 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import DEFAULT_DATA, machine_description, read_datasets
 
 SHORT = "sim-hg002-chr20-2x150"
-GMS = f"{shlex.quote(sys.executable)} -c 'import sys; from gmscall.cli import main; sys.exit(main())'"
+
+
+def gmscall_cmd(python: str) -> str:
+    return f"{shlex.quote(python)} -c 'import sys; from gmscall.cli import main; sys.exit(main())'"
+
+
+GMS = gmscall_cmd(sys.executable)
 
 
 def timed(cmd: str) -> tuple[float, float]:
@@ -66,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding sim-hg002-chr20-2x150")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2, help="threads of the comparison with bcftools")
+    ap.add_argument("--baseline", help="python of a baseline gmscall build, run alternating with this one")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "long-reads")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
@@ -83,9 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         "bcftools": f"bcftools mpileup --threads {a.threads} -a AD,DP -f {q(str(ref))} -r {region} -Ou {q(str(bam))} "
                     f"| bcftools call --threads {a.threads} -mv -Oz -o {q(str(a.out / 'bcftools.vcf.gz'))}",
     }
+    per_mb_sets = ["long", "short"]
+    if a.baseline:
+        base = gmscall_cmd(a.baseline)
+        cmds["long_baseline"] = cmds["long"].replace(GMS, base, 1).replace("long.vcf.gz", "long-baseline.vcf.gz")
+        cmds["short_baseline"] = cmds["short"].replace(GMS, base, 1).replace("short.vcf.gz", "short-baseline.vcf.gz")
+        per_mb_sets += ["long_baseline", "short_baseline"]
     runs: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
     for _ in range(a.repeat):
-        for name in ("long", "short"):
+        for name in per_mb_sets:
             runs[name].append(timed(cmds[name]))
     for _ in range(a.repeat):
         for name in ("gmscall", "bcftools"):
@@ -96,11 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     res = {
         "machine": machine_description(), "region": region, "long_set": str(a.long), "repeat": a.repeat,
         "commands": cmds, "runs": runs, "medians": med,
-        "per_mb": {k: {m: v / mb for m, v in med[k].items()} for k in ("long", "short")},
+        "per_mb": {k: {m: v / mb for m, v in med[k].items()} for k in per_mb_sets},
         "long_over_short_cpu": med["long"]["cpu_s"] / med["short"]["cpu_s"],
         "long_over_short_wall": med["long"]["wall_s"] / med["short"]["wall_s"],
         "bcftools_over_gmscall_wall": med["bcftools"]["wall_s"] / med["gmscall"]["wall_s"],
     }
+    if a.baseline:
+        res["baseline_long_over_short_cpu"] = med["long_baseline"]["cpu_s"] / med["short_baseline"]["cpu_s"]
     (a.out / "long-reads.json").write_text(json.dumps(res, indent=1) + "\n")
     lines = [
         f"# Long-read speed ({region}, medians of {a.repeat} alternating runs)", "",
@@ -109,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         "| one thread | CPU s per Mb | wall s per Mb |", "|---|---|---|",
         f"| {a.long.name} | {res['per_mb']['long']['cpu_s']:.2f} | {res['per_mb']['long']['wall_s']:.2f} |",
         f"| {SHORT} | {res['per_mb']['short']['cpu_s']:.2f} | {res['per_mb']['short']['wall_s']:.2f} |",
-        f"| long / short | {res['long_over_short_cpu']:.2f} | {res['long_over_short_wall']:.2f} |", "",
+        f"| long / short | {res['long_over_short_cpu']:.2f} | {res['long_over_short_wall']:.2f} |",
+        *([(f"| baseline ({a.baseline}): {a.long.name} | {res['per_mb']['long_baseline']['cpu_s']:.2f} | "
+           f"{res['per_mb']['long_baseline']['wall_s']:.2f} |"),
+           (f"| baseline: {SHORT} | {res['per_mb']['short_baseline']['cpu_s']:.2f} | "
+           f"{res['per_mb']['short_baseline']['wall_s']:.2f} |"),
+           f"| baseline: long / short | {res['baseline_long_over_short_cpu']:.2f} | |"] if a.baseline else []), "",
         (f"--threads {a.threads} on {a.long.name}: gmscall {med['gmscall']['wall_s']:.2f} s, bcftools "
         f"{med['bcftools']['wall_s']:.2f} s wall: bcftools / gmscall = {res['bcftools_over_gmscall_wall']:.1f}x"), "",
     ]
