@@ -205,6 +205,10 @@ class Haplotype:
     index: int
     seq: str
     hap2ref: np.ndarray  # int64[len(seq)]
+    # The same sequence with every indel at its rightmost equivalent place (None: not made). Reads
+    # take whichever placement an aligner would write (simulate_reads): inside a tandem repeat a
+    # read that does not span the tract shows no indel, as a real aligner aligns it.
+    hap2ref_right: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -514,6 +518,44 @@ def _clip_long_insertions(m: np.ndarray, clip_left: int, clip_right: int, min_le
     return clip_left, clip_right
 
 
+def _indel_bases(m: np.ndarray, clips: tuple[int, int]) -> tuple[int, int]:
+    """(indel bases, aligned bases) of a read's map between its clips; inserted bases at either end
+    become soft clips (_cigar_from_map), so they count as neither."""
+    core = m[clips[0] : len(m) - clips[1]]
+    aligned = core[core >= 0]
+    if not len(aligned):
+        return 0, 0
+    first, last = np.flatnonzero(core >= 0)[[0, -1]]
+    inserted = int((core[first:last] < 0).sum())
+    deleted = int((np.diff(aligned) - 1).sum())
+    return inserted + deleted, len(aligned)
+
+
+def _place_read(hap: Haplotype, start: int, read_len: int, clips: tuple[int, int], clip_insertions_over: int,
+                min_anchor: int) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """The map and clips of the read at ``start`` on ``hap``, as an aligner writes it: with the
+    haplotype's indels at their leftmost or rightmost equivalent places, whichever leaves fewer
+    indel bases in the alignment (then more aligned bases; ties: leftmost). A read that enters a
+    tandem repeat its haplotype expands, and does not leave it, then matches the reference tract and
+    is soft-clipped where the tract ends there; one inside a contracted tract shows no deletion.
+    Clips None: the aligner would not place the read."""
+    options = []
+    for hap2ref in (hap.hap2ref, hap.hap2ref_right):
+        if hap2ref is None:
+            continue
+        m = hap2ref[start : start + read_len]
+        c: tuple[int, int] | None = clips
+        if clip_insertions_over > 0:
+            c = _clip_long_insertions(m, *clips, clip_insertions_over, min_anchor)
+        if c is not None:
+            indel, aligned = _indel_bases(m, c)
+            options.append(((indel, -aligned, len(options)), m, c))
+    if not options:
+        return hap.hap2ref[start : start + read_len], None
+    _, m, c = min(options, key=lambda o: o[0])
+    return m, c
+
+
 def _qualities(rng: np.random.Generator, n: int, read_len: int) -> np.ndarray:
     """Illumina-like base qualities in sequencing-cycle order: high early, decreasing along the
     read, per-read offsets, occasional low-quality dips and Q2 tails."""
@@ -654,11 +696,8 @@ def simulate_reads(
         pair: list[SimRead] = []
         placed = []
         for j in (2 * f, 2 * f + 1):
-            m = haplotypes[int(r_hap[j])].hap2ref[int(r_start[j]) : int(r_start[j]) + read_len]
-            clips = (int(clip_left[j]), int(clip_right[j]))
-            if clip_insertions_over > 0:
-                clips = _clip_long_insertions(m, *clips, clip_insertions_over, min_anchor)
-            placed.append((m, clips))
+            placed.append(_place_read(haplotypes[int(r_hap[j])], int(r_start[j]), read_len,
+                                      (int(clip_left[j]), int(clip_right[j])), clip_insertions_over, min_anchor))
         if placed[0][1] is None and placed[1][1] is None:
             continue  # neither mate maps: the fragment is not in the BAM
         if placed[0][1] is None or placed[1][1] is None:
@@ -1234,6 +1273,89 @@ def make_long_indel_dataset(
     bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
     vcf = write_truth_vcf(root / "truth.vcf.gz", truth, ref, sample=sample)
     return Dataset(root, fasta, bam, vcf, ref, truth, haps, reads, sample)
+
+
+def _repeat_allele_edit(r: str, ts: int, te: int, unit: str, delta: int, right: bool) -> tuple[int, str, str]:
+    """The edit that changes the tract r[ts:te] (whole units of ``unit``) by ``delta`` units, at its
+    leftmost (VCF normal form) or rightmost equivalent place."""
+    n = abs(delta) * len(unit)
+    if delta > 0:
+        a = te - 1 if right else ts - 1
+        return a, r[a], r[a] + unit * delta
+    a = te - 1 - n if right else ts - 1
+    return a, r[a : a + n + 1], r[a]
+
+
+def make_repeat_dataset(
+    tmpdir: PathLike,
+    sites: Sequence[tuple[str, int, tuple[int, int]]],
+    *,
+    depth: float = 40,
+    read_len: int = 100,
+    frag_mean: float = 300,
+    seed: int = 7,
+    spacing: int = 1500,
+    clip_insertions_over: int = 15,
+    contig: str = "chrR",
+    sample: str = "STR",
+) -> Dataset:
+    """Tandem repeats with two alleles each: ``sites`` lists (unit, units in the reference, (units
+    gained (+) or lost (-) on haplotype 0, on haplotype 1)), one site per ``spacing`` bp of random
+    sequence (the bases beside a tract never extend it). Reads are aligned as an aligner aligns
+    them at a repeat (see _place_read): a read that enters a tract its haplotype expands and does
+    not leave it matches the reference tract and is soft-clipped past it; one that crosses an
+    insertion of ``clip_insertions_over`` bp or more is clipped on its shorter side. The truth has
+    one record per site (multi-allelic where both haplotypes differ from the reference)."""
+    root = Path(tmpdir)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = _rng(seed, 10)
+    length = spacing * (len(sites) + 1)
+    codes = rng.integers(0, 4, length).astype(np.uint8)
+    letters = bytearray(_ACGT[codes].tobytes())
+    tracts = []
+    for k, (unit, units, _) in enumerate(sites):
+        ts = spacing * (k + 1)
+        te = ts + len(unit) * units
+        letters[ts:te] = (unit * units).encode()
+        for x, avoid in ((ts - 1, unit[-1]), (te, unit[0])):  # flanks that do not continue the tract
+            if chr(letters[x]) == avoid:
+                letters[x] = ord("ACGT"[("ACGT".index(avoid) + 1) % 4])
+        tracts.append((ts, te))
+    r = letters.decode()
+    ref = Reference(contig, r)
+    edits: tuple[list, list] = ([], [])
+    edits_right: tuple[list, list] = ([], [])
+    truth: list[Variant] = []
+    for (unit, _, deltas), (ts, te) in zip(sites, tracts):
+        for h in range(2):
+            if deltas[h]:
+                edits[h].append(_repeat_allele_edit(r, ts, te, unit, deltas[h], right=False))
+                edits_right[h].append(_repeat_allele_edit(r, ts, te, unit, deltas[h], right=True))
+        longest_loss = max([-d * len(unit) for d in deltas if d < 0], default=0)
+        ref_allele = r[ts - 1 : ts + longest_loss]
+
+        def allele(d: int, ref_allele: str = ref_allele, unit: str = unit) -> str:
+            if d >= 0:
+                return ref_allele[0] + unit * d + ref_allele[1:]
+            return ref_allele[0] + ref_allele[1 + (-d) * len(unit) :]
+
+        alts = tuple(dict.fromkeys(allele(d) for d in deltas if d))
+        if not alts:
+            continue
+        gt = tuple(0 if d == 0 else 1 + alts.index(allele(d)) for d in deltas)
+        truth.append(Variant(contig, ts - 1, ref_allele, alts, (gt[0], gt[1])))
+    haps = []
+    for h in range(2):
+        left = _build_haplotype(contig, h, r, edits[h])
+        right = _build_haplotype(contig, h, r, edits_right[h])
+        assert left.seq == right.seq
+        haps.append(Haplotype(contig, h, left.seq, left.hap2ref, right.hap2ref))
+    reads = simulate_reads(haps, seed, depth, read_len, frag_mean=frag_mean, softclip_fraction=0.02,
+                           clip_insertions_over=clip_insertions_over)
+    fasta = write_fasta(root / "ref.fa", ref)
+    bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
+    vcf = write_truth_vcf(root / "truth.vcf.gz", truth, ref, sample=sample)
+    return Dataset(root, fasta, bam, vcf, ref, truth, (haps[0], haps[1]), reads, sample)
 
 
 # --------------------------------------------------------------------------------------------
