@@ -521,6 +521,11 @@ std::vector<AssembledHaplotype> assemble_region(const std::vector<SampleEvidence
   return {};
 }
 
+std::vector<Candidate> haplotype_edits(const RefSeq& ref, int64_t beg, int64_t end, const std::string& hap) {
+  const std::string region_ref = ref.sub(beg, end - beg);
+  return normalised_edits(ref, region_ref, beg, hap, align_to_reference(region_ref, hap, beg));
+}
+
 void add_assembled_alleles(const RefSeq& ref, const std::vector<AssembledHaplotype>& haps,
                            std::vector<Candidate>& alleles) {
   std::map<Candidate, uint32_t> extra;  // new alleles: the strongest support of the haplotypes carrying each

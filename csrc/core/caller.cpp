@@ -84,10 +84,15 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   std::vector<AssembledHaplotype> assembled;
   if (params.assemble) {
     const int64_t margin = params.read_pad / 2;
+    std::vector<ActiveRegion> regions;
     for (const ActiveRegion& r : active_regions(samples, alleles, below_thresholds, params, pb, pe)) {
       if (r.end <= lo - margin || r.beg >= end + after + margin) continue;
       for (AssembledHaplotype& h : assemble_region(samples, rs, r, max_span, params)) assembled.push_back(std::move(h));
+      regions.push_back(r);
     }
+    for (AssembledHaplotype& h : repeat_length_alleles(samples, rs, alleles, regions, std::max(pb, lo - margin),
+                                                       std::min(pe, end + after + margin), max_span, params))
+      assembled.push_back(std::move(h));
     for (AssembledHaplotype& h :
          clipped_duplications(samples, rs, std::max(pb, lo - margin), std::min(pe, end + after + margin), params))
       assembled.push_back(std::move(h));

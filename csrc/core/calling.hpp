@@ -260,6 +260,9 @@ struct GraphPaths {
   std::vector<std::string> paths;
 };
 GraphPaths assemble_sequences(const std::string& ref, const std::vector<std::string>& reads, uint32_t min_support);
+// The normalised edits (SNVs, indels) that turn reference [beg, end) into `hap` (empty: none that
+// keep its sequence), by the alignment assembly uses for its paths.
+std::vector<Candidate> haplotype_edits(const RefSeq& ref, int64_t beg, int64_t end, const std::string& hap);
 // Adds the assembled alleles that are not already candidates (sorted order kept, with their support
 // and repeat tracts) and raises the support of those that are to their haplotypes' support.
 void add_assembled_alleles(const RefSeq& ref, const std::vector<AssembledHaplotype>& haps,
@@ -270,6 +273,17 @@ void add_assembled_alleles(const RefSeq& ref, const std::vector<AssembledHaploty
 // which folds on a duplication longer than its k.
 std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
                                                      int64_t beg, int64_t end, const CallParams& p);
+// ---- repeat_alleles.cpp
+// Tandem-repeat alleles from the tract lengths the reads spell (period 1-6, tracts of 10 bp or
+// more; those of the indel `candidates` and those in the active `regions`, meeting [beg, end)):
+// every length that spanning reads of two fragments show, and, where two fragments run past all of
+// those without reaching the other flank (flanking reads, soft-clipped by the aligner), the
+// shortest longer allele in whole units that holds them. Each is a one-allele haplotype with its
+// fragments as support.
+std::vector<AssembledHaplotype> repeat_length_alleles(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
+                                                      const std::vector<Candidate>& candidates,
+                                                      const std::vector<ActiveRegion>& regions, int64_t beg,
+                                                      int64_t end, int64_t max_span, const CallParams& p);
 // Gives each window the part of every assembled haplotype that falls inside it.
 void seed_windows(const std::vector<AssembledHaplotype>& haps, std::vector<Window>& windows);
 
