@@ -1,7 +1,8 @@
 """Tandem-repeat alleles from reads that do not span the repeat (csrc/core/repeat_alleles.cpp): a
 two-allele repeat whose long allele only soft-clipped, flanking reads reach is called as both
-alleles; a length that spanning reads show but the aligner clipped is proposed. The synthetic reads
-are aligned at repeats as an aligner aligns them (synth.make_repeat_dataset)."""
+alleles; a length that spanning reads show but the aligner clipped is proposed; a dinucleotide
+repeat takes the learnt model's period-2 rates, not those of period 4. The synthetic reads are
+aligned at repeats as an aligner aligns them (synth.make_repeat_dataset)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pysam
 import pytest
 
 from gmscall import call, synth
+from gmscall.error_model import ErrorModel
 
 
 def site_calls(ds: synth.Dataset, vcf_records: list[dict]) -> dict[int, list[int]]:
@@ -72,5 +74,16 @@ def test_insertions_inside_repeats_that_the_aligner_clips_are_called(tmp_path: P
     sites = [("TTCC", 15, (0, 5)), ("TG", 28, (-2, 9)), ("CA", 30, (0, 8)), ("GT", 25, (2, 10))]
     ds = synth.make_repeat_dataset(tmp_path, sites, depth=40, read_len=100, seed=seed)
     got = site_calls(ds, call(str(ds.bam), str(ds.fasta)))
+    for (unit, _, _), v in zip(sites, ds.truth):
+        assert got.get(v.pos) == truth_changes(v), (unit, got.get(v.pos), truth_changes(v))
+
+
+def test_a_dinucleotide_repeat_takes_the_period_2_rates(tmp_path: Path) -> None:
+    """A model whose period-4 tracts are noisy (gap-open Phred 20) leaves CA repeats alone: a CA
+    tract is a period-2 tract, as the model counts it, not one of CACA units."""
+    sites = [("CA", 20, (1, 2)), ("TG", 18, (1, 2)), ("AC", 22, (-1, 1))]
+    ds = synth.make_repeat_dataset(tmp_path, sites, depth=40, read_len=100, seed=5)
+    noisy_p4 = [ErrorModel(rg, ds.sample, "", 1000, 100000, "learnt", {4: tuple([20] * 19)}) for rg in ("L1", "L2")]
+    got = site_calls(ds, call(str(ds.bam), str(ds.fasta), error_model=noisy_p4))
     for (unit, _, _), v in zip(sites, ds.truth):
         assert got.get(v.pos) == truth_changes(v), (unit, got.get(v.pos), truth_changes(v))

@@ -85,8 +85,21 @@ uint8_t gap_open_code(int units, const CallParams& p) {
   return static_cast<uint8_t>(std::clamp(q, p.gap_open_min, p.gap_open_max));
 }
 
+// Is h[j, j + p) a primitive unit (not a shorter unit repeated: CACA is CA twice)?
+bool primitive_unit(const std::string& h, int j, int p) {
+  for (int q = 1; q < p; ++q) {
+    if (p % q) continue;
+    bool repeats = true;
+    for (int t = q; t < p && repeats; ++t) repeats = h[static_cast<size_t>(j + t)] == h[static_cast<size_t>(j + t - q)];
+    if (repeats) return false;
+  }
+  return true;
+}
+
 // Units of the longest tandem repeat of each period 1..max_period covering each position (1 where
-// none does): units[(period - 1) * m + j].
+// none does): units[(period - 1) * m + j]. A tract counts under its primitive period only, as the
+// learnt model counts it (a CA repeat is a period-2 tract, not a period-4 one of CACA units: the
+// model's period-4 rates, learnt at TTCC-like tracts, do not describe it).
 std::vector<int> repeat_units(const std::string& h, int max_period) {
   const int m = static_cast<int>(h.size());
   std::vector<int> units(static_cast<size_t>(max_period) * m, 1);
@@ -96,10 +109,11 @@ std::vector<int> repeat_units(const std::string& h, int max_period) {
     while (j + period < m) {
       int run = 0;
       while (j + period + run < m && h[j + run] == h[j + period + run]) ++run;
-      if (run >= period) {
+      if (run >= period) {  // every stretch of the run is a rotation of one unit: one check
         const int tract = run + period;
         const int u = tract / period;
-        for (int t = j; t < j + tract; ++t) u_p[t] = std::max(u_p[t], u);
+        if (primitive_unit(h, j, period))
+          for (int t = j; t < j + tract; ++t) u_p[t] = std::max(u_p[t], u);
         j += run + 1;
       } else {
         ++j;
