@@ -274,8 +274,9 @@ void add_assembled_alleles(const RefSeq& ref, const std::vector<AssembledHaploty
 std::vector<AssembledHaplotype> clipped_duplications(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
                                                      int64_t beg, int64_t end, const CallParams& p);
 // ---- repeat_alleles.cpp
-// Tandem-repeat alleles from the tract lengths the reads spell (period 1-6, tracts of 10 bp or
-// more; those of the indel `candidates` and those in the active `regions`, meeting [beg, end)):
+// Tandem-repeat alleles from the tract lengths the reads spell (primitive units of 2-6 bp, tracts
+// of 10 bp or more, touching ones merged into one compound tract; those of the indel `candidates`
+// and those in the active `regions`, meeting [beg, end)):
 // every length that spanning reads of two fragments show, and, where two fragments run past all of
 // those without reaching the other flank (flanking reads, soft-clipped by the aligner), the
 // shortest longer allele in whole units that holds them. Each is a one-allele haplotype with its

@@ -85,8 +85,14 @@ uint8_t gap_open_code(int units, const CallParams& p) {
   return static_cast<uint8_t>(std::clamp(q, p.gap_open_min, p.gap_open_max));
 }
 
-// Is h[j, j + p) a primitive unit (not a shorter unit repeated: CACA is CA twice)?
+// Is h[j, j + p) a primitive unit (not a shorter unit repeated: CACA is CA twice)? A homopolymer
+// counts as every period (as before the learnt model took primitive periods): the ONT gap-open
+// floor of P1 (15) was chosen on the real ONT slice with homopolymers also taking the lower
+// penalties of P2-P8, and looking them up as P1 alone costs that slice 3 false indels.
 bool primitive_unit(const std::string& h, int j, int p) {
+  bool homopolymer = true;
+  for (int t = 1; t < p && homopolymer; ++t) homopolymer = h[static_cast<size_t>(j + t)] == h[static_cast<size_t>(j)];
+  if (homopolymer) return true;
   for (int q = 1; q < p; ++q) {
     if (p % q) continue;
     bool repeats = true;

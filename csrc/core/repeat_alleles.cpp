@@ -18,6 +18,7 @@ namespace gms::calling {
 
 namespace {
 
+constexpr int kMinPeriod = 2;  // homopolymers: CIGARs show their lengths, and their stutter is noise here
 constexpr int kMaxPeriod = 6;
 constexpr int64_t kMinTract = 10;  // shorter tracts: reads cross every allele and CIGARs show it
 constexpr int64_t kAnchor = 8;     // aligned flank bases that place a read on a side of the tract
@@ -30,20 +31,10 @@ constexpr int kLowQual = 15;       // a mismatch below this quality may be a seq
 struct Tract {
   int64_t beg, end;
   int period;
+  bool compound = false;  // tracts of other units next to it or overlapping it are part of it
   bool operator<(const Tract& o) const { return std::tie(beg, end, period) < std::tie(o.beg, o.end, o.period); }
   bool operator==(const Tract& o) const { return beg == o.beg && end == o.end && period == o.period; }
 };
-
-// The tract of `period` through position x, if it is at least kMinTract bases and two units.
-bool tract_at(const RefSeq& ref, int64_t x, int period, Tract& t) {
-  int64_t b = x, e = x + period;
-  for (int64_t k = x; k < e; ++k)
-    if (ref.at(k) == 'N') return false;
-  while (ref.at(b - 1) != 'N' && ref.at(b - 1) == ref.at(b - 1 + period)) --b;
-  while (ref.at(e) != 'N' && ref.at(e) == ref.at(e - period)) ++e;
-  t = {b, e, period};
-  return e - b >= std::max<int64_t>(kMinTract, 2 * period);
-}
 
 // The shortest period of an indel's bases (its repeat unit).
 int unit_period(const std::string& s) {
@@ -54,6 +45,18 @@ int unit_period(const std::string& s) {
     if (ok) return p;
   }
   return n;
+}
+
+// The tract of `period` through position x, if it is at least kMinTract bases and two units of a
+// primitive unit (a CA repeat is not a tract of period 4).
+bool tract_at(const RefSeq& ref, int64_t x, int period, Tract& t) {
+  int64_t b = x, e = x + period;
+  for (int64_t k = x; k < e; ++k)
+    if (ref.at(k) == 'N') return false;
+  while (ref.at(b - 1) != 'N' && ref.at(b - 1) == ref.at(b - 1 + period)) --b;
+  while (ref.at(e) != 'N' && ref.at(e) == ref.at(e - period)) ++e;
+  t = {b, e, period};
+  return e - b >= std::max<int64_t>(kMinTract, 2 * period) && unit_period(ref.sub(b, period)) == period;
 }
 
 // Query position of read i's base aligned at reference x (-1: none: deleted or outside).
@@ -94,7 +97,8 @@ class TractScan {
   // A read anchored on one flank (kAnchor aligned bases): the bases up to the other flank when it
   // reaches it (the pattern's run and then kFlankCheck bases of that flank; or, for an allele that
   // is not a pure run of units, the first kFlankSearch bases of that flank found further on), else
-  // the length of the pattern's run from its flank.
+  // the length of the pattern's run from its flank. A compound tract has no one pattern: only the
+  // flank search.
   ReadLength read_length(const ReadView& r, const OpIndex& ix, int i) const {
     ReadLength out;
     const uint8_t* seq = r.seq + r.seq_off[i];
@@ -111,23 +115,23 @@ class TractScan {
     if (r.pos[i] <= t_.beg - kAnchor) {  // anchored on the left flank
       const int64_t qa = query_at(r, ix, i, t_.beg - 1);
       if (qa >= 0) {
-        const int64_t run = run_length(seq, qual, n, qa + 1, +1);
-        for (int64_t c = 0; c <= std::min<int64_t>(run, t_.period); ++c)
+        const int64_t run = t_.compound ? 0 : run_length(seq, qual, n, qa + 1, +1);
+        for (int64_t c = 0; c <= std::min<int64_t>(run, t_.period) && !t_.compound; ++c)
           if (spells(seq, qual, n, qa + 1 + run - c, t_.end, +1, kFlankCheck)) return spanned(qa + 1, qa + 1 + run - c);
         for (int64_t q = qa + 1; q + kFlankSearch <= n && q - qa - 1 <= lr_ + kMaxAssembledIndel; ++q)
           if (spells(seq, qual, n, q, t_.end, +1, kFlankSearch)) return spanned(qa + 1, q);
-        out.lower_bound = run;
+        if (!t_.compound) out.lower_bound = run;
       }
     }
     if (r.end[i] >= t_.end + kAnchor) {  // anchored on the right flank
       const int64_t qt = query_at(r, ix, i, t_.end);
       if (qt >= 0) {
-        const int64_t run = run_length(seq, qual, n, qt - 1, -1);
-        for (int64_t c = 0; c <= std::min<int64_t>(run, t_.period); ++c)
+        const int64_t run = t_.compound ? 0 : run_length(seq, qual, n, qt - 1, -1);
+        for (int64_t c = 0; c <= std::min<int64_t>(run, t_.period) && !t_.compound; ++c)
           if (spells(seq, qual, n, qt - 1 - run + c, t_.beg - 1, -1, kFlankCheck)) return spanned(qt - run + c, qt);
         for (int64_t q = qt - 1; q - kFlankSearch + 1 >= 0 && qt - 1 - q <= lr_ + kMaxAssembledIndel; --q)
           if (spells(seq, qual, n, q, t_.beg - 1, -1, kFlankSearch)) return spanned(q + 1, qt);
-        out.lower_bound = std::max(out.lower_bound, run);
+        if (!t_.compound) out.lower_bound = std::max(out.lower_bound, run);
       }
     }
     return out;
@@ -135,6 +139,7 @@ class TractScan {
 
   // Is `tract` the pattern's run (of its own length)?
   bool is_run(const std::string& tract) const {
+    if (t_.compound) return false;
     for (size_t k = 0; k < tract.size(); ++k)
       if (tract[k] != pattern(static_cast<int64_t>(k))) return false;
     return true;
@@ -228,10 +233,10 @@ std::vector<Tract> tracts_of_interest(const RefSeq& ref, const std::vector<Candi
   for (const Candidate& a : candidates) {
     if (!a.is_indel()) continue;
     const int p = unit_period(a.seq);
-    if (p <= kMaxPeriod && tract_at(ref, a.pos + 1, p, t)) out.push_back(t);
+    if (p >= kMinPeriod && p <= kMaxPeriod && tract_at(ref, a.pos + 1, p, t)) out.push_back(t);
   }
   for (const ActiveRegion& r : regions) {
-    for (int p = 1; p <= kMaxPeriod; ++p) {
+    for (int p = kMinPeriod; p <= kMaxPeriod; ++p) {
       for (int64_t x = r.beg; x < r.end;) {
         if (tract_at(ref, x, p, t)) {
           out.push_back(t);
@@ -244,7 +249,19 @@ std::vector<Tract> tracts_of_interest(const RefSeq& ref, const std::vector<Candi
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  // A compound repeat (TCTA units next to TCTG units) is one tract: an allele can change each part,
+  // and the lengths of one part alone would give haplotypes that carry half of it.
+  std::vector<Tract> merged;
+  for (const Tract& x : out) {
+    if (!merged.empty() && x.beg <= merged.back().end) {
+      Tract& m = merged.back();
+      if (x.end > m.end || x.period != m.period) m.compound = m.compound || x.end > m.end || x.period != m.period;
+      m.end = std::max(m.end, x.end);
+    } else {
+      merged.push_back(x);
+    }
+  }
+  return merged;
 }
 
 }  // namespace
@@ -279,10 +296,12 @@ std::vector<AssembledHaplotype> repeat_length_alleles(const std::vector<SampleEv
       }
     }
     const int64_t lr = scan.reference_length();
+    std::map<int64_t, std::set<uint64_t>> frags_of;  // overlapping mates count once
+    for (const auto& [len, reads] : spanning)
+      for (const auto& r : reads) frags_of[len].insert(r.first);
     int64_t longest = lr;  // the longest tract that spanning reads of enough fragments show
     for (const auto& [len, reads] : spanning) {
-      std::set<uint64_t> frags;  // overlapping mates count once
-      for (const auto& r : reads) frags.insert(r.first);
+      const std::set<uint64_t>& frags = frags_of[len];
       if (frags.size() < min_reads) continue;
       longest = std::max(longest, len);
       // The reads' consensus (the base of the highest quality sum at each place): sequencing
