@@ -118,7 +118,9 @@ class TractScan {
         const int64_t run = t_.compound ? 0 : run_length(seq, qual, n, qa + 1, +1);
         for (int64_t c = 0; c <= std::min<int64_t>(run, t_.period) && !t_.compound; ++c)
           if (spells(seq, qual, n, qa + 1 + run - c, t_.end, +1, kFlankCheck)) return spanned(qa + 1, qa + 1 + run - c);
-        for (int64_t q = qa + 1; q + kFlankSearch <= n && q - qa - 1 <= lr_ + kMaxAssembledIndel; ++q)
+        // The flank follows the pattern's run (a compound tract has none): searched from there.
+        for (int64_t q = qa + 1 + std::max<int64_t>(0, run - t_.period);
+             q + kFlankSearch <= n && q - qa - 1 <= lr_ + kMaxAssembledIndel; ++q)
           if (spells(seq, qual, n, q, t_.end, +1, kFlankSearch)) return spanned(qa + 1, q);
         if (!t_.compound) out.lower_bound = run;
       }
@@ -129,7 +131,8 @@ class TractScan {
         const int64_t run = t_.compound ? 0 : run_length(seq, qual, n, qt - 1, -1);
         for (int64_t c = 0; c <= std::min<int64_t>(run, t_.period) && !t_.compound; ++c)
           if (spells(seq, qual, n, qt - 1 - run + c, t_.beg - 1, -1, kFlankCheck)) return spanned(qt - run + c, qt);
-        for (int64_t q = qt - 1; q - kFlankSearch + 1 >= 0 && qt - 1 - q <= lr_ + kMaxAssembledIndel; --q)
+        for (int64_t q = qt - 1 - std::max<int64_t>(0, run - t_.period);
+             q - kFlankSearch + 1 >= 0 && qt - 1 - q <= lr_ + kMaxAssembledIndel; --q)
           if (spells(seq, qual, n, q, t_.beg - 1, -1, kFlankSearch)) return spanned(q + 1, qt);
         if (!t_.compound) out.lower_bound = std::max(out.lower_bound, run);
       }
