@@ -96,7 +96,7 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
   const py::ssize_t n = static_cast<py::ssize_t>(recs.size());
   std::vector<int64_t> pos;
   std::vector<double> qual, mq, sor;
-  std::vector<int32_t> filter, dp, gt, gq, sdp, dnq;
+  std::vector<int32_t> filter, dp, gt, gq, sdp, dnq, repeat_alts;
   std::vector<uint8_t> hap;
   py::list ref, alts, pl, ad, gl;
   bool any_gl = false;
@@ -110,6 +110,7 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
     filter.push_back(r.filter);
     dp.push_back(r.dp);
     hap.push_back(r.haplotype_model ? 1 : 0);
+    repeat_alts.push_back(r.repeat_alts);
     ref.append(py::str(r.ref));
     alts.append(py::cast(r.alts));
     py::list rpl, rad, rgl;
@@ -136,6 +137,7 @@ py::dict records_to_python(const std::vector<CallRecord>& recs, py::ssize_t ns) 
   d["filter"] = to_numpy(std::move(filter), {n});
   d["dp"] = to_numpy(std::move(dp), {n});
   d["haplotype_model"] = to_numpy(std::move(hap), {n});
+  d["repeat_alts"] = to_numpy(std::move(repeat_alts), {n});
   d["gt"] = to_numpy(std::move(gt), {n, ns, 2});
   d["gq"] = to_numpy(std::move(gq), {n, ns});
   d["sample_dp"] = to_numpy(std::move(sdp), {n, ns});

@@ -275,3 +275,97 @@ def test_one_sample_identity_on_shared_sets(shared_data: Path, tmp_path: Path, n
     gmscall.call(reads, ref, region, output=gvcf, threads=2, options=CallOptions(gvcf=True))
     gmscall.genotype_gvcfs([gvcf], ref, genotyped, regions=region, threads=2)
     assert assert_same_calls(vcf, genotyped) > 20
+
+
+# ---------------------------------------------------------------- repeat lengths a sample's reads did not propose
+
+REPEAT_AT = 3000  # a 40-bp AC repeat: 100-bp reads that cover it often end inside it
+
+
+@pytest.fixture(scope="module")
+def repeat_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """Two samples at a long AC repeat: A carries two more units on one copy (0/1), B one more
+    unit on both (1/1). Each gVCF is made from one sample's reads alone."""
+    root = tmp_path_factory.mktemp("repeat")
+    seq = synth.make_reference(6_000, 21, contig="chrR").seq
+    seq = seq[:REPEAT_AT] + "AC" * 20 + "T" + seq[REPEAT_AT + 41:]
+    ref = synth.Reference("chrR", seq)
+    anchor = REPEAT_AT - 1
+    edits = {"A": ([], [(anchor, seq[anchor], seq[anchor] + "ACAC")]),
+             "B": ([(anchor, seq[anchor], seq[anchor] + "AC")], [(anchor, seq[anchor], seq[anchor] + "AC")])}
+    fasta = synth.write_fasta(root / "ref.fa", ref)
+    gvcfs = {}
+    for k, (name, (h0, h1)) in enumerate(edits.items()):
+        haps = [synth._build_haplotype("chrR", i, seq, e) for i, e in enumerate((h0, h1))]
+        reads = synth.simulate_reads(haps, 30 + k, 30, 100, 300, 40)
+        bam = synth.write_bam(root / f"{name}.bam", reads, ref, sample=name)
+        gvcfs[name] = root / f"{name}.g.vcf.gz"
+        gmscall.call(bam, fasta, output=gvcfs[name], options=CallOptions(gvcf=True))
+    return fasta, gvcfs
+
+
+def _record_at(path: Path, pos: int) -> list[str]:
+    return next(r for r in _body(path) if r[1] == str(pos) and "END=" not in r[7])
+
+
+def test_gvcf_lists_repeat_lengths_next_to_its_alleles(repeat_pair: tuple[Path, dict[str, Path]]) -> None:
+    _, gvcfs = repeat_pair
+    rec = _record_at(gvcfs["B"], REPEAT_AT)  # the repeat's anchor (1-based POS)
+    ref, alts = rec[3], rec[4].split(",")
+    info = dict(kv.split("=", 1) for kv in rec[7].split(";") if "=" in kv)
+    n = int(info["REPEAT_ALTS"])
+    extras = alts[len(alts) - 1 - n:-1]
+    assert alts[-1] == "<NON_REF>" and n >= 2
+    lengths = {len(a) - len(ref) for a in extras}
+    assert {4, -2} <= lengths  # A's allele (two units), and one unit fewer than REF
+    # never called, and likelihoods of its own reads (not <NON_REF>'s): 1/1 of the +2 allele is
+    # far below B's own call, the genotype of the reads
+    fmt = dict(zip(rec[8].split(":"), rec[9].split(":")))
+    assert fmt["GT"] == "1/1"
+    gl = [float(x) for x in fmt["GL"].split(",")]
+    k = alts.index(next(a for a in extras if len(a) - len(ref) == 4)) + 1
+    assert -200 < gl[k * (k + 1) // 2 + k] < gl[2] - 3
+    res = gmscall.check_gvcf(str(gvcfs["B"]), str(repeat_pair[0]))  # `gmscall check` reads REPEAT_ALTS
+    assert not res.problems, [p.text(res.path) for p in res.problems]
+
+
+def test_cohort_genotypes_an_allele_from_another_samples_repeat_lengths(repeat_pair: tuple[Path, dict[str, Path]],
+                                                                        tmp_path: Path) -> None:
+    fasta, gvcfs = repeat_pair
+    out = tmp_path / "pair.vcf"
+    gmscall.genotype_gvcfs([gvcfs["A"], gvcfs["B"]], fasta, out)
+    rec = _record_at(out, REPEAT_AT)
+    alleles = [rec[3], *rec[4].split(",")]
+    calls = [sorted(len(alleles[int(a)]) - len(rec[3]) for a in col.split(":")[0].split("/")) for col in rec[9:]]
+    assert calls == [[0, 4], [2, 2]]
+    # one sample's gVCF: the extras are left out, as its BAM call never saw them
+    alone, bam_call = tmp_path / "B.vcf", tmp_path / "B.bam.vcf"
+    gmscall.genotype_gvcfs([gvcfs["B"]], fasta, alone)
+    gmscall.call(gvcfs["B"].with_name("B.bam"), fasta, output=bam_call)
+    assert assert_same_calls(bam_call, alone) >= 1
+
+
+def test_repeat_extras_same_bytes_for_any_split(repeat_pair: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
+    fasta, gvcfs = repeat_pair
+    bam = gvcfs["B"].with_name("B.bam")
+    for size in (2_990, 3_003, 700):  # borders at the repeat's anchor, inside it, and many
+        out = tmp_path / f"B.{size}.g.vcf.gz"
+        gmscall.call(bam, fasta, output=out, options=CallOptions(gvcf=True), shard_size=size, threads=2)
+        assert text(out) == text(gvcfs["B"]), size
+
+
+def test_a_genotype_naming_a_repeat_alt_is_damage(repeat_pair: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
+    fasta, gvcfs = repeat_pair
+    lines = text(gvcfs["B"]).splitlines(keepends=True)
+    k = next(i for i, ln in enumerate(lines) if "REPEAT_ALTS=" in ln)
+    f = lines[k].split("\t")
+    n_alts = len(f[4].split(","))
+    f[9] = f"{n_alts - 1}/{n_alts - 1}" + f[9][3:]  # the last allele before <NON_REF>: an extra
+    lines[k] = "\t".join(f)
+    plain = tmp_path / "bad.g.vcf"
+    plain.write_text("".join(lines))
+    bad = tmp_path / "bad.g.vcf.gz"
+    pysam.tabix_compress(str(plain), str(bad))
+    pysam.tabix_index(str(bad), preset="vcf")
+    with pytest.raises(InputError, match="REPEAT_ALTS allele"):
+        gmscall.genotype_gvcfs([bad], fasta, tmp_path / "out.vcf")

@@ -102,6 +102,7 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   ev.site_snvs.clear();
   split_windows(alleles, ev.windows, ev.site_snvs);
   seed_windows(assembled, ev.windows);
+  if (params.gvcf) add_repeat_length_alleles(rs, below_thresholds, params, ev.windows);
 
   // Windows whose calls could land in this shard; all their alignments go in one batch.
   merge_cohort_reads(samples, ev.windows, cohort_reads);

@@ -65,7 +65,18 @@ struct Window {
   int64_t beg, end;            // reference interval [beg, end)
   std::vector<Candidate> alleles; // sorted
   std::vector<AssembledHaplotype> seeds;  // assembled haplotypes, restricted to the window
+  // gVCF only: tandem-repeat alleles next to the window's indels that the sample's reads did not
+  // make candidates (add_repeat_length_alleles), sorted. Their haplotypes are aligned and their
+  // likelihoods listed for cohort genotyping, but the sample's own call never weighs them. Mask
+  // bits: alleles first, then extras.
+  std::vector<Candidate> extras;
 };
+
+// The window allele of mask bit k: its candidates, then its gVCF extras.
+inline const Candidate& window_allele(const Window& w, size_t k) {
+  return k < w.alleles.size() ? w.alleles[k] : w.extras[k - w.alleles.size()];
+}
+inline size_t n_window_alleles(const Window& w) { return w.alleles.size() + w.extras.size(); }
 
 // A window's read-backed haplotypes and the reads aligned to them (jobs first_job.. of the batch,
 // read-major: job = first_job + read * haps + hap).
@@ -74,6 +85,8 @@ struct WindowWork {
   std::vector<uint64_t> haps;  // allele masks, haps[0] = reference
   std::vector<int32_t> reads;  // batch indices
   size_t first_job;
+  // haps[first_extra..] carry one of win->extras each (gVCF): outside the sample's own model.
+  size_t first_extra = 0;
 };
 
 // Where each CIGAR op of a batch starts (entries aligned with batch.cigar): its reference and
@@ -298,6 +311,16 @@ std::vector<Candidate> find_candidates(const std::vector<SampleEvidence>& sample
                                       const CallParams& p, std::vector<Candidate>& below);
 void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& windows,
                    std::vector<Candidate>& site_snvs);
+// gVCF: gives each window its extras (Window::extras) at the positions of its tandem-repeat indels:
+// the alleles there that reads carry below the candidate thresholds (`below`, with their support),
+// then, where the repeat is long enough for stutter to blur its length, the lengths one and two
+// repeat units either side of REF and of each indel allele there (support 0; plan_window keeps
+// those whose repeat is long enough for the window's reads to end inside it). At most 8 a window. A cohort sample's allele
+// at a repeat is often one the sample's own reads show too weakly to propose (reads that end
+// inside the repeat, a fraction just below the threshold), and joint calling weighs every
+// sample's reads against it; without the extras the gVCF has only <NON_REF> for it.
+void add_repeat_length_alleles(const RefSeq& ref, const std::vector<Candidate>& below, const CallParams& p,
+                               std::vector<Window>& windows);
 
 // ---- haplotypes.cpp
 // Longest soft clip taken with the aligned bases next to it; a longer one is the rest of a split

@@ -170,3 +170,109 @@ void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& w
 }
 
 }  // namespace gms::calling
+
+namespace gms::calling {
+
+namespace {
+
+constexpr int kMaxRepeatUnit = 6;       // longest repeat unit (bp) whose lengths a gVCF lists
+constexpr int kRepeatLengthSteps = 2;   // units either side of each allele's length
+constexpr size_t kMaxExtraAlleles = 8;  // per window: each costs a haplotype's alignments
+
+// The repeat unit of indel a: the shortest sequence of which its bases are whole copies and
+// which the reference repeats at least twice from the base after its anchor (a tandem repeat
+// the indel adds units to or removes them from); empty when there is none.
+std::string repeat_unit(const RefSeq& ref, const Candidate& a) {
+  const std::string& s = a.seq;
+  const int n = static_cast<int>(s.size());
+  for (int period = 1; period <= std::min(kMaxRepeatUnit, n); ++period) {
+    if (n % period) continue;
+    bool periodic = true;
+    for (int k = period; k < n && periodic; ++k) periodic = s[static_cast<size_t>(k)] == s[static_cast<size_t>(k - period)];
+    if (!periodic) continue;
+    int tract = 0;
+    while (tract < 2 * period && ref.at(a.pos + 1 + tract) == s[static_cast<size_t>(tract % period)]) ++tract;
+    return tract == 2 * period ? s.substr(0, static_cast<size_t>(period)) : std::string();
+  }
+  return std::string();
+}
+
+// Shortest tract (bp) of a repeat unit's period whose length the reads blur: where PCR stutter
+// reaches 1e-3 per copy (8 bp for homopolymers, 10 for dinucleotides, 12 beyond; Fungtammasan et
+// al. 2015, as gmscall.synth.stutter_rate). Shorter tracts are spanned and measured by the reads,
+// so a sample's own reads propose what it carries, or show it below the thresholds.
+int64_t blurred_tract(size_t period) { return period == 1 ? 8 : period == 2 ? 10 : 12; }
+
+// Reference bases from `from` that continue `unit` cyclically (at most 1000).
+int64_t tract_length(const RefSeq& ref, int64_t from, const std::string& unit) {
+  int64_t n = 0;
+  while (n < 1000 && ref.at(from + n) != 'N' && ref.at(from + n) == unit[static_cast<size_t>(n) % unit.size()]) ++n;
+  return n;
+}
+
+}  // namespace
+
+void add_repeat_length_alleles(const RefSeq& ref, const std::vector<Candidate>& below, const CallParams& p,
+                               std::vector<Window>& windows) {
+  for (Window& win : windows) {
+    win.extras.clear();
+    std::vector<Candidate> read_backed, stepped;  // in the order they are wanted
+    auto known = [&](const Candidate& c) {
+      auto has = [&](const std::vector<Candidate>& v) { return std::find(v.begin(), v.end(), c) != v.end(); };
+      return has(win.alleles) || has(read_backed) || has(stepped);
+    };
+    size_t k = 0;
+    while (k < win.alleles.size()) {  // each position of the window's alleles
+      const int64_t pos = win.alleles[k].pos;
+      size_t e = k;
+      std::vector<std::string> units;
+      std::vector<int32_t> lengths{0};  // REF and the indel alleles here
+      for (; e < win.alleles.size() && win.alleles[e].pos == pos; ++e) {
+        const Candidate& a = win.alleles[e];
+        if (!a.is_indel()) continue;
+        lengths.push_back(a.len);
+        const std::string u = repeat_unit(ref, a);
+        if (!u.empty() && std::find(units.begin(), units.end(), u) == units.end()) units.push_back(u);
+      }
+      k = e;
+      if (units.empty()) continue;
+      std::vector<Candidate> weak;  // reads carry them here, below the thresholds
+      for (const Candidate& b : below)
+        if (b.pos == pos && std::abs(b.len) <= p.max_indel_len && !known(b)) weak.push_back(b);
+      std::stable_sort(weak.begin(), weak.end(),
+                       [](const Candidate& x, const Candidate& y) { return x.support > y.support; });
+      for (Candidate& b : weak) {
+        b.tract_end = tract_end(ref, b);
+        read_backed.push_back(b);
+      }
+      for (int step = 1; step <= kRepeatLengthSteps; ++step) {
+        for (const std::string& u : units) {
+          const int32_t period = static_cast<int32_t>(u.size());
+          const int64_t tract = tract_length(ref, pos + 1, u);
+          if (tract < blurred_tract(u.size())) continue;
+          for (int32_t base : lengths) {
+            for (int32_t len : {base - step * period, base + step * period}) {
+              if (len == 0 || std::abs(len) > p.max_indel_len || (len < 0 && -len > tract)) continue;
+              Candidate c{pos, len, std::string(), 0, 0};
+              if (len > 0) {
+                for (int32_t j = 0; j < len; ++j) c.seq.push_back(u[static_cast<size_t>(j % period)]);
+              } else {
+                c.seq = ref.sub(pos + 1, -len);
+              }
+              normalize_indel(ref, ref.beg + 1, c);
+              if (c.pos != pos || known(c)) continue;  // another record's, or listed already
+              c.tract_end = tract_end(ref, c);
+              stepped.push_back(c);
+            }
+          }
+        }
+      }
+    }
+    for (const std::vector<Candidate>* v : {&read_backed, &stepped})
+      for (const Candidate& c : *v)
+        if (win.extras.size() < kMaxExtraAlleles) win.extras.push_back(c);
+    std::sort(win.extras.begin(), win.extras.end());
+  }
+}
+
+}  // namespace gms::calling

@@ -377,14 +377,18 @@ constexpr int kMaxRecordAlleles = 6;  // REF + ALTs of one haplotype-model recor
 
 // A sample's hypotheses over a window's haplotypes: pairs (diploid) or single haplotypes.
 struct Hypothesis {
-  size_t a, b;  // haplotype indices (b == a for one copy)
+  size_t a, b;  // haplotype indices (b == a for one copy; a <= b)
   double gl, post;
 };
 
+// `hyps` lists the sample's own hypotheses (both haplotypes before WindowWork::first_extra) first:
+// `own` of them. Posteriors are normalised over those, and `best` is one of them, so that a gVCF's
+// extra haplotypes change neither the call nor QUAL; the others' posteriors are on the same scale.
 struct SampleWindow {
   int ploidy = 2;
   std::vector<size_t> reads;  // rows of the window's read x haplotype matrix
   std::vector<Hypothesis> hyps;
+  size_t own = 0;
   size_t best = 0;
 };
 
@@ -393,9 +397,9 @@ struct SampleWindow {
 double hypothesis_prior(const Window& win, uint64_t ha, uint64_t hb, int ploidy, const CallParams& p) {
   const uint64_t both = ha & hb, any = ha | hb;
   double prior = 0.0;
-  for (size_t k = 0; k < win.alleles.size(); ++k) {
+  for (size_t k = 0; k < n_window_alleles(win); ++k) {
     if (!((any >> k) & 1)) continue;
-    const Candidate& a = win.alleles[k];
+    const Candidate& a = window_allele(win, k);
     const double scale = a.is_indel() && a.tract_end - (a.pos + 1) >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
     const double het = a.is_indel() ? p.indel_het_prior * scale : p.snv_het_prior;
     const double hom = a.is_indel() ? p.indel_hom_prior * scale : p.snv_hom_prior;
@@ -417,12 +421,15 @@ void score_hypotheses(const WindowWork& w, const std::vector<double>& L, const C
       sw.hyps.push_back({a, b, gl, gl + hypothesis_prior(*w.win, w.haps[a], w.haps[b], sw.ploidy, p)});
     }
   }
+  // b runs up: the hypotheses of the window's own haplotypes come first
+  sw.own = 0;
+  while (sw.own < sw.hyps.size() && sw.hyps[sw.own].b < w.first_extra) ++sw.own;
   std::vector<double> posts;
-  for (const Hypothesis& h : sw.hyps) posts.push_back(h.post);
+  for (size_t k = 0; k < sw.own; ++k) posts.push_back(sw.hyps[k].post);
   const double norm = log10_sum(posts);
   for (Hypothesis& h : sw.hyps) h.post -= norm;
   sw.best = 0;
-  for (size_t k = 1; k < sw.hyps.size(); ++k)
+  for (size_t k = 1; k < sw.own; ++k)
     if (sw.hyps[k].post > sw.hyps[sw.best].post) sw.best = k;
 }
 
@@ -431,9 +438,16 @@ std::string allele_on(const Window& win, const std::vector<size_t>& here, const 
   std::string s = ref;
   for (auto it = here.rbegin(); it != here.rend(); ++it) {  // right to left within the REF span
     if (!((mask >> *it) & 1)) continue;
-    apply_candidate(s, win.alleles[*it].pos, win.alleles[*it]);
+    apply_candidate(s, window_allele(win, *it).pos, window_allele(win, *it));
   }
   return s;
+}
+
+// Position of the extra allele (Window::extras) that haplotype `mask` carries (-1: none).
+int64_t extra_position(const Window& win, uint64_t mask) {
+  for (size_t k = win.alleles.size(); k < n_window_alleles(win); ++k)
+    if ((mask >> k) & 1) return window_allele(win, k).pos;
+  return -1;
 }
 
 // Per-read allele model of a record (GATK's): each read's likelihood of an allele is that of the
@@ -465,9 +479,11 @@ std::vector<int> phred_pl(const std::vector<double>& gl) {
 // One sample's record-level evidence from its window hypotheses. A genotype's likelihood is the
 // record's marginal one: the posterior of the hypotheses that give the sample this genotype here
 // over the genotype's prior (the other window alleles weighed by their priors), so that the prior
-// brings back exactly the posterior, as when genotyping the gVCF that writes it.
-SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, int na, const std::vector<bool>& indel,
-                       const CallParams& p) {
+// brings back exactly the posterior, as when genotyping the gVCF that writes it. Alleles from
+// `n_own` on are a gVCF's extras: their genotypes get likelihoods from the hypotheses with extra
+// haplotypes (on the scale of the own ones, whose posteriors sum to one) and no posterior.
+SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, int na, int n_own,
+                       const std::vector<bool>& indel, const CallParams& p) {
   SampleSite site;
   site.ploidy = sw.ploidy;
   const auto gts = genotype_list(sw.ploidy, na);
@@ -481,9 +497,10 @@ SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, 
   };
   site.post.assign(gts.size(), -INFINITY);
   site.p_ref_only = -INFINITY;
-  for (const Hypothesis& h : sw.hyps) {
+  for (size_t k = 0; k < sw.hyps.size(); ++k) {
+    const Hypothesis& h = sw.hyps[k];
     const int x = hap_idx[h.a], y = hap_idx[h.b];
-    if (x <= 0 && y <= 0) site.p_ref_only = log10_add(site.p_ref_only, h.post);
+    if (x <= 0 && y <= 0 && k < sw.own) site.p_ref_only = log10_add(site.p_ref_only, h.post);
     if (x < 0 || y < 0) continue;
     site.post[index_of(x, y)] = log10_add(site.post[index_of(x, y)], h.post);
   }
@@ -491,6 +508,10 @@ SampleSite window_site(const SampleWindow& sw, const std::vector<int>& hap_idx, 
   site.called = static_cast<int>(index_of(hap_idx[best.a], hap_idx[best.b]));
   for (size_t g = 0; g < gts.size(); ++g) site.gl.push_back(site.post[g] - site.prior[g]);
   site.pl = phred_pl(site.gl);
+  // A gVCF's extra alleles (from n_own on) are in GL only: GT, GQ and QUAL are the own model's.
+  for (size_t g = 0; g < gts.size(); ++g)
+    for (int a : gts[g])
+      if (a >= n_own) site.post[g] = -INFINITY;
   return site;
 }
 
@@ -538,11 +559,11 @@ std::vector<double> read_likelihoods(const WindowWork& w, const ReadBatch& batch
   std::vector<double> L(nr * nh);
   const double log_init = std::log10(kInit);
   for (size_t r = 0; r < nr; ++r) {
-    double best = -INFINITY;
+    double best = -INFINITY;  // over the window's own haplotypes: a gVCF's extras change no own value
     for (size_t h = 0; h < nh; ++h) {
       const double v = lik[w.first_job + r * nh + h];
       L[r * nh + h] = v > 0 ? std::log10(v) - log_init : -INFINITY;
-      best = std::max(best, L[r * nh + h]);
+      if (h < w.first_extra) best = std::max(best, L[r * nh + h]);
     }
     const double floor = best - std::min<int>(batch.mapq[w.reads[r]], kMaxQual) / 10.0;
     for (size_t h = 0; h < nh; ++h) L[r * nh + h] = std::max(L[r * nh + h], floor);
@@ -611,7 +632,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     selected[pooled.hyps[pooled.best].a] = selected[pooled.hyps[pooled.best].b] = 1;
   }
   uint64_t called = 0, any = 0;
-  for (size_t h = 0; h < nh; ++h) {
+  for (size_t h = 0; h < w.first_extra; ++h) {
     if (selected[h]) called |= w.haps[h];
     any |= w.haps[h];
   }
@@ -625,12 +646,12 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     if ((at >> k) & 1) sites.insert(win.alleles[k].pos);
   for (int64_t pos : sites) {
     if (pos < beg || pos >= end) continue;
-    std::vector<size_t> here;
+    std::vector<size_t> here;  // the window's alleles and extras here (an extra deletion may reach further)
     int64_t ref_end = pos + 1;
-    for (size_t k = 0; k < win.alleles.size(); ++k) {
-      if (win.alleles[k].pos == pos) {
+    for (size_t k = 0; k < n_window_alleles(win); ++k) {
+      if (window_allele(win, k).pos == pos) {
         here.push_back(k);
-        ref_end = std::max(ref_end, win.alleles[k].ref_end());
+        ref_end = std::max(ref_end, window_allele(win, k).ref_end());
       }
     }
     const std::string ref_str = ref.sub(pos, ref_end - pos);
@@ -647,15 +668,27 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
       if (f == groups.end()) f = groups.insert(groups.end(), s);
       group[h] = static_cast<int>(f - groups.begin());
     };
-    for (size_t h = 0; h < nh; ++h)
+    for (size_t h = 0; h < w.first_extra; ++h)
       if (selected[h]) group_of(h);
     const int n_sel = static_cast<int>(groups.size());  // REF and the selected haplotypes' alleles
     if (n_sel > kMaxRecordAlleles || (!p.gvcf && n_sel < 2)) continue;
-    for (size_t h = 0; h < nh; ++h)
+    for (size_t h = 0; h < w.first_extra; ++h)
       if (!selected[h]) group_of(h);
-    const int na = p.gvcf ? static_cast<int>(groups.size()) : n_sel;
-    if (na < 2) continue;
+    const int ng_own = static_cast<int>(groups.size());
+    const int na_own = p.gvcf ? ng_own : n_sel;  // what the sample's own model lists
+    if (na_own < 2) continue;
+    // gVCF: the extras here, after the window's own alleles (an extra that spells one of those, or
+    // that lies elsewhere, counts for no genotype of this record).
+    for (size_t h = w.first_extra; h < nh; ++h) {
+      if (extra_position(win, w.haps[h]) != pos) continue;
+      const std::string s = allele_on(win, here, ref_str, w.haps[h]);
+      const int g = static_cast<int>(std::find(groups.begin(), groups.end(), s) - groups.begin());
+      if (g < ng_own) continue;
+      if (g == static_cast<int>(groups.size())) groups.push_back(s);
+      group[h] = g;
+    }
     const int ng = static_cast<int>(groups.size());
+    const int na = na_own + (ng - ng_own);  // extras only in a gVCF, where na_own == ng_own
     std::vector<int> hap_idx(nh, -1);
     for (size_t h = 0; h < nh; ++h) hap_idx[h] = group[h] < na ? group[h] : -1;
     std::vector<std::string> alleles(groups.begin(), groups.begin() + na);
@@ -678,7 +711,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     const bool phase = p.phase;
     std::vector<std::vector<ReadAlleles>> phase_reads(phase ? ns : 0);
     for (size_t s = 0; s < ns; ++s) {
-      SampleSite site = window_site(sw[s], hap_idx, na, indel, rp);
+      SampleSite site = window_site(sw[s], hap_idx, na, na_own, indel, rp);
       site.ad.assign(static_cast<size_t>(na), 0);
       std::vector<std::vector<double>> read_alleles;  // gVCF: per read, the listed alleles' best
       for (size_t r : sw[s].reads) {
@@ -686,15 +719,17 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
         if (batch.pos[i] > pos || batch.end[i] <= pos) continue;
         ++site.dp;
         std::vector<double> best_of(static_cast<size_t>(ng), -INFINITY);
-        for (size_t h = 0; h < nh; ++h) best_of[group[h]] = std::max(best_of[group[h]], L[r * nh + h]);
-        const auto [top, second] = best_and_runner_up(best_of, ng);
+        for (size_t h = 0; h < nh; ++h)
+          if (group[h] >= 0) best_of[group[h]] = std::max(best_of[group[h]], L[r * nh + h]);
+        // AD, strands and phase over the sample's own alleles, as its call sees them
+        const auto [top, second] = best_and_runner_up(best_of, ng_own);
         if (best_of[top] - second >= std::log10(3.0)) {
-          if (top < na) ++site.ad[top];
+          if (top < na_own) ++site.ad[top];
           (is_reverse(batch.flag[i]) ? sr : sf)[top] += 1;
         }
         if (phase)
           phase_reads[s].push_back({batch.name_hash[static_cast<size_t>(i)], fragment_reach(batch, i),
-                                    std::vector<double>(best_of.begin(), best_of.begin() + na)});
+                                    std::vector<double>(best_of.begin(), best_of.begin() + na_own)});
         if (p.gvcf) {
           best_of.resize(static_cast<size_t>(na));
           const double next = best_and_runner_up(best_of, na).second;
@@ -713,7 +748,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     }
     // SOR of REF against the selected ALTs (where none is selected, as in a gVCF's uncalled
     // record: against every listed one).
-    const int last_alt = n_sel > 1 ? n_sel : na;
+    const int last_alt = n_sel > 1 ? n_sel : na_own;
     double alt_f = 0, alt_r = 0;
     for (int a = 1; a < last_alt; ++a) {
       alt_f += sf[a];
@@ -722,6 +757,7 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     rec.mq = mapping_quality(samples, pos - samples[0].pu.beg);
     rec.sor = strand_odds_ratio(sf[0], sr[0], alt_f, alt_r);
     rec.haplotype_model = true;
+    rec.repeat_alts = ng - ng_own;
     if (!genotype_cohort(sample_sites, na, cohort, rp, 3000.0, rec) && !(p.gvcf && covered)) continue;
     if (!p.platforms.empty() && ont_indel_strand_bias(rec, sf[0], sr[0], alt_f, alt_r, p))
       rec.filter |= kFilterStrandBias;

@@ -304,6 +304,59 @@ void apply_candidate(std::string& seq, int64_t seq_beg, const Candidate& a) {
   }
 }
 
+namespace {
+
+// A repeat of a fifth of the reads' length or more leaves a sizeable share of the reads that
+// cover it ending inside it (a 20-bp repeat and 10-bp anchors: 40 % of 100-bp reads), so that they
+// no longer measure its length and the sample's own reads may not propose an allele it carries:
+// there a gVCF lists the lengths next to its alleles (Window::extras of support 0). Long reads
+// span every repeat that this considers.
+constexpr int64_t kSpannedShare = 5;
+
+// Length of haplotype `alleles`' allele at pos (0: none, or an SNV).
+int32_t length_at(const std::vector<const Candidate*>& alleles, int64_t pos) {
+  for (const Candidate* a : alleles)
+    if (a->pos == pos) return a->len;
+  return 0;
+}
+
+// gVCF: the haplotype of extra allele `bit` (window_allele): the one of the window's haplotypes
+// whose allele at its position is closest in length (REF: 0; the first on a tie), with the extra
+// in place of that allele. Left out when it spells a haplotype already listed, or when one of the
+// parent's alleles overlaps the extra's REF span from before it.
+void add_extra_haplotype(const RefSeq& ref, int64_t hs, int64_t he, const Window& win, size_t bit, size_t n_own,
+                         std::vector<uint64_t>& haps, std::vector<std::vector<const Candidate*>>& hap_alleles,
+                         std::vector<std::string>& hap_seqs) {
+  const Candidate& x = window_allele(win, bit);
+  size_t parent = 0;
+  for (size_t h = 1; h < n_own; ++h) {
+    if (std::abs(length_at(hap_alleles[h], x.pos) - x.len) < std::abs(length_at(hap_alleles[parent], x.pos) - x.len))
+      parent = h;
+  }
+  uint64_t mask = haps[parent] | (1ULL << bit);
+  std::vector<const Candidate*> chosen;
+  for (size_t k = 0; k < win.alleles.size(); ++k) {
+    if (!((haps[parent] >> k) & 1)) continue;
+    const Candidate& a = win.alleles[k];
+    if (a.pos < x.pos && a.ref_end() > x.pos + 1) return;
+    if (a.pos >= x.pos && a.pos < x.ref_end()) {
+      mask &= ~(1ULL << k);
+      continue;
+    }
+    chosen.push_back(&a);
+  }
+  chosen.insert(std::upper_bound(chosen.begin(), chosen.end(), &x,
+                                 [](const Candidate* a, const Candidate* b) { return *a < *b; }),
+                &x);
+  std::string h = apply_alleles(ref, hs, he, chosen);
+  if (std::find(hap_seqs.begin(), hap_seqs.end(), h) != hap_seqs.end()) return;
+  haps.push_back(mask);
+  hap_seqs.push_back(std::move(h));
+  hap_alleles.push_back(std::move(chosen));
+}
+
+}  // namespace
+
 void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, const std::vector<uint8_t>& eff_qual,
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work) {
@@ -389,6 +442,18 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
     if (!seen) add_haplotype(1ULL << k);
   }
   if (w.haps.size() < 2) return;
+  w.first_extra = w.haps.size();
+  std::vector<int> extra_len(w.haps.size(), 0);  // per haplotype: |length| of its extra allele
+  int64_t longest_read = 0;
+  for (int32_t i : w.reads) longest_read = std::max<int64_t>(longest_read, rv.len[i]);
+  for (size_t e = 0; e < win.extras.size(); ++e) {
+    const size_t bit = win.alleles.size() + e;
+    const Candidate& x = win.extras[e];
+    if (x.support == 0 && x.tract_end - (x.pos + 1) < longest_read / kSpannedShare) continue;
+    const int before = static_cast<int>(hap_alleles.size());
+    add_extra_haplotype(ref, hs, he, win, bit, w.first_extra, w.haps, hap_alleles, hap_seqs);
+    if (static_cast<int>(hap_alleles.size()) > before) extra_len.push_back(std::abs(win.extras[e].len));
+  }
   // The error models of the window's reads (one per sample column with a learnt table; the
   // default for the others): each haplotype gets its gap-open codes once per model.
   std::vector<const std::vector<uint8_t>*> slot_table{nullptr};
@@ -437,7 +502,8 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
       jobs.read_quals.push_back(e == kMaskedQual ? 0 : static_cast<uint8_t>(std::min<int>(e, kMaxQual)));
     }
     const int base_band = 8 + std::max(max_len, own_indel_near(batch, ix, i, read_lo - kWindowReach, read_hi + kWindowReach));
-    for (size_t h = 0; h < nh; ++h) placed.push_back(place_read(hap_alleles[h], hs, clip, base_band));
+    for (size_t h = 0; h < nh; ++h)  // an extra's haplotype: its length widens the band too
+      placed.push_back(place_read(hap_alleles[h], hs, clip, std::max(base_band, 8 + extra_len[h])));
   }
 
   // Each haplotype is stored over the positions its reads' bands reach only (a long read's window

@@ -96,7 +96,7 @@ std::vector<uint8_t> haplotype_explained(const std::vector<WindowWork>& work, in
   }
   for (const WindowWork& w : work) {  // a haplotype's allele changes its REF span (anchor included)
     uint64_t carried = 0;
-    for (uint64_t m : w.haps) carried |= m;
+    for (size_t h = 0; h < w.first_extra; ++h) carried |= w.haps[h];  // a gVCF's extras: not the sample's
     for (size_t k = 0; k < w.win->alleles.size(); ++k) {
       const Candidate& a = w.win->alleles[k];
       if ((carried >> k) & 1) mark(a.pos, a.ref_end(), 0);

@@ -233,6 +233,14 @@ class _Line:
     gt: tuple[int, ...] | None = None  # the sample's own call (indices into `alleles`)
     ps: int = 0  # its phase set when the call is phased (GT a|b with FORMAT PS), else 0
     strand_biased: bool = False  # FILTER StrandBias (an ONT indel whose ALT reads keep to one strand)
+    repeat_alts: int = 0  # INFO REPEAT_ALTS: the last ALTs before <NON_REF> that the reads did not propose
+
+    @property
+    def proposed(self) -> list[str]:
+        """The ALTs of the sample's own candidates: neither <NON_REF> nor a REPEAT_ALTS allele (those
+        are listed for a cohort where another sample proposes them)."""
+        alts = [a for a in self.alleles[1:] if a != NON_REF]
+        return alts[:len(alts) - self.repeat_alts]
 
 
 class _Damaged(ValueError):
@@ -366,8 +374,26 @@ def _parse_fields(text: str) -> _Line:
     ps = 0
     if own is not None and "|" in gt and fields.get("PS", ".") != ".":
         ps = _count(fields["PS"], "FORMAT PS")
-    return _Line(pos, pos + len(ref), alleles, ploidy, dp, pl, ad, mq, sor, "HAP" in info, gl, own, ps,
-                 _FILTER_STRAND_BIAS in f[6].split(";"))
+    repeat_alts = _count(info["REPEAT_ALTS"], "INFO REPEAT_ALTS") if info.get("REPEAT_ALTS", ".") != "." else 0
+    if repeat_alts:
+        extra = alleles[alleles.index(NON_REF) - repeat_alts:alleles.index(NON_REF)]
+        if alleles.index(NON_REF) - repeat_alts < 2:
+            raise _Damaged(f"INFO REPEAT_ALTS={repeat_alts} leaves no ALT of the sample's own before them")
+        if own is not None and any(alleles[a] in extra for a in own):
+            raise _Damaged(f"GT '{gt}' names a REPEAT_ALTS allele (listed for a cohort, never called)")
+    line = _Line(pos, pos + len(ref), alleles, ploidy, dp, pl, ad, mq, sor, "HAP" in info, gl, own, ps,
+                 _FILTER_STRAND_BIAS in f[6].split(";"), repeat_alts)
+    if repeat_alts:  # a deletion among them lengthens REF: the sample's own alleles span less
+        line.end = pos + _own_ref_length(ref, line.proposed)
+    return line
+
+
+def _own_ref_length(ref: str, alts: list[str]) -> int:
+    """Length of REF trimmed with `alts` to their minimal form (the bases they all end with)."""
+    cut = 0
+    while len(ref) - cut > 1 and all(len(a) - cut > 1 and a[len(a) - cut - 1] == ref[len(ref) - cut - 1] for a in alts):
+        cut += 1
+    return len(ref) - cut
 
 
 @dataclass
@@ -553,10 +579,10 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
         records = [(s, by_pos[s][pos]) for s in range(len(per_sample)) if pos in by_pos[s]]
         longest_ref = max((ln.alleles[0] for _, ln in records), key=len)
         alleles = [longest_ref]
-        for _, ln in records:
+        for _, ln in records:  # the alleles the samples' reads propose (as joint calling's candidates)
             suffix = longest_ref[len(ln.alleles[0]):]
-            for a in ln.alleles[1:]:
-                if a != NON_REF and a + suffix not in alleles:
+            for a in ln.proposed:
+                if a + suffix not in alleles:
                     alleles.append(a + suffix)
         if len(alleles) < 2:
             continue

@@ -133,6 +133,10 @@ def _gvcf_header(bands: Sequence[int]) -> list[str]:
     lines = [('##ALT=<ID=NON_REF,Description="Represents any possible alternative allele not already '
               'represented at this location by REF and ALT">'),
              '##INFO=<ID=END,Number=1,Type=Integer,Description="Stop position of the interval">',
+             ('##INFO=<ID=REPEAT_ALTS,Number=1,Type=Integer,Description="The last N ALTs before <NON_REF> are '
+              'tandem-repeat alleles that the reads did not make candidates (lengths one or two units from '
+              'the others, or alleles on too few reads), listed with their likelihoods so that a cohort '
+              'where another sample has them can genotype them; not called here">'),
              '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Minimum DP observed within the GVCF block">']
     bounds = [0, *bands, 100]
     for lo, hi in zip(bounds, bounds[1:]):
@@ -286,6 +290,9 @@ def format_records(contig: str, recs: dict, layout: VcfLayout) -> list[str]:
         info += f"DP={int(recs['dp'][k])};MQ={_fmt_float(float(recs['mq'][k]))};SOR={_fmt_float(float(recs['sor'][k]), 3)}"
         if recs["haplotype_model"][k]:
             info += ";HAP"
+        repeat_alts = recs.get("repeat_alts")
+        if repeat_alts is not None and repeat_alts[k] > 0:
+            info += f";REPEAT_ALTS={int(repeat_alts[k])}"
         if layout.trios:
             children = [layout.samples[j] for j, q in enumerate(recs["dnq"][k]) if q >= MIN_DE_NOVO_QUAL]
             if children:

@@ -154,6 +154,9 @@ struct CallRecord {
   double sor;    // strand odds ratio (GATK), all samples
   bool haplotype_model;
   std::vector<SampleCall> samples;  // one per VCF column
+  // gVCF: the last `repeat_alts` ALTs before <NON_REF> are tandem-repeat alleles the sample's reads
+  // did not make candidates, listed with their likelihoods for cohort genotyping (INFO REPEAT_ALTS)
+  int repeat_alts = 0;
 };
 
 // gVCF: positions [beg, end) of one sample that no variant record covers, merged while the GQ
