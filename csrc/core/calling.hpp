@@ -306,7 +306,8 @@ int64_t tract_end(const RefSeq& ref, const Candidate& a);
 uint32_t sum_counts(const PileupResult& pu, int64_t x, int allele);
 uint32_t depth_at(const PileupResult& pu, int64_t x);
 void normalize_indel(const RefSeq& ref, int64_t min_pos, Candidate& a);
-// `below` receives the indel alleles seen on reads that miss the thresholds (support: their reads).
+// `below` receives the indel alleles seen on reads that miss the thresholds (support: their reads),
+// sorted.
 std::vector<Candidate> find_candidates(const std::vector<SampleEvidence>& samples, const RefSeq& ref,
                                       const CallParams& p, std::vector<Candidate>& below);
 void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& windows,

@@ -236,9 +236,11 @@ void add_repeat_length_alleles(const RefSeq& ref, const std::vector<Candidate>& 
       }
       k = e;
       if (units.empty()) continue;
-      std::vector<Candidate> weak;  // reads carry them here, below the thresholds
-      for (const Candidate& b : below)
-        if (b.pos == pos && std::abs(b.len) <= p.max_indel_len && !known(b)) weak.push_back(b);
+      std::vector<Candidate> weak;  // reads carry them here, below the thresholds (`below` is sorted)
+      const auto first = std::lower_bound(below.begin(), below.end(), pos,
+                                          [](const Candidate& c, int64_t x) { return c.pos < x; });
+      for (auto b = first; b != below.end() && b->pos == pos; ++b)
+        if (b->is_indel() && std::abs(b->len) <= p.max_indel_len && !known(*b)) weak.push_back(*b);
       std::stable_sort(weak.begin(), weak.end(),
                        [](const Candidate& x, const Candidate& y) { return x.support > y.support; });
       for (Candidate& b : weak) {
