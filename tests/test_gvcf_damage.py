@@ -423,7 +423,7 @@ def test_block_scan_takes_the_lines_the_regex_takes(pair: Pair) -> None:
     """The C++ fast path of check (_core.scan_blocks) takes exactly the block lines that the Python
     one (_FAST_BLOCK and its conditions) takes: real blocks with 1-3 random edits each."""
     from gmscall import _core
-    from gmscall.gvcf_check import _FAST_BLOCK
+    from gmscall.gvcf.check import _FAST_BLOCK
 
     rng = random.Random(SEED)
     alphabet = b"0123456789ACGTNa.,:/<>\t-xEND=\r _"

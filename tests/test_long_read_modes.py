@@ -15,7 +15,7 @@ import synth
 import gmscall
 from gmscall import CallOptions, SomaticOptions
 from gmscall.evaluation import evaluate
-from gmscall.gvcf_genotype import _Site, _with_strand_bias
+from gmscall.gvcf.genotype import _Site, _with_strand_bias
 from gmscall.somatic import _long_read_options
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

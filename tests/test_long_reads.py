@@ -199,7 +199,7 @@ def test_long_tract_indel_prior(ont: synth.Dataset, tmp_path: Path) -> None:
     other hypothesis (a record whose rivals are other lengths of the tract keeps about its QUAL);
     the SNVs keep their genotypes; short reads (and an explicit scale of 1) keep the genome-wide prior."""
     from gmscall.caller import LONG_READ_TRACT_PRIOR_SCALE, _plan
-    from gmscall.gvcf_genotype import _tract_bases
+    from gmscall.gvcf.genotype import _tract_bases
 
     assert _tract_bases("CAAAAAAAAAG", 0, ["C", "CA"]) == 9 == _tract_bases("CAAAAAAAAAG", 0, ["CA", "C"])
     assert _tract_bases("CACACACACG", 0, ["C", "CAC"]) == 8 and _tract_bases("CAAG", 0, ["C", "T"]) == 0

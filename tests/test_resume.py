@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 import gmscall
-from gmscall import gvcf_genotype, somatic, synth
+from gmscall import somatic, synth
 from gmscall.errors import InputError
+from gmscall.gvcf import genotype as gvcf_genotype
 from gmscall.options import CallOptions, SomaticOptions
 
 CLI = [sys.executable, "-c", "import sys; from gmscall.cli import main; sys.exit(main())"]

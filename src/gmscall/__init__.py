@@ -21,8 +21,8 @@ from .errors import BackendError, GmsError, InputError, OutputError
 # numpy and the C++ core load on first use, so that `gmscall --version` is instant and the CLI can
 # configure the process (thread counts) before numpy starts.
 _LAZY = {"pileup": "pileup_api", "Pileup": "pileup_api", "call": "caller", "call_iter": "caller",
-         "call_batches": "caller", "RecordBatch": "caller", "genotype_gvcfs": "gvcf_genotype",
-         "check_gvcf": "gvcf_check", "GvcfCheck": "gvcf_check", "CallOptions": "options", "PileupOptions": "options",
+         "call_batches": "caller", "RecordBatch": "caller", "genotype_gvcfs": "gvcf.genotype",
+         "check_gvcf": "gvcf.check", "GvcfCheck": "gvcf.check", "CallOptions": "options", "PileupOptions": "options",
          "call_somatic": "somatic", "SomaticOptions": "options", "ErrorModel": "error_model",
          "learn_error_model": "error_model", "read_error_model": "error_model", "write_error_model": "error_model"}
 

@@ -171,7 +171,7 @@ def _bam_inputs(args: argparse.Namespace) -> list[str]:
 
 
 def _cmd_genotype(args: argparse.Namespace) -> int:
-    from .gvcf_genotype import genotype_gvcfs
+    from .gvcf.genotype import genotype_gvcfs
     from .options import CallOptions
 
     gvcfs = list(args.gvcf)
@@ -189,7 +189,7 @@ def _cmd_genotype(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .gvcf_check import check_gvcf
+    from .gvcf.check import check_gvcf
 
     gvcfs = list(args.gvcf)
     if args.list:
@@ -206,7 +206,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         except OSError as e:
             raise InputError(f"{args.regions_file}: cannot read BED file ({e.strerror})") from None
     if args.fasta_ref is not None:  # a reference that cannot be read: one line for the run
-        from .gvcf_check import check_reference
+        from .gvcf.check import check_reference
 
         check_reference(args.fasta_ref)
     failed, total = [], 0

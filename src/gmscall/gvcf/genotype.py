@@ -26,18 +26,18 @@ from typing import Any
 import numpy as np
 import pysam
 
-from . import _core
-from .caller import LONG_READ_TRACT_PRIOR_SCALE, Progress, stream_vcf
-from .cohort import CohortSpec, normalise_platform
-from .errors import InputError
-from .family import read_ped
-from .options import GENOTYPE_SHARD, CallOptions
-from .preflight import BGZF_EOF, check_bgzf_eof, check_output, check_readable, ensure_fasta_index
-from .regions import Region, make_shards, resolve_regions
-from .resume import check_output as resume_output_check
-from .resume import checkpoints, file_input, reference_input
-from .scheduler import iter_ordered
-from .vcf import FILTERS, ShardFormatter, VcfLayout, header_lines
+from .. import _core
+from ..caller import LONG_READ_TRACT_PRIOR_SCALE, Progress, stream_vcf
+from ..cohort import CohortSpec, normalise_platform
+from ..errors import InputError
+from ..family import read_ped
+from ..options import GENOTYPE_SHARD, CallOptions
+from ..preflight import BGZF_EOF, check_bgzf_eof, check_output, check_readable, ensure_fasta_index
+from ..regions import Region, make_shards, resolve_regions
+from ..resume import check_output as resume_output_check
+from ..resume import checkpoints, file_input, reference_input
+from ..scheduler import iter_ordered
+from ..vcf import FILTERS, ShardFormatter, VcfLayout, header_lines
 
 log = logging.getLogger("gmscall")
 NON_REF = "<NON_REF>"
@@ -748,7 +748,7 @@ def genotype_gvcfs(gvcfs: Sequence[str | Path], ref: str | Path, output: str | P
 
     `resume=True` checkpoints finished shards next to the output and reuses those of an earlier,
     interrupted run with the same gVCFs (and indexes), reference, pedigree, options and shards."""
-    from . import __version__
+    from .. import __version__
 
     if resume:
         resume_output_check(output)

@@ -29,8 +29,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .regions import resolve_regions
+from ..errors import InputError
+from ..regions import resolve_regions
 
 NON_REF = "<NON_REF>"
 INT_MAX = 2**31 - 1
@@ -647,7 +647,7 @@ class _Reference:
     def __init__(self, fasta: str) -> None:
         import pysam
 
-        from .preflight import check_readable, ensure_fasta_index
+        from ..preflight import check_readable, ensure_fasta_index
 
         check_readable(fasta, "reference FASTA")
         ensure_fasta_index(fasta)
@@ -707,7 +707,7 @@ def _check_index(path: str, result: GvcfCheck, contigs_seen: Sequence[str]) -> N
     import gzip
     import struct
 
-    from .preflight import BGZF_EOF
+    from ..preflight import BGZF_EOF
 
     index = next((Path(path + ext) for ext in (".tbi", ".csi") if Path(path + ext).exists()), None)
     if index is None:
@@ -743,7 +743,7 @@ def check_gvcf(path: str | Path, fasta: str | Path | None = None, *, regions: st
     returns a GvcfCheck with every problem and its line. `fasta`: REF is checked against it;
     `regions`/`bed`: the regions the gVCF must cover (default: no gap between the first and last
     line of each contig). Raises InputError only when the file cannot be read at all."""
-    from .preflight import BGZF_EOF, check_readable
+    from ..preflight import BGZF_EOF, check_readable
 
     path = str(path)
     t0 = time.perf_counter()
@@ -945,7 +945,7 @@ def _check_records(chunks: Iterator[bytes], lineno: int, header: _Header, result
 def _scanner():
     """_core.scan_blocks (C++), or None: the Python fast path alone (a core built without it)."""
     try:
-        from . import _core
+        from .. import _core
     except ImportError:
         return None
     return getattr(_core, "scan_blocks", None)
