@@ -24,15 +24,6 @@ struct Locus {
   int period, units;
 };
 
-bool primitive(const std::string& s, int64_t j, int p) {
-  for (int q = 1; q < p; ++q) {
-    if (p % q) continue;
-    bool rep = true;
-    for (int t = q; t < p && rep; ++t) rep = s[static_cast<size_t>(j + t)] == s[static_cast<size_t>(j + t - q)];
-    if (rep) return false;
-  }
-  return true;
-}
 
 // Tandem-repeat tracts of s (>= 2 whole units of a primitive unit of period 1-8), longest first
 // where they overlap; then every 16th base outside them whose neighbours differ from it (a
@@ -48,7 +39,7 @@ std::vector<Locus> find_loci(const std::string& s, int64_t off) {
       if (run >= p) {
         const int64_t tract = run + p;
         const int units = static_cast<int>(tract / p);
-        if (j >= 3 && j + tract + 3 <= n && primitive(s, j, p)) cand.push_back({j, j + tract, p, units});
+        if (j >= 3 && j + tract + 3 <= n && primitive_unit(s, j, p)) cand.push_back({j, j + tract, p, units});
         j += run + 1;
       } else {
         ++j;
@@ -240,6 +231,16 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
   out.total.assign(total.begin(), total.begin() + static_cast<std::ptrdiff_t>(used));
   out.loci.assign(loci_n.begin(), loci_n.begin() + static_cast<std::ptrdiff_t>(used));
   return out;
+}
+
+bool primitive_unit(const std::string& s, int64_t j, int p) {
+  for (int q = 1; q < p; ++q) {
+    if (p % q) continue;
+    bool rep = true;
+    for (int t = q; t < p && rep; ++t) rep = s[static_cast<size_t>(j + t)] == s[static_cast<size_t>(j + t - q)];
+    if (rep) return false;
+  }
+  return true;
 }
 
 }  // namespace gms

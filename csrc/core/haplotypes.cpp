@@ -85,21 +85,15 @@ uint8_t gap_open_code(int units, const CallParams& p) {
   return static_cast<uint8_t>(std::clamp(q, p.gap_open_min, p.gap_open_max));
 }
 
-// Is h[j, j + p) a primitive unit (not a shorter unit repeated: CACA is CA twice)? A homopolymer
-// counts as every period (as before the learnt model took primitive periods): the ONT gap-open
-// floor of P1 (15) was chosen on the real ONT slice with homopolymers also taking the lower
-// penalties of P2-P8, and looking them up as P1 alone costs that slice 3 false indels.
-bool primitive_unit(const std::string& h, int j, int p) {
+// Is a tract of unit h[j, j + p) looked up under period p? Where the unit is primitive
+// (gms::primitive_unit, as the model counts tracts). A homopolymer also counts as every period (as
+// before the learnt model took primitive periods): the ONT gap-open floor of P1 (15) was chosen on
+// the real ONT slice with homopolymers also taking the lower penalties of P2-P8, and looking them up
+// as P1 alone costs that slice 3 false indels.
+bool lookup_unit(const std::string& h, int j, int p) {
   bool homopolymer = true;
   for (int t = 1; t < p && homopolymer; ++t) homopolymer = h[static_cast<size_t>(j + t)] == h[static_cast<size_t>(j)];
-  if (homopolymer) return true;
-  for (int q = 1; q < p; ++q) {
-    if (p % q) continue;
-    bool repeats = true;
-    for (int t = q; t < p && repeats; ++t) repeats = h[static_cast<size_t>(j + t)] == h[static_cast<size_t>(j + t - q)];
-    if (repeats) return false;
-  }
-  return true;
+  return homopolymer || gms::primitive_unit(h, j, p);
 }
 
 // Units of the longest tandem repeat of each period 1..max_period covering each position (1 where
@@ -118,7 +112,7 @@ std::vector<int> repeat_units(const std::string& h, int max_period) {
       if (run >= period) {  // every stretch of the run is a rotation of one unit: one check
         const int tract = run + period;
         const int u = tract / period;
-        if (primitive_unit(h, j, period))
+        if (lookup_unit(h, j, period))
           for (int t = j; t < j + tract; ++t) u_p[t] = std::max(u_p[t], u);
         j += run + 1;
       } else {

@@ -1269,10 +1269,7 @@ def make_long_indel_dataset(
     haps = (_build_haplotype(contig, 0, r, edits[0]), _build_haplotype(contig, 1, r, edits[1]))
     reads = simulate_reads(haps, seed, depth, read_len, softclip_fraction=0.02,
                            clip_insertions_over=clip_insertions_over)
-    fasta = write_fasta(root / "ref.fa", ref)
-    bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
-    vcf = write_truth_vcf(root / "truth.vcf.gz", truth, ref, sample=sample)
-    return Dataset(root, fasta, bam, vcf, ref, truth, haps, reads, sample)
+    return _write_dataset(root, ref, Planted(ref, truth, haps), reads, sample)
 
 
 def _repeat_allele_edit(r: str, ts: int, te: int, unit: str, delta: int, right: bool) -> tuple[int, str, str]:
@@ -1352,10 +1349,7 @@ def make_repeat_dataset(
         haps.append(Haplotype(contig, h, left.seq, left.hap2ref, right.hap2ref))
     reads = simulate_reads(haps, seed, depth, read_len, frag_mean=frag_mean, softclip_fraction=0.02,
                            clip_insertions_over=clip_insertions_over)
-    fasta = write_fasta(root / "ref.fa", ref)
-    bam = write_bam(root / "reads.bam", reads, ref, sample=sample)
-    vcf = write_truth_vcf(root / "truth.vcf.gz", truth, ref, sample=sample)
-    return Dataset(root, fasta, bam, vcf, ref, truth, (haps[0], haps[1]), reads, sample)
+    return _write_dataset(root, ref, Planted(ref, truth, (haps[0], haps[1])), reads, sample)
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,4 +42,8 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
                                       const std::vector<std::tuple<std::string, int64_t, int64_t>>& chunks,
                                       int min_mapq, int hts_threads);
 
+// Is s[j, j + p) a primitive unit, not a shorter unit repeated (CACA is CA twice)? The model counts
+// a tract under its primitive period only, and the gap codes look it up the same way.
+bool primitive_unit(const std::string& s, int64_t j, int p);
+
 }  // namespace gms
