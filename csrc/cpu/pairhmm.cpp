@@ -26,7 +26,7 @@ struct TransitionArrays {
     for (size_t x = 0; x < n; ++x) {
       const uint8_t c = go[x];
       const uint8_t c_prev = x > 0 && !starts[x] ? go[x - 1] : c;
-      keep[x] = 1.0 - 2.0 * t.gap_open[c_prev & 63];
+      keep[x] = match_keep(t, c_prev);
       close[x] = t.gap_close[c_prev >> 6];
       open[x] = t.gap_open[c & 63];
       ext[x] = t.gap_ext[c >> 6];

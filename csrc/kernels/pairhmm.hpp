@@ -49,6 +49,9 @@ GMS_HD double match_cell(double e, double m_diag, double i_diag, double d_diag, 
   return e * (m_diag * keep + (i_diag + d_diag) * close);
 }
 // Insertion in the read: read base consumed, haplotype position stays (the cell above).
+// The probability of staying on the match path after a position of gap code c: neither gap opens.
+GMS_HD double match_keep(const PairHmmTables& t, uint8_t c) { return 1.0 - 2.0 * t.gap_open[c & 63]; }
+
 GMS_HD double insert_cell(double m_up, double i_up, double open, double ext) { return m_up * open + i_up * ext; }
 // Deletion from the read: haplotype position consumed, read stays on its row (the cell left).
 GMS_HD double delete_cell(double m_left, double d_left, double open, double ext) { return m_left * open + d_left * ext; }
@@ -104,7 +107,7 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
         const uint8_t c_prev = j > 0 ? go[j - 1] : c;
         // A gap closes where it was (j - 1): that position's class.
         m_cur[k] = match_cell(emission(hb[j], r, hit, miss), m_prev[k], i_prev[k], d_prev[k],
-                              1.0 - 2.0 * t.gap_open[c_prev & 63], t.gap_close[c_prev >> 6]);
+                              match_keep(t, c_prev), t.gap_close[c_prev >> 6]);
         i_cur[k] = insert_cell(m_prev[k + 1], i_prev[k + 1], t.gap_open[c & 63], t.gap_ext[c >> 6]);
       }
     }
