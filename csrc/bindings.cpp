@@ -209,15 +209,25 @@ using SampleLikelihoods = std::tuple<int, int, std::vector<int>, std::vector<dou
 // haplotype-model site; `sor`: the site's strand odds ratio (NaN: unknown). Returns None when no
 // sample carries an ALT or QUAL < min_qual, else (qual, filter, gt, gq, dnq, pl, ad, alleles) with
 // one entry per sample in gt/gq/dnq/pl/ad and the record's alleles (those kept, trimmed).
+// `ref` (a view: not copied per site) holds the reference from `ref_beg` on; the site's first base
+// is at `pos`. Only where the long-tract priors are on is it read, and only as far as a tract of
+// long_tract_bases bases past the site's longest allele, as record_params needs.
 py::object genotype_site(const std::vector<std::string>& alleles, const std::vector<SampleLikelihoods>& samples,
                          const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& params,
-                         double sor) {
+                         double sor, int64_t pos, std::string_view ref, int64_t ref_beg) {
   if (alleles.size() < 2) throw InputError("a site needs REF and at least one ALT");
   std::vector<calling::GvcfSample> in;
   for (const auto& [ploidy, dp, ad, gl, called] : samples) in.push_back({ploidy, dp, ad, gl, called});
+  calling::RefSeq near{"", pos};
+  if (params.long_tract_prior_scale != 1.0 && pos >= ref_beg && pos - ref_beg < static_cast<int64_t>(ref.size())) {
+    size_t longest = 0;
+    for (const std::string& a : alleles) longest = std::max(longest, a.size());
+    near.s = std::string(ref.substr(static_cast<size_t>(pos - ref_beg),
+                                    1 + static_cast<size_t>(std::max(params.long_tract_bases, 0)) + longest));
+  }
   CallRecord rec;
   rec.sor = sor;
-  if (!calling::genotype_gvcf_site(alleles, in, per_site, hap, cohort, params, rec)) return py::none();
+  if (!calling::genotype_gvcf_site(alleles, in, per_site, hap, cohort, params, near, pos, rec)) return py::none();
   py::list gt, gq, dnq, pl, ad;
   for (const SampleCall& c : rec.samples) {
     gt.append(py::cast(c.gt));
@@ -711,7 +721,16 @@ PYBIND11_MODULE(_core, m) {
       "schedule, or with per_job the one-job kernel the GPU runs (kernels/pairhmm.hpp); for tests.");
   m.def("genotype_site", &genotype_site, py::arg("alleles"), py::arg("samples"), py::arg("per_site"), py::arg("hap"),
         py::arg("cohort"), py::arg("params"), py::arg("sor") = std::numeric_limits<double>::quiet_NaN(),
+        py::arg("pos") = 0, py::arg("ref") = std::string_view(), py::arg("ref_beg") = 0,
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
+  m.def(
+      "long_tract_bases",
+      [](const std::string& ref, int64_t pos, const std::vector<std::string>& alleles) {
+        return calling::long_tract_bases(calling::RefSeq{ref, 0}, pos, alleles);
+      },
+      py::arg("ref"), py::arg("pos"), py::arg("alleles"),
+      "Bases of the longest tandem-repeat tract after the anchor ref[pos] of a record's insertions and "
+      "deletions (REF first), as the long-tract indel priors measure it; 0 for SNVs; for tests.");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },
         py::arg("quiet") = true, "Silence htslib's own [E::...] messages (gmscall reports errors itself).");
   m.attr("gap_ext_classes") = std::vector<double>(std::begin(kGapExtClass), std::end(kGapExtClass));

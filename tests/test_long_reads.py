@@ -198,11 +198,14 @@ def test_long_tract_indel_prior(ont: synth.Dataset, tmp_path: Path) -> None:
     priors times LONG_READ_TRACT_PRIOR_SCALE: its QUAL rises by about 10 log10(30) where REF is the
     other hypothesis (a record whose rivals are other lengths of the tract keeps about its QUAL);
     the SNVs keep their genotypes; short reads (and an explicit scale of 1) keep the genome-wide prior."""
+    from gmscall import _core
     from gmscall.caller import LONG_READ_TRACT_PRIOR_SCALE, _plan
-    from gmscall.gvcf.genotype import _tract_bases
 
+    _tract_bases = _core.long_tract_bases
     assert _tract_bases("CAAAAAAAAAG", 0, ["C", "CA"]) == 9 == _tract_bases("CAAAAAAAAAG", 0, ["CA", "C"])
     assert _tract_bases("CACACACACG", 0, ["C", "CAC"]) == 8 and _tract_bases("CAAG", 0, ["C", "T"]) == 0
+    assert _tract_bases("GCAAAAAAAAAG", 1, ["CAAT", "CAT", "CAAAT"]) == 9  # trimmed to C/CA and CA/C
+    assert _tract_bases("CAANAAAG", 0, ["C", "CA"]) == 2  # a tract stops at N
     with pytest.raises(InputError, match="long_tract_prior_scale"):
         CallOptions(long_tract_prior_scale=0.5)
     plan = _plan(ont.bam, ont.fasta, None, None, None, "cpu", None, 1_000_000, None)

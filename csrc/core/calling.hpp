@@ -217,11 +217,13 @@ struct GvcfSample {
 // those some sample's own call carries (a haplotype record lists only those); the posterior mass
 // of the alleles left out counts as carrying none of the record's ALTs, as haplotypes that no
 // sample selected do in the haplotype model. `hap`: a haplotype-model site (QUAL capped at 3000).
+// `ref` holds the reference from the site's first base (`pos`) on, far enough to measure its
+// tracts: the priors are record_params', as a window's record of the same alleles gets them.
 // Fills rec (REF and ALTs trimmed to their minimal form) and returns genotype_cohort's answer;
 // false also when no ALT is left.
 bool genotype_gvcf_site(const std::vector<std::string>& alleles, const std::vector<GvcfSample>& samples,
                         const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& p,
-                        CallRecord& rec);
+                        const RefSeq& ref, int64_t pos, CallRecord& rec);
 // Two-sided binomial probability of a split at least as uneven as k of n, at success rate p.
 double binomial_two_sided(int k, int n, double p);
 // A strand-specific error's shape: of `alt_f + alt_r` ALT reads (8 or more) at most a tenth on one
@@ -354,6 +356,15 @@ std::vector<double> read_likelihoods(const WindowWork& w, const ReadBatch& batch
 void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
                      const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,
                      int64_t beg, int64_t end, std::vector<CallRecord>& out);
+// The longest tandem-repeat tract after the anchor (pos) of a record's insertions and deletions
+// (its alleles with their common suffix trimmed: one base and that base plus the inserted or
+// deleted unit), measured by tract_end as for a window's indels; 0 for SNVs and complex alleles.
+int64_t long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles);
+// A record's parameters (alleles anchored at pos, REF first): p, or in `scaled` p's indel priors
+// times CallParams::long_tract_prior_scale where one of its ALTs is an insertion or deletion in a
+// reference tandem-repeat tract (tract_end) of long_tract_bases bases or more.
+const CallParams& record_params(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles,
+                                const CallParams& p, CallParams& scaled);
 
 // ---- phasing.cpp
 // A read's log10 likelihood of each allele of a haplotype-model record (its best haplotype with it).

@@ -571,14 +571,8 @@ std::vector<double> read_likelihoods(const WindowWork& w, const ReadBatch& batch
   return L;
 }
 
-namespace {
-
-// The longest tandem-repeat tract after the anchor (pos) of a record's insertions and deletions
-// (its alleles with their common suffix trimmed: one base and that base plus the inserted or
-// deleted unit), as candidates.cpp tract_end measures a window's indels; 0 for SNVs and complex
-// alleles.
-int long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles) {
-  int longest = 0;
+int64_t long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles) {
+  int64_t longest = 0;
   for (size_t k = 1; k < alleles.size(); ++k) {
     std::string r = alleles[0], a = alleles[k];
     while (r.size() > 1 && a.size() > 1 && r.back() == a.back()) {
@@ -586,17 +580,14 @@ int long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::stri
       a.pop_back();
     }
     if (r.size() == a.size() || std::min(r.size(), a.size()) != 1 || r[0] != a[0]) continue;
-    const std::string unit = a.size() > r.size() ? a.substr(1) : r.substr(1);
-    int n = 0;
-    while (ref.at(pos + 1 + n) != 'N' && ref.at(pos + 1 + n) == unit[static_cast<size_t>(n) % unit.size()]) ++n;
-    longest = std::max(longest, n);
+    const bool insertion = a.size() > r.size();
+    const Candidate indel{pos, static_cast<int32_t>(a.size()) - static_cast<int32_t>(r.size()),
+                          insertion ? a.substr(1) : r.substr(1)};
+    longest = std::max(longest, tract_end(ref, indel) - (pos + 1));
   }
   return longest;
 }
 
-// A record's parameters: the indel priors times CallParams::long_tract_prior_scale where one of
-// its ALTs is an insertion or deletion in a tract of long_tract_bases bases or more (as gmscall
-// genotype prices the same record of a gVCF: gvcf_genotype._tract_bases).
 const CallParams& record_params(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles,
                                 const CallParams& p, CallParams& scaled) {
   if (p.long_tract_prior_scale == 1.0 || long_tract_bases(ref, pos, alleles) < p.long_tract_bases) return p;
@@ -605,8 +596,6 @@ const CallParams& record_params(const RefSeq& ref, int64_t pos, const std::vecto
   scaled.indel_hom_prior *= p.long_tract_prior_scale;
   return scaled;
 }
-
-}  // namespace
 
 void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vector<double>& lik, const RefSeq& ref,
                      const std::vector<SampleEvidence>& samples, const CallParams& p, const Cohort& cohort,

@@ -376,8 +376,10 @@ SampleSite site_from_likelihoods(int ploidy, int dp, const std::vector<int>& ad,
 namespace gms::calling {
 
 bool genotype_gvcf_site(const std::vector<std::string>& alleles, const std::vector<GvcfSample>& samples,
-                        const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& p,
-                        CallRecord& rec) {
+                        const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& site_p,
+                        const RefSeq& ref, int64_t pos, CallRecord& rec) {
+  CallParams scaled;
+  const CallParams& p = record_params(ref, pos, alleles, site_p, scaled);
   const int n = static_cast<int>(alleles.size());
   std::vector<bool> indel;
   for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());

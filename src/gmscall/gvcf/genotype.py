@@ -249,7 +249,7 @@ class _Damaged(ValueError):
 
 _FILTER_STRAND_BIAS = "StrandBias"
 _FILTER_STRAND_BIAS_BIT = next(bit for bit, name, _ in FILTERS if name == _FILTER_STRAND_BIAS)
-_TRACT_REACH = 10_000  # reference bases read past a shard's end for the tracts of its last sites
+_TRACT_REACH = 10_000  # reference read past a shard's end: its last sites' tracts (long_tract_bases <= 1000)
 INT_MAX = 2**31 - 1  # the C++ core's int: a larger count is damage, not a depth
 _BASES = frozenset("ACGTN")
 
@@ -619,47 +619,22 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
     return out
 
 
-def _tract_bases(ref: str, at: int, alleles: list[str]) -> int:
-    """The longest tandem-repeat tract after the anchor (`ref[at]`) of the site's insertions and
-    deletions, as csrc/core/candidates.cpp tract_end measures it for a window's indels; 0 for a
-    site of SNVs or complex alleles."""
-    longest = 0
-    for alt in alleles[1:]:
-        r, a = alleles[0], alt
-        while len(r) > 1 and len(a) > 1 and r[-1] == a[-1]:
-            r, a = r[:-1], a[:-1]
-        if len(r) == len(a) or min(len(r), len(a)) != 1 or r[0] != a[0]:
-            continue
-        unit = a[1:] if len(a) > len(r) else r[1:]
-        k = 0
-        while at + 1 + k < len(ref) and ref[at + 1 + k] != "N" and ref[at + 1 + k] == unit[k % len(unit)]:
-            k += 1
-        longest = max(longest, k)
-    return longest
-
-
 def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions, str], shard: Region
                     ) -> tuple[str, dict]:
     gvcfs, cohort, options, ref_path = plan_bits
     per_sample = [_read_shard(path, shard) for path in gvcfs]
     core_cohort = cohort.core(shard.contig, shard.start, shard.end)
     params = options.to_core()
-    # long reads: the indel priors of long tandem-repeat tracts, as calling the BAMs scales them
-    tract_params, ref, ref_at = None, "", 0
-    scale = options.long_tract_prior_scale or 1.0
-    if scale != 1.0:
-        tract_params = dataclasses.replace(options, indel_het_prior=options.indel_het_prior * scale,
-                                           indel_hom_prior=options.indel_hom_prior * scale).to_core()
+    # long reads: the core scales the indel priors of long tandem-repeat tracts as calling the BAMs
+    # does, from the reference after each site; read only where those priors are on
+    ref = ""
+    if params.long_tract_prior_scale != 1.0:
         with pysam.FastaFile(ref_path) as fa:
-            ref_at = shard.start
-            ref = fa.fetch(shard.contig, ref_at, shard.end + _TRACT_REACH).upper()
+            ref = fa.fetch(shard.contig, shard.start, shard.end + _TRACT_REACH).upper()
     kept: list[tuple[_Site, tuple]] = []
     for site in _sites(per_sample, shard):
-        use = params
-        if tract_params is not None and _tract_bases(ref, site.pos - ref_at, site.alleles) >= options.long_tract_bases:
-            use = tract_params
-        result = _core.genotype_site(site.alleles, site.samples, site.per_site, site.hap, core_cohort, use,
-                                     site.strand_odds)
+        result = _core.genotype_site(site.alleles, site.samples, site.per_site, site.hap, core_cohort, params,
+                                     site.strand_odds, site.pos, ref, shard.start)
         if result is not None:
             kept.append((site, _with_strand_bias(site, result)))
     return shard.contig, _as_records(kept, cohort.n_samples)
