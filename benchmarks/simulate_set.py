@@ -59,16 +59,11 @@ COLUMNS = ("name", "kind", "bams", "ref", "truth", "confident_bed", "region", "t
 SAMPLE = "HG002"
 
 
-def plant(fasta: str, truth: str, contig: str, beg: int, end: int, seed: int, out: Path,
-          sample: str = SAMPLE, prefix: str = "") -> list[Path]:
-    """Two haplotype FASTAs of [beg, end) with the truth's variants (hets on a random copy; a
-    variant overlapping one already planted on that copy is left out) and the planted truth VCF
-    (OUT/<prefix>hap0.fa, hap1.fa, truth[.<sample>].vcf.gz)."""
-    rng = random.Random(seed)
-    ref = pysam.FastaFile(fasta).fetch(contig, beg, end)
-    edits: list[list[tuple[int, str, str]]] = [[], []]
-    last = [-1, -1]
-    kept = []
+def phased_variants(truth: str, contig: str, beg: int, end: int, rng: random.Random
+                    ) -> list[tuple[pysam.VariantRecord, list[int]]]:
+    """The truth's variants of [beg, end) with their haplotypes (hets on a random copy); a variant
+    overlapping one already kept on the same copy is left out."""
+    kept, last = [], [-1, -1]
     with pysam.VariantFile(truth) as vcf:
         for v in vcf.fetch(contig, beg, end):
             gt = v.samples[0]["GT"]
@@ -81,9 +76,23 @@ def plant(fasta: str, truth: str, contig: str, beg: int, end: int, seed: int, ou
                 continue
             for h in (0, 1):
                 if g[h]:
-                    edits[h].append((v.start - beg, v.ref, v.alleles[g[h]]))
                     last[h] = v.stop
             kept.append((v, g))
+    return kept
+
+
+def plant(fasta: str, truth: str, contig: str, beg: int, end: int, seed: int, out: Path,
+          sample: str = SAMPLE, prefix: str = "") -> list[Path]:
+    """Two haplotype FASTAs of [beg, end) with the truth's variants (hets on a random copy; a
+    variant overlapping one already planted on that copy is left out) and the planted truth VCF
+    (OUT/<prefix>hap0.fa, hap1.fa, truth[.<sample>].vcf.gz)."""
+    ref = pysam.FastaFile(fasta).fetch(contig, beg, end)
+    kept = phased_variants(truth, contig, beg, end, random.Random(seed))
+    edits: list[list[tuple[int, str, str]]] = [[], []]
+    for v, g in kept:
+        for h in (0, 1):
+            if g[h]:
+                edits[h].append((v.start - beg, v.ref, v.alleles[g[h]]))
     haps = []
     for h in (0, 1):
         parts, x = [], 0

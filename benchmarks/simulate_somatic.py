@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pysam
 from run import DEFAULT_DATA, read_datasets
-from simulate_set import PROFILES, SOURCE_SET, clip_bed, read_rows, write_rows
+from simulate_set import PROFILES, SOURCE_SET, clip_bed, phased_variants, read_rows, write_rows
 
 from gmscall.regions import parse_region
 
@@ -44,26 +44,6 @@ MIN_GERMLINE_GAP = 30  # bp between a somatic site and any base of a germline va
 
 def run(cmd: str) -> None:
     subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
-
-
-def germline(truth: str, contig: str, beg: int, end: int, rng: random.Random) -> list[tuple[pysam.VariantRecord, list[int]]]:
-    """The truth's variants of [beg, end) with a random phase for hets; overlapping ones left out."""
-    kept, last = [], [-1, -1]
-    with pysam.VariantFile(truth) as vcf:
-        for v in vcf.fetch(contig, beg, end):
-            gt = v.samples[0]["GT"]
-            if v.start < beg or v.stop > end or None in gt or not any(gt):
-                continue
-            g = list(gt)
-            if g[0] != g[1] and rng.random() < 0.5:
-                g.reverse()
-            if any(g[h] and v.start < last[h] for h in (0, 1)):
-                continue
-            for h in (0, 1):
-                if g[h]:
-                    last[h] = v.stop
-            kept.append((v, g))
-    return kept
 
 
 def pick_sites(ref: str, beg: int, bed: list[tuple[int, int]], avoid: list[int], n: int, rng: random.Random,
@@ -232,7 +212,7 @@ def main() -> int:
     with open(folder / "confident.bed") as fh:
         bed = [(int(s), int(e)) for _, s, e in (line.split()[:3] for line in fh)]
 
-    germ = germline(str(src.truth), contig, beg, end, rng)
+    germ = phased_variants(str(src.truth), contig, beg, end, rng)
     counts = {}
     for clone, split in SPLIT.items():  # the shared pair's split, scaled to the requested totals
         counts[clone] = tuple(round(n * want / sum(SPLIT[c][k] for c in SPLIT))
