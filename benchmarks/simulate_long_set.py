@@ -13,8 +13,9 @@ Simulators:
   it does not make the homopolymer-length errors that dominate real HiFi and ONT reads, and its
   HiFi-like reads have about 6x the real HiFi error rate.
 - ``synth``: ``gmscall.synth.simulate_long_reads`` (homopolymer-length errors growing with the
-  run's length, measured on the real slices with benchmarks/error_profile.py), written as FASTQ
-  and aligned like the pbsim reads.
+  run's length, measured on the real slices with benchmarks/error_profile.py; for ONT, curves of
+  homopolymer and tandem-repeat length fitted to the real ONT slice, ``error_profile.py --fit``),
+  written as FASTQ and aligned like the pbsim reads.
 
 ``benchmarks/error_profile.py`` compares a set's errors with the real slices'. Writes
 OUT/<name>/ (reads.bam, truth.vcf.gz, confident.bed) and a row of OUT/datasets.tsv. Needs

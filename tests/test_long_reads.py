@@ -77,6 +77,89 @@ def test_long_read_simulator_ont(tmp_path_factory: pytest.TempPathFactory) -> No
         assert bam.header.to_dict()["RG"][0]["PL"] == "ONT"
 
 
+def _tract_length_changes(reads: list[synth.SimRead], tracts: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """Read length minus reference length of each tract [s, e) a read spans (with a base of flank
+    aligned on both sides), by the tract's reference length (from the reads' exact CIGARs)."""
+    out: dict[int, list[int]] = {}
+    for rd in reads:
+        if rd.flag & synth.SUPPLEMENTARY:
+            continue
+        q_at = np.full(sum(n for op, n in rd.cigar if op in (synth.M, synth.DEL)), -1)
+        r, q = 0, 0
+        for op, n in rd.cigar:
+            if op == synth.M:
+                q_at[r : r + n] = np.arange(q, q + n)
+            if op in (synth.M, synth.DEL):
+                r += n
+            if op in (synth.M, synth.INS, synth.SOFT):
+                q += n
+        for s, e in tracts:
+            lo, hi = s - 1 - rd.pos, e - rd.pos
+            if lo < 0 or hi >= len(q_at) or q_at[lo] < 0 or q_at[hi] < 0:
+                continue
+            out.setdefault(e - s, []).append(int(q_at[hi] - q_at[lo] - 1) - (e - s))
+    return out
+
+
+def test_ont_homopolymer_errors_follow_the_fitted_curves() -> None:
+    # homopolymers of 4-16 bases between random flanks: the simulated reads' length errors come
+    # back at the fitted curves' rates (synth.ONT_LENGTH_ERRORS, fitted on the real ONT slice)
+    rng = np.random.default_rng(7)
+    parts, tracts, x = [], [], 0
+    for k in range(1200):
+        flank = "".join(rng.choice(list("ACGT"), 30))
+        base = "ACGT"[k % 4]
+        L = (4, 8, 12, 16)[(k // 4) % 4]
+        x += len(flank)
+        parts += [flank, base * L]
+        tracts.append((x, x + L))
+        x += L
+    parts.append("GATTACAGATTACA")
+    seq = "".join(parts)
+    hap = synth.Haplotype("chrS", 0, seq, np.arange(len(seq), dtype=np.int64))
+    reads = synth.simulate_long_reads([hap], 3, 25, platform="ONT", mean_len=4000, min_len=2000, max_len=8000)
+    changes = _tract_length_changes(reads, [(s, e) for s, e in tracts if seq[s - 1] != seq[s] != seq[e]])
+    p_err, p_loss, _ = synth.homopolymer_error_rates(np.array(sorted(changes)))
+    # lone 1-3 bp indels (the profile's rates per base, a fifth more for those starting before
+    # the run and reaching into it) change some runs' lengths too
+    ont = synth._LONG_READ_PROFILES["ONT"]
+    lone = 1.2 * (float(ont["ins"]) + float(ont["del"]))  # type: ignore[arg-type]
+    for L, pe, pl in zip(sorted(changes), p_err, p_loss):
+        d = np.array(changes[L])
+        err = d != 0
+        expected = 1 - (1 - pe) * (1 - lone * L)
+        tol = 4 * np.sqrt(expected * (1 - expected) / len(d)) + 0.015
+        assert abs(err.mean() - expected) < tol, (L, err.mean(), expected, len(d))
+        if L >= 12:
+            assert abs((d[err] < 0).mean() - pl) < 0.1, (L, (d[err] < 0).mean(), pl)
+    # the spread grows with the run: 2+ bases off in a third or more of the errors at 16, rarely at 4
+    spread = {L: (np.abs(np.array(changes[L])) >= 2).sum() / max(1, (np.array(changes[L]) != 0).sum())
+              for L in (4, 16)}
+    assert spread[16] > 0.3 and spread[4] < spread[16], spread
+
+
+def test_ont_tandem_repeat_errors_are_whole_units() -> None:
+    # dinucleotide tracts of 7 units: whole-unit changes at the fitted rate, placed as an aligner
+    # places them (a left-aligned gap of whole units)
+    rng = np.random.default_rng(9)
+    parts, tracts, x = [], [], 0
+    for _ in range(1500):
+        flank = "".join(rng.choice(list("GT"), 1)) + "".join(rng.choice(list("ACGT"), 28)) + "G"
+        x += len(flank)
+        parts += [flank, "CA" * 7]
+        tracts.append((x, x + 14))
+        x += 14
+    parts.append("TTGACCTTGA")
+    seq = "".join(parts)
+    hap = synth.Haplotype("chrS", 0, seq, np.arange(len(seq), dtype=np.int64))
+    reads = synth.simulate_long_reads([hap], 4, 20, platform="ONT", mean_len=4000, min_len=2000, max_len=8000)
+    d = np.array(_tract_length_changes(reads, tracts)[14])
+    whole = (d != 0) & (d % 2 == 0)
+    expected = float(synth.tandem_error_rate(2, 7))
+    assert abs(whole.mean() - expected) < 4 * np.sqrt(expected / len(d)) + 0.02, (whole.mean(), expected)
+    assert (d[whole] < 0).mean() > 0.6  # mostly lost units (fitted loss share 0.76)
+
+
 # --------------------------------------------------------------------------------------------
 # platforms (#19): @RG PL or --platform, per sample; ONT's error-model floor and strand filter
 
@@ -224,3 +307,50 @@ def test_long_tract_indel_prior(ont: synth.Dataset, tmp_path: Path) -> None:
     assert len(gained) >= 3, sorted((k, plain[k], scaled[k]) for k in long_tract)
     snvs = [k for k in plain if len(k[1]) == 1 and all(len(a) == 1 for a in k[2])]
     assert snvs and all(scaled[k][1] == plain[k][1] for k in snvs)
+
+
+# --------------------------------------------------------------------------------------------
+# benchmarks/error_profile.py: tracts, length changes, and the fit the simulator's curves come from
+
+def _error_profile():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return pytest.importorskip("error_profile")
+
+
+def test_error_profile_tracts_and_length_changes() -> None:
+    ep = _error_profile()
+    # tracts start at their first base (an earlier version put them one base to the left, so a
+    # homopolymer's unit was the base before it and AAAA read as a period-2 tract)
+    assert ep._tracts("GCAAAAAAGTATATATC", 100) == [(102, 108, 1), (109, 116, 2)]
+    assert ep._tracts("CAGCAGCAGT", 0) == [(0, 9, 3)]
+    gaps = [(100, 2, "AA"), (104, -1, ""), (110, 1, "A"), (111, 1, "G")]
+    # +2 at the start, -1 inside, +1 at the end (an aligner's right end); a G is not the run's
+    assert ep._length_change(gaps, [g[0] for g in gaps], "A" * 10, 1, 100, 110) == 2
+    assert ep._length_change([(98, -4, "")], [98], "CACACA", 2, 100, 106) == -2
+
+
+def test_error_profile_fit_recovers_known_curves() -> None:
+    # histograms drawn from known curves (the simulator's ONT ones) come back from the fit
+    ep = _error_profile()
+    rng = np.random.default_rng(5)
+    truth = synth.ONT_LENGTH_ERRORS["homopolymer"]
+    changes: dict[str, dict[str, int]] = {}
+    for L in range(2, 20):
+        n = 40_000 if L < 8 else 3000
+        p_err, p_loss, q = (float(x[0]) for x in synth.homopolymer_error_rates(np.array([L])))
+        err = rng.random(n) < p_err
+        size = rng.geometric(1 - q, n)
+        d = np.where(err, np.where(rng.random(n) < p_loss, -1, 1) * np.minimum(size, 8), 0)
+        changes[f"1:{L}"] = {str(k): int(c) for k, c in zip(*np.unique(d, return_counts=True))}
+    for per in (2, 3):
+        for u in (2, 3, 4, 6):
+            n = 20_000
+            r = float(synth.tandem_error_rate(per, u))
+            k = rng.binomial(n, r)
+            changes[f"{per}:{u}"] = {"0": n - k, str(-per): int(k * 0.76), str(per): k - int(k * 0.76)}
+    fit = ep.fit_length_errors({"tract_length_change": changes})["homopolymer"]
+    for name, tol in (("pmax", 0.05), ("l50", 0.5), ("width", 0.3), ("loss_a", 0.2), ("loss_b", 0.03),
+                      ("size_c", 0.2), ("size_d", 0.04)):
+        assert abs(fit[name] - truth[name]) < tol, (name, fit[name], truth[name])

@@ -811,15 +811,59 @@ _LONG_READ_PROFILES: dict[str, dict[str, object]] = {
         "qual": 40, "error_qual": (8, 22),
     },
     "ONT": {
-        "hp": {2: (0.0035, 0.0025, 0.004), 3: (0.009, 0.004, 0.005), 4: (0.017, 0.007, 0.008),
-               5: (0.024, 0.008, 0.01), 6: (0.035, 0.013, 0.02), 7: (0.045, 0.02, 0.03),
-               8: (0.06, 0.04, 0.04), 9: (0.09, 0.06, 0.05), 10: (0.12, 0.07, 0.06),
-               11: (0.15, 0.09, 0.08), 12: (0.18, 0.11, 0.1), 13: (0.2, 0.12, 0.12),
-               14: (0.22, 0.13, 0.14), 15: (0.24, 0.14, 0.16)},
+        "length_errors": "ONT",
         "sub": 5e-3, "ins": 2.2e-3, "del": 2.4e-3,
         "qual": 37, "error_qual": (5, 18),
     },
 }
+
+
+# Tract length errors of ONT R10.4.1 (super-accuracy) reads as curves of the tract's length, fitted
+# by maximum likelihood to the real slice (benchmarks/error_profile.py --fit on
+# ../shared/data/real-hg002-chr20-ont, chr20:4,980,000-5,125,000, away from GIAB truth variants:
+# 600k homopolymer and 160k tandem-repeat read crossings; docs/long-reads.md has the table):
+#   homopolymer of L bases: a length error with chance pmax * sigmoid((L - l50) / width), a loss
+#     with chance sigmoid(loss_a + loss_b * (L - 10)), of k bases with P(k) ~ q ** (k - 1),
+#     q = sigmoid(size_c + size_d * (L - 10)): rare short errors that are mostly losses of one
+#     base, growing to 80 % of reads at 16+ bases, spread 1-4 bases either way;
+#   tandem repeat of period p (2-6), n units: a change of whole units with chance
+#     pmax * sigmoid((n * p - l50) / width) * fall ** (p - 2), a loss with chance ``loss``, of
+#     k units with P(k) ~ size_q ** (k - 1).
+ONT_LENGTH_ERRORS = {
+    "homopolymer": {"pmax": 0.85, "l50": 10.58, "width": 1.93, "loss_a": 0.53, "loss_b": -0.075,
+                    "size_c": -0.575, "size_d": 0.125},
+    "tandem": {"pmax": 0.13, "l50": 9.16, "width": 1.53, "fall": 0.23, "loss": 0.76, "size_q": 0.12},
+}
+_LENGTH_ERRORS = {"ONT": ONT_LENGTH_ERRORS}
+_MAX_LENGTH_ERROR = 8  # bases (homopolymers) or units (tandem repeats) one error changes at most
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def homopolymer_error_rates(length: np.ndarray, curves: dict = ONT_LENGTH_ERRORS) -> tuple[np.ndarray, ...]:
+    """For homopolymers of ``length`` bases: (chance of a length error, chance it is a loss, q of
+    its size's geometric law) from the fitted curves."""
+    f = curves["homopolymer"]
+    L = np.asarray(length, dtype=float)
+    return (f["pmax"] * _sigmoid((L - f["l50"]) / f["width"]), _sigmoid(f["loss_a"] + f["loss_b"] * (L - 10)),
+            _sigmoid(f["size_c"] + f["size_d"] * (L - 10)))
+
+
+def tandem_error_rate(period: np.ndarray, units: np.ndarray, curves: dict = ONT_LENGTH_ERRORS) -> np.ndarray:
+    """Chance that a read changes a tandem repeat of ``units`` units of ``period`` (2-6) bases by
+    whole units, from the fitted curve."""
+    f = curves["tandem"]
+    p, n = np.asarray(period, dtype=float), np.asarray(units, dtype=float)
+    return f["pmax"] * _sigmoid((n * p - f["l50"]) / f["width"]) * f["fall"] ** (p - 2)
+
+
+def _error_sizes(rng: np.random.Generator, q: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Sizes 1 + Geometric (P(k) ~ q ** (k - 1)), at most ``cap`` and _MAX_LENGTH_ERROR."""
+    u = np.maximum(rng.random(len(q)), 1e-300)
+    k = 1 + np.floor(np.log(u) / np.log(np.clip(q, 1e-9, 1 - 1e-9))).astype(np.int64)
+    return np.minimum(np.minimum(k, _MAX_LENGTH_ERROR), np.maximum(cap, 1))
 
 
 def _runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -861,9 +905,9 @@ def simulate_long_reads(
     if not 0 < min_len <= mean_len <= max_len:
         raise ValueError("need 0 < min_len <= mean_len <= max_len")
     rng = _rng(seed, 11)
-    hp_table = profile["hp"]
+    curves = _LENGTH_ERRORS.get(str(profile.get("length_errors")))
     hp_rates = np.zeros((16, 3))
-    for L, rates in hp_table.items():  # type: ignore[union-attr]
+    for L, rates in ({} if curves else profile["hp"]).items():  # type: ignore[union-attr]
         hp_rates[L] = rates
     sub_rate, ins_rate, del_rate = float(profile["sub"]), float(profile["ins"]), float(profile["del"])
     q_good = int(profile["qual"])
@@ -875,6 +919,9 @@ def simulate_long_reads(
         codes = _CODE[np.frombuffer(hap.seq.encode(), dtype=np.uint8)]
         run_start, run_len = _runs(codes)
         run_start, run_len = run_start[codes[run_start] < 4], run_len[codes[run_start] < 4]
+        # tandem repeats of period 2-6 (start, end, period), for the fitted length errors
+        tandem = np.array([t for t in repeat_tracts(hap.seq) if t[2] >= 2] if curves else [],
+                          dtype=np.int64).reshape(-1, 3)
         n = max(1, round(depth * hl / (mean_len * len(haplotypes))))
         lens = np.clip(np.rint(rng.gamma(4.0, mean_len / 4.0, n)), min_len, max_len).astype(np.int64)
         starts = rng.integers(-(lens // 2), hl - 500, n)
@@ -884,35 +931,29 @@ def simulate_long_reads(
                 continue
             reads.extend(_long_read(hap, h, codes, run_start, run_len, s, e, rng, hp_rates, sub_rate, ins_rate,
                                     del_rate, q_good, (int(q_err_lo), int(q_err_hi)), split_fraction,
-                                    f"{name_prefix}:{h}:{serial:06d}", read_group))
+                                    f"{name_prefix}:{h}:{serial:06d}", read_group, curves, tandem))
             serial += 1
     return reads
 
 
 def _long_read(hap: Haplotype, h: int, codes: np.ndarray, run_start: np.ndarray, run_len: np.ndarray, s: int, e: int,
                rng: np.random.Generator, hp_rates: np.ndarray, sub_rate: float, ins_rate: float, del_rate: float,
-               q_good: int, q_err: tuple[int, int], split_fraction: float, name: str, rg: str) -> list[SimRead]:
-    """One long read over haplotype [s, e) with its errors (and its supplementary part)."""
+               q_good: int, q_err: tuple[int, int], split_fraction: float, name: str, rg: str,
+               curves: dict | None = None, tandem: np.ndarray | None = None) -> list[SimRead]:
+    """One long read over haplotype [s, e) with its errors (and its supplementary part).
+    Homopolymer (and tandem-repeat) length errors follow ``curves`` where given, else the
+    per-length table ``hp_rates``."""
     lo, hi = np.searchsorted(run_start, s), np.searchsorted(run_start, e)
     rs, rl = run_start[lo:hi], run_len[lo:hi]
     inside = rs + rl <= e
     rs, rl = rs[inside], rl[inside]
-    p = hp_rates[np.minimum(rl, 15)]
-    u = rng.random(len(rs))
-    minus = u < p[:, 0]
-    plus = (u >= p[:, 0]) & (u < p[:, 0] + p[:, 1])
-    two = (u >= p[:, 0] + p[:, 1]) & (u < p[:, 0] + p[:, 1] + p[:, 2])
-    two_minus = two & (rng.random(len(rs)) < 0.5) & (rl >= 3)
-    two_plus = two & ~two_minus
     n = e - s
-    # copies of each haplotype base in the read: 0 lost, 1, or 2-3 (extra copies of its base)
-    copies = np.ones(n, dtype=np.int64)
-    first = rs - s
-    copies[first[minus]] = 0
-    copies[first[two_minus]] = 0
-    copies[first[two_minus] + 1] = 0
-    copies[first[plus]] = 2
-    copies[first[two_plus]] = 3
+    unit_copies = np.zeros((0, 2), dtype=np.int64)
+    if curves is not None:
+        copies = _homopolymer_length_errors(rng, curves, rs - s, rl, n)
+        unit_copies = _tandem_length_errors(rng, curves, tandem, s, e, copies)
+    else:
+        copies = _homopolymer_table_errors(rng, hp_rates, rs - s, rl, n)
     # lone indels of 1-3 bp (1: 70 %, 2: 20 %, 3: 10 %)
     lone = np.flatnonzero(rng.random(n) < del_rate)
     for k in (2, 3):
@@ -921,10 +962,81 @@ def _long_read(hap: Haplotype, h: int, codes: np.ndarray, run_start: np.ndarray,
             copies[longer + j] = np.minimum(copies[longer + j], 0)
     copies[lone[copies[lone] == 1]] = 0
     src = np.repeat(np.arange(s, e), copies)
-    seq = codes[src].copy()
     # extra copies are insertions before the run's first base (left-aligned: the last copy is the
     # aligned one)
     is_ins = np.concatenate((src[1:] == src[:-1], [False]))
+    if len(unit_copies):
+        # gained tandem-repeat units: copies of the tract's first units, inserted before it
+        at = np.searchsorted(src, unit_copies[:, 0])
+        extra = np.concatenate([np.arange(a, a + k) for a, k in unit_copies.tolist()])
+        src = np.insert(src, np.repeat(at, unit_copies[:, 1]), extra)
+        is_ins = np.insert(is_ins, np.repeat(at, unit_copies[:, 1]), True)
+    seq = codes[src].copy()
+    return _finish_long_read(hap, h, codes, s, e, rng, src, seq, is_ins, sub_rate, ins_rate, q_good, q_err,
+                             split_fraction, name, rg)
+
+
+def _homopolymer_table_errors(rng: np.random.Generator, hp_rates: np.ndarray, first: np.ndarray, rl: np.ndarray,
+                              n: int) -> np.ndarray:
+    """Copies of each read base (0 lost, 1, 2-3) after homopolymer errors from a per-length table
+    (one base shorter / longer / two off) of runs starting at read offsets ``first``."""
+    p = hp_rates[np.minimum(rl, 15)]
+    u = rng.random(len(rl))
+    minus = u < p[:, 0]
+    plus = (u >= p[:, 0]) & (u < p[:, 0] + p[:, 1])
+    two = (u >= p[:, 0] + p[:, 1]) & (u < p[:, 0] + p[:, 1] + p[:, 2])
+    two_minus = two & (rng.random(len(rl)) < 0.5) & (rl >= 3)
+    two_plus = two & ~two_minus
+    # copies of each haplotype base in the read: 0 lost, 1, or 2-3 (extra copies of its base)
+    copies = np.ones(n, dtype=np.int64)
+    copies[first[minus]] = 0
+    copies[first[two_minus]] = 0
+    copies[first[two_minus] + 1] = 0
+    copies[first[plus]] = 2
+    copies[first[two_plus]] = 3
+    return copies
+
+
+def _homopolymer_length_errors(rng: np.random.Generator, curves: dict, first: np.ndarray, rl: np.ndarray,
+                               n: int) -> np.ndarray:
+    """Copies of each read base (0 lost, 1, 1 + k) after homopolymer length errors from the fitted
+    curves: a run loses its first k bases (at most all but one) or gains k copies of its first."""
+    p_err, p_loss, q = homopolymer_error_rates(rl, curves)
+    err = rng.random(len(rl)) < p_err
+    loss = err & (rng.random(len(rl)) < p_loss)
+    size = _error_sizes(rng, q, np.where(loss, rl - 1, _MAX_LENGTH_ERROR))
+    copies = np.ones(n, dtype=np.int64)
+    for j in range(_MAX_LENGTH_ERROR):
+        copies[first[loss & (size > j)] + j] = 0
+    gain = err & ~loss
+    copies[first[gain]] = 1 + size[gain]
+    return copies
+
+
+def _tandem_length_errors(rng: np.random.Generator, curves: dict, tandem: np.ndarray | None, s: int, e: int,
+                          copies: np.ndarray) -> np.ndarray:
+    """Whole-unit length errors of the tandem repeats (period 2-6) inside read [s, e) from the
+    fitted curve: a lost unit zeroes the tract's first units in ``copies`` (in place); gained
+    ones are returned as (haplotype position of the tract's start, bases to copy from there)."""
+    if tandem is None or not len(tandem):
+        return np.zeros((0, 2), dtype=np.int64)
+    t = tandem[(tandem[:, 0] >= s) & (tandem[:, 1] <= e)]
+    per, units = t[:, 2], (t[:, 1] - t[:, 0]) // t[:, 2]
+    err = rng.random(len(t)) < tandem_error_rate(per, units, curves)
+    loss = err & (rng.random(len(t)) < curves["tandem"]["loss"])
+    size = _error_sizes(rng, np.full(len(t), curves["tandem"]["size_q"]), np.where(loss, units - 1, 3))
+    for k in np.flatnonzero(loss):
+        copies[t[k, 0] - s : t[k, 0] - s + size[k] * per[k]] = 0
+    gain = err & ~loss
+    return np.stack((t[gain, 0], size[gain] * per[gain]), axis=1)
+
+
+def _finish_long_read(hap: Haplotype, h: int, codes: np.ndarray, s: int, e: int, rng: np.random.Generator,
+                      src: np.ndarray, seq: np.ndarray, is_ins: np.ndarray, sub_rate: float, ins_rate: float,
+                      q_good: int, q_err: tuple[int, int], split_fraction: float, name: str,
+                      rg: str) -> list[SimRead]:
+    """A long read from its haplotype bases ``src`` (after length errors): lone insertions and
+    substitutions, qualities, the split part, and its records."""
     # lone insertions of a random base
     add = np.flatnonzero(rng.random(len(src)) < ins_rate)
     add = np.sort(np.concatenate((add, add[rng.random(add.size) < 0.3], add[rng.random(add.size) < 0.1])))
