@@ -758,13 +758,15 @@ PYBIND11_MODULE(_core, m) {
         d["indel"] = arr(c.indel);
         d["total"] = arr(c.total);
         d["loci"] = arr(c.loci);
+        d["multi"] = arr(c.multi);
         d["loci_seen"] = c.loci_seen;
         d["loci_skipped"] = c.loci_skipped;
         return d;
       },
       py::arg("bam"), py::arg("ref"), py::arg("chunks"), py::arg("min_mapq") = 20, py::arg("hts_threads") = 0,
-      "Reads with and without a whole-unit indel at the reference's tandem repeats in `chunks`, per read group: "
-      "arrays [read group, period 0..8, units 0..20] (see gmscall.error_model)");
+      "Reads with and without a whole-unit indel at the reference's tandem repeats in `chunks`, per read group "
+      "(and of the former, those off by 2+ units: multi): arrays [read group, period 0..8, units 0..20] "
+      "(see gmscall.error_model)");
   m.def("read_header_text", &read_header_text, py::arg("path"), py::arg("ref") = std::string(),
         py::call_guard<py::gil_scoped_release>());
 }

@@ -44,10 +44,11 @@ def _random_flank(rng: np.random.Generator, n: int) -> str:
 
 
 def _write_repeat_bam(tmp: Path, seed: int = 7, copies: int = 60, depth: int = 40, read_len: int = 100,
-                      rg: str = "lib1", sample: str = "S1", tracts_spec=TRACTS) -> tuple[Path, Path]:
+                      rg: str = "lib1", sample: str = "S1", tracts_spec=TRACTS,
+                      two_units: float = 0.0) -> tuple[Path, Path]:
     """A reference of `copies` blocks per tract kind (flank + tract), and forward reads that each
-    lose one unit of a tract they span with the kind's rate (CIGAR with the deletion at the
-    tract's start, left-aligned as an aligner writes it)."""
+    lose one unit of a tract they span with the kind's rate (homopolymers: two, a ``two_units`` share; CIGAR
+    with the deletion at the tract's start, left-aligned as an aligner writes it)."""
     rng = np.random.default_rng(seed)
     parts, tracts = [], []
     pos = 0
@@ -86,9 +87,10 @@ def _write_repeat_bam(tmp: Path, seed: int = 7, copies: int = 60, depth: int = 4
             for ts, te, kind in covered:
                 unit, _, rate = tracts_spec[kind]
                 if rng.random() < rate:
+                    lost = len(unit) * (2 if two_units and len(unit) == 1 and rng.random() < two_units else 1)
                     seq.append(ref[rp:ts])
-                    cigar += [(0, ts - rp), (2, len(unit))]
-                    rp = ts + len(unit)
+                    cigar += [(0, ts - rp), (2, lost)]
+                    rp = ts + lost
             need = read_len - sum(len(x) for x in seq)
             seq.append(ref[rp:rp + need])
             cigar.append((0, need))
@@ -129,6 +131,46 @@ def test_counts_recover_known_indel_rates(tmp_path):
     assert m.rates[1][8 - 1] == pytest.approx(0.01, rel=0.6)
     assert m.gap_open[1][14 - 1] < m.gap_open[1][8 - 1] <= 45
     assert m.rates[1] == tuple(sorted(m.rates[1]))  # rates only rise with length
+
+
+def test_homopolymer_gap_continuation_is_learnt_from_how_far_slips_run(tmp_path):
+    """Reads whose homopolymer slips are two bases in 45 % of cases (ONT-like) get the continuation
+    class nearest 0.45 (0.5) at homopolymers; one-base slips (Illumina-like) keep the default, and
+    the model line and gap tables are those of before."""
+    spec = (("A", 8, 0.05), ("C", 14, 0.3), ("CA", 8, 0.04))
+    bam, fa = _write_repeat_bam(tmp_path, copies=40, tracts_spec=spec, two_units=0.45)
+    length = pysam.FastaFile(str(fa)).get_reference_length("chrR")
+    c = _core.count_repeat_indels(str(bam), str(fa), [("chrR", 0, length)], 20, 0)
+    k, multi = c["indel"][0], c["multi"][0]
+    assert (multi <= k).all() and multi[2].sum() == 0  # CA: one-unit slips only
+    assert multi[1, 14] / k[1, 14] == pytest.approx(0.45, abs=0.06)
+    (m,) = learn_error_model(bam, fa, [Region("chrR", 0, length)])
+    ext = _core.gap_ext_classes
+    assert m.gap_ext and ext[m.gap_ext[14 - 1]] == 0.5 and "gap continuation learnt" in m.fit
+    table = m.table(45, 30, 1.0)
+    assert table[1 * 21 + 14] >> 6 == m.gap_ext[14 - 1] and table[2 * 21 + 8] >> 6 == 1  # CA: its period's class
+    # the continuation enters the Phred: with e = 0.5 a slip's one-unit odds need a larger gap-open
+    assert m.gap_open[1][14 - 1] == rate_to_phred(m.rates[1][14 - 1], 1, 14, ext_class=m.gap_ext[14 - 1])
+    back = read_error_model(write_error_model(tmp_path / "m.txt", [m]))
+    assert back == [m] and 'GapExt="P1:' in m.header_line()
+
+    plain_dir = tmp_path / "plain"
+    plain_dir.mkdir()
+    bam1, fa1 = _write_repeat_bam(plain_dir, copies=40, tracts_spec=spec)
+    (m1,) = learn_error_model(bam1, fa1, [Region("chrR", 0, length)])
+    assert m1.gap_ext == () and "GapExt" not in m1.header_line() and "continuation" not in m1.fit
+    assert all(t >> 6 == 0 for t in m1.table(45, 30, 1.0)[21:42])
+
+
+def test_a_bad_gap_continuation_line_is_refused():
+    line = ('##gmscallErrorModel=<ReadGroup=a,Sample=S,Platform=ONT,Loci=1,Reads=1,Fit="x",'
+            'GapOpen="P1:' + ",".join(["20"] * 20) + '",GapExt="P1:' + ",".join(["1"] * 19) + '">')
+    from gmscall.error_model import parse_header_line
+    from gmscall.errors import InputError
+
+    with pytest.raises(InputError, match="GapExt"):
+        parse_header_line(line)
+    assert parse_header_line(line.replace('"P1:' + ",".join(["1"] * 19), '"P1:' + ",".join(["1"] * 20))).gap_ext == (1,) * 20
 
 
 def test_a_real_allele_is_not_counted_as_errors(tmp_path):

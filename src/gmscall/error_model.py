@@ -18,7 +18,8 @@ that can open at any of L - p + 1 places, g the gap-open, e the gap continuation
 class, ``_core.gap_ext_classes``); g is set so that this equals ODDS_SCALE r / (1 - r). The pair-HMM uses, at
 each position, the lower of the learnt Phred and the default (``CallOptions.gap_open_*``): a library
 noisier than the default assumes gets the learnt penalty (and the continuation of its period's
-class), a cleaner one keeps the default. A period with fewer than ``MIN_LOCI`` loci or
+class; for homopolymers the class is learnt from the share of slips 2+ bases long,
+``homopolymer_ext_classes``), a cleaner one keeps the default. A period with fewer than ``MIN_LOCI`` loci or
 ``MIN_READS`` reads (and no shorter period counted) keeps the default; the header line says which.
 """
 
@@ -62,6 +63,13 @@ PHRED_FLOOR = 20  # a gap-open above 1 % makes every repeat position cost the ma
 # target with it; at 15 its calls are those of 20 on its slice).
 PLATFORM_PHRED_FLOOR = {"ONT": 15}
 EXT_CLASS = (0, 0, 1, 2, 2, 3, 3, 3, 3)  # by period: as gmscall/error_model.hpp's gap_ext_class
+# Homopolymer slips' gap continuation is learnt from how far they run (2+ bases off among the
+# reads with one): ONT R10 reads are 2+ bases off in 18 % of their homopolymer slips at 2 bp and
+# 50-60 % at 15-20 bp (benchmarks/error_profile.py on the real slice), against the default
+# continuation 0.1 that made such reads evidence of 2-3 bp indel alleles. Lengths with fewer
+# reads borrow from the read group's pooled share; fewer than MIN_EXT_READS slips: the default.
+EXT_PRIOR_READS = 20.0
+MIN_EXT_READS = 200
 
 
 def _first_units(period: int) -> int:
@@ -82,6 +90,13 @@ class ErrorModel:
     fit: str
     gap_open: dict[int, tuple[int, ...]] = field(default_factory=dict)
     rates: dict[int, tuple[float, ...]] = field(default_factory=dict, compare=False)
+    # homopolymer gap continuation class by length (1-20 units), where the reads' slips run
+    # further than the period's class says (absent: EXT_CLASS[1] throughout)
+    gap_ext: tuple[int, ...] = ()
+
+    def ext_class(self, period: int, units: int) -> int:
+        """The gap continuation class of a learnt tract's positions."""
+        return self.gap_ext[units - 1] if period == 1 and self.gap_ext else EXT_CLASS[period]
 
     def header_line(self, source: str = "") -> str:
         """``##gmscallErrorModel=<ReadGroup=..,Sample=..,Platform=..,[Source="..",]Loci=..,Reads=..,
@@ -89,9 +104,10 @@ class ErrorModel:
         units from 1 (period 1) or 2 (the others) to 20)."""
         go = ";".join(f"P{p}:{','.join(str(v) for v in vals)}" for p, vals in sorted(self.gap_open.items()))
         src = f'Source="{source}",' if source else ""
+        ext = f',GapExt="P1:{",".join(map(str, self.gap_ext))}"' if self.gap_ext else ""
         return (f"##{HEADER_KEY}=<ReadGroup={self.read_group or '-'},Sample={self.sample or '-'},"
                 f"Platform={self.platform or '-'},{src}Loci={self.loci},Reads={self.reads},Fit=\"{self.fit}\","
-                f"GapOpen=\"{go}\">")
+                f"GapOpen=\"{go}\"{ext}>")
 
     def table(self, gap_open_max: int, gap_open_min: int, gap_open_slope: float) -> list[int]:
         """The core's gap code table (``[period][units]``, 9 x 21): per entry the lower of the default
@@ -105,7 +121,7 @@ class ErrorModel:
                 if learnt is not None and u >= _first_units(p):
                     v = learnt[u - _first_units(p)]
                     if v < d:
-                        code = v | (EXT_CLASS[p] << 6)
+                        code = v | (self.ext_class(p, u) << 6)
                 out[p * (MAX_UNITS + 1) + u] = code
         return out
 
@@ -168,10 +184,11 @@ def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return out
 
 
-def rate_to_phred(rate: float, period: int, units: int, floor: int = PHRED_FLOOR) -> int:
+def rate_to_phred(rate: float, period: int, units: int, floor: int = PHRED_FLOOR, ext_class: int | None = None) -> int:
     """The gap-open Phred at which the pair-HMM's odds of a read one unit off equal
-    ODDS_SCALE * rate / (1 - rate)."""
-    ext = _EXT_VALUES[EXT_CLASS[period]] if rate > 0 else 0.1
+    ODDS_SCALE * rate / (1 - rate) (with the gap continuation of ``ext_class``, default the
+    period's)."""
+    ext = _EXT_VALUES[EXT_CLASS[period] if ext_class is None else ext_class] if rate > 0 else 0.1
     length = period * units
     places = 2.0 * (length - period + 1) * ext ** (period - 1) * (1.0 - ext)
     g = ODDS_SCALE * rate / (1.0 - rate) / places
@@ -190,9 +207,28 @@ def _ext_values() -> tuple[float, ...]:
 _EXT_VALUES = _ext_values()
 
 
+def homopolymer_ext_classes(k: np.ndarray, multi: np.ndarray, loci: np.ndarray) -> tuple[int, ...]:
+    """Gap continuation class per homopolymer length (1-20) from the reads' slips: of the reads
+    with a whole-unit indel in a homopolymer of u bases (k[u]), those off by 2+ bases (multi[u]).
+    The pair-HMM's gap goes on with continuation e, so a slip is 2+ bases off with chance e: the
+    share, shrunk towards that of all lengths (EXT_PRIOR_READS) and never falling with length, is
+    put in the nearest class (_core.gap_ext_classes). () where every length gets the period's
+    default class (as for reads whose slips are mostly one base: Illumina's and PCR stutter)."""
+    ok = loci[1:] >= MIN_BIN_LOCI
+    kk, mm = np.where(ok, k[1:], 0).astype(float), np.where(ok, multi[1:], 0).astype(float)
+    if kk.sum() < MIN_EXT_READS:
+        return ()
+    pooled = mm.sum() / kk.sum()
+    share = np.maximum.accumulate((mm + EXT_PRIOR_READS * pooled) / (kk + EXT_PRIOR_READS))
+    values = np.array(_EXT_VALUES)
+    classes = tuple(int(np.argmin(np.abs(values - e))) for e in share)
+    return () if all(c == EXT_CLASS[1] for c in classes) else classes
+
+
 def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np.ndarray,
-               loci: np.ndarray) -> ErrorModel:
-    """A model from count tables ``[period 0..8][units 0..20]`` (as ``_core.count_repeat_indels``)."""
+               loci: np.ndarray, multi: np.ndarray | None = None) -> ErrorModel:
+    """A model from count tables ``[period 0..8][units 0..20]`` (as ``_core.count_repeat_indels``;
+    ``multi``: of the indel reads, those off by 2+ units, for the homopolymer gap continuation)."""
     data, learnt, borrowed, default = {}, [], [], []
     for p in range(1, MAX_PERIOD + 1):
         u0 = _first_units(p)
@@ -203,6 +239,7 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
     floor = PLATFORM_PHRED_FLOOR.get(normalise_platform(platform), PHRED_FLOOR)
     gap_open: dict[int, tuple[int, ...]] = {}
     rates: dict[int, tuple[float, ...]] = {}
+    gap_ext = homopolymer_ext_classes(k[1], multi[1], loci[1]) if multi is not None and 1 in data else ()
     if data:
         curves = _fit_periods(data)
         for p in range(1, MAX_PERIOD + 1):
@@ -222,7 +259,9 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             kp, np_ = np.where(few, 0, kp), np.where(few, 0, np_)  # lengths seen at one or two loci: the curve
             est = np.maximum.accumulate((kp + PRIOR_READS * fit) / (np_ + PRIOR_READS))  # no fewer errors if longer
             rates[p] = tuple(float(x) for x in est)
-            gap_open[p] = tuple(rate_to_phred(float(x), p, int(u), floor) for x, u in zip(est, units))
+            gap_open[p] = tuple(rate_to_phred(float(x), p, int(u), floor,
+                                              gap_ext[int(u) - 1] if p == 1 and gap_ext else None)
+                                for x, u in zip(est, units))
     if not learnt:
         fit = f"default: fewer than {MIN_LOCI} tandem-repeat loci or {MIN_READS} reads per period"
         default = list(range(1, MAX_PERIOD + 1))
@@ -234,8 +273,10 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             fit += f"; default for {','.join(map(str, default))}"
         if borrowed or default:
             fit += f" (fewer than {MIN_LOCI} loci or {MIN_READS} reads)"
+    if gap_ext:
+        fit += "; homopolymer gap continuation learnt"
     return ErrorModel(read_group, sample, platform, int(loci[1:, 1:].sum()), int(n[1:, 1:].sum()), fit,
-                      gap_open, rates)
+                      gap_open, rates, gap_ext)
 
 
 def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
@@ -253,7 +294,7 @@ def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
         c = _core.count_repeat_indels(str(bam), str(ref), chunks, min_mq, max(0, threads - 1))
         for g, rg in enumerate(c["read_groups"]):
             out.append(fit_counts(rg, c["samples"][g], platform or c["platforms"][g], c["indel"][g], c["total"][g],
-                                  c["loci"][g]))
+                                  c["loci"][g], c["multi"][g]))
     return out
 
 
@@ -293,10 +334,16 @@ def parse_header_line(line: str, where: str = "") -> ErrorModel:
             if len(vals) != MAX_UNITS - _first_units(p) + 1 or not all(1 <= v <= 63 for v in vals):
                 raise ValueError(f"{name}: {MAX_UNITS - _first_units(p) + 1} Phred values in [1, 63] expected")
             gap_open[p] = vals
+        gap_ext: tuple[int, ...] = ()
+        if fields.get("GapExt"):
+            name, _, values = fields["GapExt"].partition(":")
+            gap_ext = tuple(int(v) for v in values.split(","))
+            if name != "P1" or len(gap_ext) != MAX_UNITS or not all(0 <= v < len(_EXT_VALUES) for v in gap_ext):
+                raise ValueError(f"GapExt: P1 and {MAX_UNITS} classes in [0, {len(_EXT_VALUES) - 1}] expected")
         rg, sm, pl = (fields.get(k, "-") for k in ("ReadGroup", "Sample", "Platform"))
         return ErrorModel("" if rg == "-" else rg, "" if sm == "-" else sm, "" if pl == "-" else pl,
                           int(fields.get("Loci", "0")), int(fields.get("Reads", "0")), fields.get("Fit", ""),
-                          gap_open)
+                          gap_open, gap_ext=gap_ext)
     except ValueError as e:
         raise InputError(f"{where}bad ##{HEADER_KEY} line ({e}): {line.strip()[:80]!r}") from None
 
@@ -349,6 +396,11 @@ def sample_tables(models: Sequence[ErrorModel], samples: Sequence[str], gap_open
                 w = np.array([max(1, g.reads) for g in have], dtype=float)
                 vals = np.array([g.gap_open[p] for g in have], dtype=float)
                 gap_open[p] = tuple(round(float(x)) for x in (w[:, None] * vals).sum(0) / w.sum())
-            m = ErrorModel("", s, "", 0, 0, "pooled", gap_open)
+            gap_ext: tuple[int, ...] = ()
+            if any(g.gap_ext for g in group):
+                w = np.array([max(1, g.reads) for g in group], dtype=float)
+                cls = np.array([g.gap_ext or (EXT_CLASS[1],) * MAX_UNITS for g in group], dtype=float)
+                gap_ext = tuple(round(float(x)) for x in (w[:, None] * cls).sum(0) / w.sum())
+            m = ErrorModel("", s, "", 0, 0, "pooled", gap_open, gap_ext=gap_ext)
         out.append(tuple(m.table(gap_open_max, gap_open_min, gap_open_slope)))
     return tuple(out)

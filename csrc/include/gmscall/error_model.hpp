@@ -30,8 +30,10 @@ inline int gap_ext_class(int period) { return period <= 1 ? 0 : period == 2 ? 1 
 struct RepeatIndelCounts {
   std::vector<std::string> read_groups, samples, platforms;  // @RG ID, SM, PL ("" when absent)
   // Per read group, kStrTableSize entries each: reads with a whole-unit indel in the tract, reads
-  // spanning it, and loci counted (loci whose reads look like a real indel allele are left out).
-  std::vector<int64_t> indel, total, loci;
+  // spanning it, and loci counted (loci whose reads look like a real indel allele are left out);
+  // multi: of the indel reads, those off by two units or more (how far a slip runs: the gap
+  // continuation).
+  std::vector<int64_t> indel, total, loci, multi;
   int64_t loci_seen = 0, loci_skipped = 0;  // skipped: an indel allele too frequent for an error
 };
 
