@@ -163,13 +163,20 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
       if (first == loci.size()) break;
       const int64_t rend = bam_endpos(b.get());
       if (loci[first].end + 2 > rend) continue;
+      // The read's indels that can touch a locus of the chunk (loci lie 3 bases or more inside
+      // it): a long read's CIGAR is walked over the chunk only, and each locus looks at the indels
+      // from the first that can reach it (sorted by position; the longest deletion bounds the reach).
       indels.clear();
+      int32_t longest_del = 0;
       const uint32_t* cig = bam_get_cigar(b.get());
       int64_t rp = pos;
-      for (uint32_t k = 0; k < c.n_cigar; ++k) {
+      for (uint32_t k = 0; k < c.n_cigar && rp <= end + 2; ++k) {
         const uint32_t op = bam_cigar_op(cig[k]), len = bam_cigar_oplen(cig[k]);
-        if (op == BAM_CINS) indels.push_back({rp, static_cast<int32_t>(len)});
-        if (op == BAM_CDEL) indels.push_back({rp, -static_cast<int32_t>(len)});
+        if (op == BAM_CINS && rp >= beg - 2) indels.push_back({rp, static_cast<int32_t>(len)});
+        if (op == BAM_CDEL && rp + static_cast<int64_t>(len) >= beg - 2) {
+          indels.push_back({rp, -static_cast<int32_t>(len)});
+          longest_del = std::max(longest_del, static_cast<int32_t>(len));
+        }
         if (bam_cigar_type(op) & 2) rp += len;
       }
       const int rg = group_of(b.get());
@@ -177,9 +184,12 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
         const Locus& l = loci[k];
         int units = 0;
         bool other = false;
-        for (const Indel& d : indels) {
+        const auto from = std::lower_bound(indels.begin(), indels.end(), l.beg - 2 - longest_del,
+                                           [](const Indel& d, int64_t x) { return d.at < x; });
+        for (auto it = from; it != indels.end() && it->at <= l.end + 2; ++it) {
+          const Indel& d = *it;
           const int64_t d_end = d.len > 0 ? d.at : d.at - d.len;
-          if (d_end < l.beg - 2 || d.at > l.end + 2) continue;
+          if (d_end < l.beg - 2) continue;
           const bool inside = d.len > 0 ? (d.at >= l.beg && d.at <= l.end) : (d.at >= l.beg && d_end <= l.end);
           const int32_t len = d.len > 0 ? d.len : -d.len;
           if (!inside || len % l.period || units != 0) {

@@ -152,11 +152,18 @@ std::vector<SiteLinks> paralog_evidence(const SampleEvidence& e, const std::vect
     if (first == sites.end() || *first >= batch.end[i]) continue;
     const auto last = std::lower_bound(first, sites.end(), batch.end[i]);
     v.read = i;
-    v.at = static_cast<size_t>(first - sites.begin());
-    v.end = static_cast<size_t>(last - sites.begin());
     v.bases.clear();
     v.at_site.clear();
-    walk_read_window(rv, e.ops, i, *first - kParalogReach, *(last - 1) + kParalogReach + 1, v);
+    // Only the read's bases within reach of its sites are looked at: the read is walked over each
+    // run of sites whose reaches touch (a long read spans kilobases between them).
+    for (auto run = first; run != last;) {
+      auto run_end = run + 1;
+      while (run_end != last && *run_end - *(run_end - 1) <= 2 * kParalogReach + 1) ++run_end;
+      v.at = static_cast<size_t>(run - sites.begin());
+      v.end = static_cast<size_t>(run_end - sites.begin());
+      walk_read_window(rv, e.ops, i, *run - kParalogReach, *(run_end - 1) + kParalogReach + 1, v);
+      run = run_end;
+    }
     for (const auto& [k, b] : v.at_site) {
       SiteLinks& s = out[k];
       AlleleLinks& a = s.allele[b];

@@ -88,8 +88,14 @@ void site_phase_obs(const std::vector<SampleEvidence>& samples, const CallParams
       if (first == pos.size() || pos[first] >= batch.end[i]) continue;
       const size_t last = static_cast<size_t>(std::lower_bound(pos.begin(), pos.end(), batch.end[i]) - pos.begin());
       hits.clear();
-      HetVisitor v{&pos, first, last, i, &batch, &e.eff_qual, &hits};
-      walk_read_window(rv, e.ops, i, pos[first], pos[last - 1] + 1, v);
+      // One short walk per het position (a long read spans kilobases between them).
+      for (size_t k = first; k < last;) {
+        size_t k_end = k + 1;
+        while (k_end < last && pos[k_end] == pos[k]) ++k_end;
+        HetVisitor v{&pos, k, k_end, i, &batch, &e.eff_qual, &hits};
+        walk_read_window(rv, e.ops, i, pos[k], pos[k] + 1, v);
+        k = k_end;
+      }
       const int cap = std::min<int>(batch.mapq[i], kMaxQual);
       const int64_t reach = fragment_reach(batch, i);
       for (const auto& [k, base, q] : hits) {
