@@ -306,13 +306,17 @@ class Session {
     const Backend backend = parse_backend(backend_name);
     std::vector<CallRecord> recs;
     std::vector<RefBlock> blocks;
+    WindowCounts counts;
     {
       py::gil_scoped_release release;
       std::vector<BamReader*> bams;
       for (auto& r : readers_) bams.push_back(r.get());
-      recs = call_region(bams, ref_, contig, beg, end, params, cohort, backend, params.gvcf ? &blocks : nullptr);
+      recs = call_region(bams, ref_, contig, beg, end, params, cohort, backend, params.gvcf ? &blocks : nullptr,
+                         &counts);
     }
     py::dict d = records_to_python(recs, static_cast<py::ssize_t>(cohort.n_samples));
+    d["windows"] = counts.planned;  // haplotype windows starting in the shard
+    d["screened"] = counts.screened;  // of them, left out by the indel screen
     if (params.gvcf) add_blocks(d, contig, beg, end, recs, blocks);
     return d;
   }
@@ -571,6 +575,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("gap_open_min", &CallParams::gap_open_min)
       .def_readwrite("gap_open_slope", &CallParams::gap_open_slope)
       .def_readwrite("gap_open_tables", &CallParams::gap_open_tables)
+      .def_readwrite("allele_error_tables", &CallParams::allele_error_tables)
+      .def_readwrite("indel_screen_qual", &CallParams::indel_screen_qual)
       .def_readwrite("read_pad", &CallParams::read_pad)
       .def_readwrite("de_novo_prior", &CallParams::de_novo_prior)
       .def_readwrite("gvcf", &CallParams::gvcf)
@@ -733,6 +739,9 @@ PYBIND11_MODULE(_core, m) {
       "deletions (REF first), as the long-tract indel priors measure it; 0 for SNVs; for tests.");
   m.def("set_htslib_quiet", [](bool quiet) { hts_set_log_level(quiet ? HTS_LOG_OFF : HTS_LOG_WARNING); },
         py::arg("quiet") = true, "Silence htslib's own [E::...] messages (gmscall reports errors itself).");
+  m.def("screen_qual", &calling::screen_qual, py::arg("carriers"), py::arg("covering"), py::arg("error"),
+        py::arg("het_prior"), py::arg("hom_prior"),
+        "The indel screen's count-level QUAL of one allele in one sample (core/indel_screen.cpp); for tests.");
   m.attr("gap_ext_classes") = std::vector<double>(std::begin(kGapExtClass), std::end(kGapExtClass));
   m.attr("str_max_period") = kStrMaxPeriod;
   m.attr("str_max_units") = kStrMaxUnits;

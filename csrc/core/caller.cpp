@@ -111,9 +111,15 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
   PairHmmBatch jobs;
   ev.work.clear();
   const ReadView rv = batch.view();
+  ev.counts = WindowCounts{};
   for (const Window& w : ev.windows) {
     if (w.end <= lo || w.beg >= end + after) continue;
-    plan_window(batch, rv, *cohort_reads.ops, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, ev.work);
+    const bool screened =
+        plan_window(batch, rv, *cohort_reads.ops, *cohort_reads.eff_qual, rs, w, params, max_span, jobs, ev.work);
+    if (w.beg >= beg && w.beg < end) {  // each window counted by the one shard it starts in
+      ev.counts.planned += 1;
+      ev.counts.screened += screened;
+    }
   }
   ev.lik.assign(jobs.jobs.size(), 0.0);
   static const PairHmmTables tables = make_pairhmm_tables();
@@ -128,7 +134,8 @@ void shard_evidence(const std::vector<BamReader*>& bams, const Reference& ref, c
 
 std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
                                     const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
-                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks) {
+                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks,
+                                    WindowCounts* counts) {
   if (blocks && cohort.n_samples != 1) throw InputError("a gVCF holds one sample: call each sample on its own");
   // A gVCF also needs the records that start before the shard and reach into it (a deletion), to
   // leave their bases out of the reference blocks: they are called here too, then dropped.
@@ -136,6 +143,7 @@ std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const R
       blocks ? std::max<int64_t>({kRecordReach, params.max_indel_len + 1, params.assemble ? kMaxAssembledIndel + 1 : 0}) : 0;
   ShardEvidence ev;
   shard_evidence(bams, ref, contig, beg, end, reach, params, cohort, backend, ev);
+  if (counts) *counts = ev.counts;
   const std::vector<SampleEvidence>& samples = *ev.samples;
   std::vector<CallRecord> out;
   call_site_snvs(samples, ev.site_snvs, params, cohort, ev.lo, end, out);

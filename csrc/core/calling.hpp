@@ -161,6 +161,7 @@ struct ShardEvidence {
   std::vector<WindowWork> work;
   std::vector<double> lik;      // per pair-HMM job
   const ReadBatch* batch = nullptr;  // the windows' reads, every sample
+  WindowCounts counts;  // of the windows that start in [beg, end)
 };
 // `reach` / `after`: how far before beg / after end a record may lie and still matter to this
 // shard (windows reaching there are aligned too).
@@ -325,6 +326,38 @@ void split_windows(const std::vector<Candidate>& alleles, std::vector<Window>& w
 void add_repeat_length_alleles(const RefSeq& ref, const std::vector<Candidate>& below, const CallParams& p,
                                std::vector<Window>& windows);
 
+// ---- indel_screen.cpp
+// The tandem-repeat tract an indel changes, as the learnt error model counts tracts: the primitive
+// period (1-8) of its inserted or deleted bases, the reference tract's length in whole units
+// (1-kStrMaxUnits) and the indel's signed length in units. period 0: an SNV, or bases of no period
+// up to 8.
+struct IndelTract {
+  int period = 0, units = 0, step = 0;
+};
+IndelTract indel_tract(const Candidate& a);
+// Per window allele (k) and sample column (s), at [k * columns + s]: the reads that cover the allele
+// and those that carry it (plan_window's read_carries).
+struct AlleleReadCounts {
+  size_t columns = 0;
+  std::vector<int> carriers, covering;
+};
+// What read i tells the screen about allele a, from read_carries (`carries`) and the read's indels
+// near the window: 1 it carries a, 0 it shows the reference's length at a's tract (no indel within
+// kScreenPad of the tract), -1 neither (it does not cover a, or carries another indel there: a
+// read that spells the allele another way, or another allele, is left out rather than counted
+// against a, which can only raise a's QUAL).
+constexpr int kScreenPad = 10;
+int screen_read_state(const Candidate& a, int carries, const std::vector<Candidate>& read_indels);
+// The count-level QUAL of an allele in one sample: -10 log10 P(hom-ref) from `carriers` of
+// `covering` reads under the genotyper's hypotheses, a read of a haplotype without the allele
+// showing it with probability `error`, and the indel priors.
+double screen_qual(int carriers, int covering, double error, double het_prior, double hom_prior);
+// Does the learnt error model explain every allele of `win` (CallParams::indel_screen_qual)? Only
+// windows of one-unit indels at tracts the model has a rate for, with no assembled or gVCF extra
+// haplotypes, and only where every sample with reads there has a table.
+bool screenable(const Window& win, const CallParams& p);
+bool errors_explain_window(const Window& win, const AlleleReadCounts& counts, const CallParams& p);
+
 // ---- haplotypes.cpp
 // Longest soft clip taken with the aligned bases next to it; a longer one is the rest of a split
 // (supplementary) alignment of a long read, not an insertion a window can explain.
@@ -342,7 +375,9 @@ QueryClip query_span(const ReadView& r, const OpIndex& ix, int i, int64_t lo, in
 // Applies allele `a` to `seq`, whose first base is reference position seq_beg. Several alleles of
 // one haplotype are applied right to left, so that earlier positions stay valid.
 void apply_candidate(std::string& seq, int64_t seq_beg, const Candidate& a);
-void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, const std::vector<uint8_t>& eff_qual,
+// Plans window `win`'s pair-HMM jobs into `jobs` and its WindowWork into `work` (none when it has
+// no reads or fewer than two haplotypes). Returns whether the indel screen left it out.
+bool plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, const std::vector<uint8_t>& eff_qual,
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work);
 PairHmmTables make_pairhmm_tables();

@@ -351,7 +351,7 @@ void add_extra_haplotype(const RefSeq& ref, int64_t hs, int64_t he, const Window
 
 }  // namespace
 
-void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, const std::vector<uint8_t>& eff_qual,
+bool plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, const std::vector<uint8_t>& eff_qual,
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work) {
   WindowWork w{&win, {0}, {}, jobs.jobs.size()};
@@ -365,23 +365,38 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
   const auto lo = std::lower_bound(batch.pos.begin(), batch.pos.end(), span_beg - max_span) - batch.pos.begin();
   for (int64_t i = lo; i < batch.size() && batch.pos[i] < span_end; ++i)
     if (batch.end[i] > span_beg) w.reads.push_back(static_cast<int32_t>(i));
-  if (w.reads.empty()) return;
+  if (w.reads.empty()) return false;
 
   // Candidate haplotypes: allele combinations seen on reads that cover every allele.
   std::map<uint64_t, int> mask_count;
   int max_len = 0;
   for (const Candidate& a : win.alleles) max_len = std::max(max_len, std::abs(a.len));
+  // The indel screen counts, per allele and sample, the reads that cover and carry it.
+  const bool screen = screenable(win, p);
+  AlleleReadCounts counts;
+  if (screen) {
+    counts.columns = p.allele_error_tables.size();
+    counts.carriers.assign(win.alleles.size() * counts.columns, 0);
+    counts.covering.assign(win.alleles.size() * counts.columns, 0);
+  }
   for (int32_t i : w.reads) {
     const auto indels = read_indels(rv, ix, i, ref, ref.beg + 1, span_beg - kReadFlank, span_end + kReadFlank);
     uint64_t mask = 0;
     bool complete = true;
-    for (size_t k = 0; k < win.alleles.size() && complete; ++k) {
+    const size_t col = batch.sample[i];
+    for (size_t k = 0; k < win.alleles.size() && (complete || screen); ++k) {
       const int c = read_carries(rv, ix, i, win.alleles[k], indels);
       if (c < 0) complete = false;
       if (c == 1) mask |= 1ULL << k;
+      if (screen && col < counts.columns) {
+        const int state = screen_read_state(win.alleles[k], c, indels);
+        counts.covering[k * counts.columns + col] += state >= 0;
+        counts.carriers[k * counts.columns + col] += state == 1;
+      }
     }
     if (complete && mask) ++mask_count[mask];
   }
+  if (screen && errors_explain_window(win, counts, p)) return true;
   // Assembled haplotypes count with their read support (their alleles may be soft-clipped or
   // written differently in the reads' CIGARs, so the reads above need not show them).
   for (const AssembledHaplotype& seed : win.seeds) {
@@ -435,7 +450,7 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
     for (uint64_t m : w.haps) seen |= (m >> k) & 1;
     if (!seen) add_haplotype(1ULL << k);
   }
-  if (w.haps.size() < 2) return;
+  if (w.haps.size() < 2) return false;
   w.first_extra = w.haps.size();
   std::vector<int> extra_len(w.haps.size(), 0);  // per haplotype: |length| of its extra allele
   int64_t longest_read = 0;
@@ -543,6 +558,7 @@ void plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
     }
   }
   work.push_back(std::move(w));
+  return false;
 }
 
 PairHmmTables make_pairhmm_tables() {

@@ -21,7 +21,7 @@ from typing import Any, Union
 from . import _core
 from .backend import resolve_backend
 from .cohort import CohortSpec, build_cohort, sample_platforms
-from .error_model import ErrorModel, learn_error_model, read_error_model, sample_tables
+from .error_model import ErrorModel, allele_error_tables, learn_error_model, read_error_model, sample_tables
 from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
 from .phasing import PhaseStage, PhasingFormatter
@@ -92,6 +92,9 @@ def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str
         tables = sample_tables(models, cohort.samples, opts.gap_open_max, opts.gap_open_min, opts.gap_open_slope)
         if any(tables):
             opts = dataclasses.replace(opts, gap_open_tables=tables)
+        errors = allele_error_tables(models, cohort.samples)
+        if any(errors):
+            opts = dataclasses.replace(opts, allele_error_tables=errors)
     return _Plan(bams, ref, cohort, be, opts, shards, session.ref_contigs(), tuple(models), note)
 
 
@@ -343,10 +346,22 @@ def _write_vcf(plan: _Plan, output: str | Path, command: str, threads: int, clie
     formatter: Any = ShardFormatter(layout)
     if phase:
         formatter = PhasingFormatter(formatter, plan.cohort.n_samples, plan.cohort.trios, keep_fragments)
+    windows = [0, 0]  # haplotype windows, and of them those the indel screen left out
     stream_vcf(output, header, formatter, plan.shards,
-               lambda todo: _shard_results(plan, todo, threads, client),
+               lambda todo: _count_windows(_shard_results(plan, todo, threads, client), windows),
                progress, work)
+    if plan.options.indel_screen_qual > 0 and plan.options.allele_error_tables and not plan.options.gvcf:
+        log.info("indel screen: %d of %d haplotype windows explained by the error model, not aligned",
+                 windows[1], windows[0])
     return formatter.stage.fragment_tags if phase else {}
+
+
+def _count_windows(results: Iterator[tuple[str, dict]], windows: list[int]) -> Iterator[tuple[str, dict]]:
+    with closing(results):
+        for contig, recs in results:
+            windows[0] += int(recs.get("windows", 0))
+            windows[1] += int(recs.get("screened", 0))
+            yield contig, recs
 
 
 def stream_vcf(output: str | Path, header: list[str], formatter: Any, shards: Sequence[Region],

@@ -117,7 +117,8 @@ def _cmd_call(args: argparse.Namespace) -> int:
                        gvcf=args.gvcf, gq_bands=_gq_bands(args.gq_bands), assemble=not args.no_assembly,
                        phase=not args.no_phase, platform=args.platform or "",
                        long_read_assembly=args.long_read_assembly,
-                       paralog_prior=0.0 if args.no_paralog_model else args.paralog_prior)
+                       paralog_prior=0.0 if args.no_paralog_model else args.paralog_prior,
+                       indel_screen_qual=args.indel_screen_qual)
     progress = _progress_bar() if sys.stderr.isatty() else None
     with _dask_client(args.dask) as client:
         call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
@@ -389,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "[learnt from the reads, per read group]")
     p.add_argument("--no-error-model", action="store_true",
                    help="no learnt indel error model: the default gap penalties")
+    p.add_argument("--indel-screen-qual", type=float, default=CallOptions.indel_screen_qual, metavar="Q",
+                   help="leave out (no pair-HMM) a haplotype window of one-unit indels at tandem repeats whose "
+                        "reads the learnt error model explains: every allele's QUAL from its read counts below Q; "
+                        f"0: align every window; at most --min-qual [{CallOptions.indel_screen_qual:.2f}; not with "
+                        "--gvcf]")
     p.add_argument("--no-paralog-model", action="store_true",
                    help="no mapping-artefact hypothesis for SNVs (reads of a paralogous copy placed here): "
                         "low-fraction SNVs whose ALT reads carry other low-fraction SNVs are called as hets")

@@ -36,7 +36,7 @@ import numpy as np
 from .errors import InputError
 from .regions import Region
 
-__all__ = ["ErrorModel", "learn_error_model", "read_error_model", "write_error_model"]
+__all__ = ["ErrorModel", "allele_error_tables", "learn_error_model", "read_error_model", "write_error_model"]
 
 HEADER_KEY = "gmscallErrorModel"
 MAX_PERIOD = 8
@@ -403,4 +403,54 @@ def sample_tables(models: Sequence[ErrorModel], samples: Sequence[str], gap_open
                 gap_ext = tuple(round(float(x)) for x in (w[:, None] * cls).sum(0) / w.sum())
             m = ErrorModel("", s, "", 0, 0, "pooled", gap_open, gap_ext=gap_ext)
         out.append(tuple(m.table(gap_open_max, gap_open_min, gap_open_slope)))
+    return tuple(out)
+
+
+def _expressed_rates(model: ErrorModel) -> dict[int, tuple[float, ...]]:
+    """Per learnt period, by length in units, the rate of reads with a whole-unit indel that the
+    model's gap-open Phred stands for (rate_to_phred undone): the learnt rate where the Phred
+    was not clipped, lower where the floor clipped it (the pair-HMM then weighs a read one unit
+    off as that lower rate says, and so does the screen). A model read from a file gives the same."""
+    out = {}
+    for p, phreds in model.gap_open.items():
+        rates = []
+        for units, q in zip(range(_first_units(p), MAX_UNITS + 1), phreds):
+            ext = _EXT_VALUES[model.ext_class(p, units)]
+            odds = 10.0 ** (-q / 10.0) * 2.0 * (p * units - p + 1) * ext ** (p - 1) * (1.0 - ext)
+            x = odds / ODDS_SCALE
+            rates.append(x / (1.0 + x))
+        out[p] = tuple(rates)
+    return out
+
+
+def allele_error_tables(models: Sequence[ErrorModel], samples: Sequence[str]) -> tuple[tuple[float, ...], ...]:
+    """Per VCF column, the indel screen's table (csrc: CallParams::allele_error_tables, 9 x 21 by
+    [period][units]): the probability that a read shows one given one-unit indel of a tract where
+    its haplotype has none. The pair-HMM is set so that its odds of a read one unit off, either way,
+    are ODDS_SCALE r / (1 - r) (rate_to_phred); one way is half of that. 0 where the model has no
+    rate (a period it did not learn); an empty tuple for a sample without a model (several read
+    groups: the reads-weighted mean rate)."""
+    by_sample: dict[str, list[ErrorModel]] = {}
+    for m in models:
+        by_sample.setdefault(m.sample, []).append(m)
+    if len(samples) == 1 and samples[0] not in by_sample and len(by_sample) == 1:
+        by_sample = {samples[0]: next(iter(by_sample.values()))}
+    out = []
+    for s in samples:
+        group = [(max(1, m.reads), _expressed_rates(m)) for m in by_sample.get(s, [])]
+        group = [(w, r) for w, r in group if r]
+        if not group:
+            out.append(())
+            continue
+        table = [0.0] * ((MAX_PERIOD + 1) * (MAX_UNITS + 1))
+        for p in range(1, MAX_PERIOD + 1):
+            have = [(w, r[p]) for w, r in group if p in r]
+            if not have:
+                continue
+            total = sum(w for w, _ in have)
+            for j, units in enumerate(range(_first_units(p), MAX_UNITS + 1)):
+                rate = sum(w * r[j] for w, r in have) / total
+                odds = ODDS_SCALE * rate / (1.0 - rate) / 2.0 if rate < 1.0 else 1.0
+                table[p * (MAX_UNITS + 1) + units] = odds / (1.0 + odds)
+        out.append(tuple(table))
     return tuple(out)

@@ -12,6 +12,11 @@ DEFAULT_SHARD = 250_000  # `call`/`somatic`: fastest on the benchmark set, per-s
 # `genotype`: a shard holds the parsed lines of every gVCF over it (a few hundred thousand objects
 # for 30 samples at 250 kb), so shards are smaller than `call`'s.
 GENOTYPE_SHARD = 50_000
+# The indel screen leaves a window out where, by its read counts alone, every allele is at least as
+# likely absent as present (QUAL below 10 log10 2). On the HiFi set chosen on (chr20:2-3 Mb, seed 1)
+# and the real HiFi and ONT slices, the windows that wrote a record scored 10.3 or more by counts
+# (the pair-HMM gave them 17 or more); 879, 54 and 32 windows scored below (docs/long-reads.md).
+INDEL_SCREEN_QUAL = 10.0 * math.log10(2.0)
 
 
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:
@@ -95,6 +100,13 @@ class CallOptions:
     # learnt indel error models (gmscall.error_model), set by call(): per VCF column, the gap code
     # table of its sample's read groups ((period 0-8) x (units 0-20) codes; empty: the default)
     gap_open_tables: tuple[tuple[int, ...], ...] = ()
+    # the indel screen (csrc/core/indel_screen.cpp): a haplotype window whose one-unit indels the
+    # learnt error model explains opens no pair-HMM job: each allele's count-level QUAL (its reads
+    # weighed against the model's rate, under the genotyper's hypotheses and priors) below this; 0:
+    # off; at most min_qual. allele_error_tables, per VCF column, set by call() from the learnt models
+    # (error_model.allele_error_tables; empty: no screen); not used with gvcf.
+    indel_screen_qual: float = INDEL_SCREEN_QUAL
+    allele_error_tables: tuple[tuple[float, ...], ...] = ()
     # trios: P(a child's genotype breaks Mendelian transmission): calls, mapping and truth errors as
     # much as mutations, so far above the mutation rate; chosen on sim-trio (README: 1e-6 erased real
     # inconsistent sites, 1e-3 and 1e-2 gave the same, best, F1 and Mendelian error rate)
@@ -132,6 +144,13 @@ class CallOptions:
         if not (isinstance(v, (int, float)) and (v == 0 or 1.0 <= v <= 1e3)):
             raise InputError(f"long_tract_prior_scale must be 0 (the platforms' default) or in [1, 1000], got {v!r}")
         _check_range("long_tract_bases", self.long_tract_bases, 2, 1000)
+        v = self.indel_screen_qual
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 100.0):
+            raise InputError(f"indel_screen_qual must be in [0, 100] (0: off), got {v!r}")
+        for t in self.allele_error_tables:
+            if t and (len(t) != 9 * 21 or not all(0.0 <= x < 1.0 for x in t)):
+                raise InputError("allele_error_tables: 189 probabilities in [0, 1) per sample expected "
+                                 "(gmscall.error_model)")
         if not 0.0 <= self.ont_indel_strand_p <= 1.0:
             raise InputError(f"ont_indel_strand_p must be in [0, 1], got {self.ont_indel_strand_p!r}")
         for name in ("strand_bias_sor", "strand_bias_qd"):
@@ -164,6 +183,10 @@ class CallOptions:
         p.ont_indel_strand_p = self.ont_indel_strand_p
         p.long_tract_prior_scale = self.long_tract_prior_scale or 1.0
         p.long_tract_bases = self.long_tract_bases
+        if self.allele_error_tables and not self.gvcf:  # a gVCF keeps every window's likelihoods
+            p.allele_error_tables = [list(t) for t in self.allele_error_tables]
+            # never above min_qual: a window whose counts alone reach a written record is aligned
+            p.indel_screen_qual = min(self.indel_screen_qual, self.min_qual)
         return p
 
 

@@ -57,6 +57,13 @@ struct CallParams {
   // Phred codes by [period][units] (str_index); an empty table, or no tables, means the default
   // above. A position's code is the lowest over the tracts (periods 1-8) that cover it.
   std::vector<std::vector<uint8_t>> gap_open_tables;
+  // The indel screen (core/indel_screen.cpp): per sample column, kStrTableSize probabilities by
+  // [period][units] that a read shows one given one-unit indel of the tract where its haplotype has
+  // none (from the learnt rates; 0: unknown), and the count-level QUAL below which a window whose
+  // indels all lie at such tracts opens no pair-HMM job (0: off; call() sets it for germline runs
+  // without --gvcf).
+  std::vector<std::vector<double>> allele_error_tables;
+  double indel_screen_qual = 0.0;
   int64_t read_pad = 400;       // reads and candidates are gathered this far beyond the shard
   double de_novo_prior = 1e-3;  // trios: chance that a child carries an allele neither parent has
   bool gvcf = false;            // <NON_REF> on records and reference blocks (one sample)
@@ -187,11 +194,18 @@ std::vector<SomaticRecord> call_region_somatic(const std::vector<BamReader*>& ba
                                                const std::string& contig, int64_t beg, int64_t end,
                                                const CallParams& params, const Cohort& cohort, Backend backend);
 
+// Haplotype windows that start in a shard: those planned for the pair-HMM and those the indel
+// screen left out (CallParams::indel_screen_qual).
+struct WindowCounts {
+  int64_t planned = 0, screened = 0;
+};
+
 // Records whose POS lies in [beg, end), sorted by (pos, ref, alts). `bams` holds one reader per
 // input file, in the order of cohort.bam_columns. With params.gvcf, records carry <NON_REF> and
-// `blocks` receives the reference blocks of [beg, end).
+// `blocks` receives the reference blocks of [beg, end); `counts`, if given, the shard's windows.
 std::vector<CallRecord> call_region(const std::vector<BamReader*>& bams, const Reference& ref,
                                     const std::string& contig, int64_t beg, int64_t end, const CallParams& params,
-                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks = nullptr);
+                                    const Cohort& cohort, Backend backend, std::vector<RefBlock>* blocks = nullptr,
+                                    WindowCounts* counts = nullptr);
 
 }  // namespace gms
