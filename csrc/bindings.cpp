@@ -699,8 +699,11 @@ PYBIND11_MODULE(_core, m) {
       "pairhmm",
       [](const std::vector<std::tuple<uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, int32_t, int32_t>>& jobs,
          const std::vector<uint8_t>& read_bases, const std::vector<uint8_t>& read_quals,
-         const std::vector<uint8_t>& hap_bases, const std::vector<uint8_t>& hap_gap_open, bool per_job) {
-        PairHmmBatch b{{}, read_bases, read_quals, hap_bases, hap_gap_open};
+         const std::vector<uint8_t>& hap_bases, const std::vector<uint8_t>& hap_gap_open, bool per_job,
+         const std::vector<uint32_t>& hap_slip) {
+        PairHmmBatch b{{}, read_bases, read_quals, hap_bases, hap_gap_open, hap_slip};
+        if (!hap_slip.empty() && hap_slip.size() != hap_gap_open.size())
+          throw InputError("slip words: one per gap code, or none");
         for (const auto& [ro, rl, ho, hl, go, diag, band] : jobs) {
           if (band < 0 || band > kMaxBand) throw InputError("pair-HMM band outside 0.." + std::to_string(kMaxBand));
           if (static_cast<uint64_t>(ro) + rl > read_bases.size() || read_quals.size() != read_bases.size() ||
@@ -714,7 +717,8 @@ PYBIND11_MODULE(_core, m) {
         std::vector<double> out(b.jobs.size());
         static const PairHmmTables tables = calling::make_pairhmm_tables();
         if (per_job) {
-          const PairHmmInputs in{b.read_bases.data(), b.read_quals.data(), b.hap_bases.data(), b.hap_gap_open.data()};
+          const PairHmmInputs in{b.read_bases.data(), b.read_quals.data(), b.hap_bases.data(), b.hap_gap_open.data(),
+                                 b.hap_slip.empty() ? nullptr : b.hap_slip.data()};
           for (size_t k = 0; k < b.jobs.size(); ++k) out[k] = pairhmm_job(in, tables, b.jobs[k]);
         } else {
           run_pairhmm_cpu(b, tables, out.data());
@@ -722,9 +726,10 @@ PYBIND11_MODULE(_core, m) {
         return out;
       },
       py::arg("jobs"), py::arg("read_bases"), py::arg("read_quals"), py::arg("hap_bases"), py::arg("hap_gap_open"),
-      py::arg("per_job") = false,
+      py::arg("per_job") = false, py::arg("hap_slip") = std::vector<uint32_t>(),
       "Scaled pair-HMM likelihoods of jobs (read_off, read_len, hap_off, hap_len, go_off, diag, band): the CPU "
-      "schedule, or with per_job the one-job kernel the GPU runs (kernels/pairhmm.hpp); for tests.");
+      "schedule, or with per_job the one-job kernel the GPU runs (kernels/pairhmm.hpp); hap_slip: a slip word "
+      "per gap code (tracts' one-unit slips), or none; for tests.");
   m.def("genotype_site", &genotype_site, py::arg("alleles"), py::arg("samples"), py::arg("per_site"), py::arg("hap"),
         py::arg("cohort"), py::arg("params"), py::arg("sor") = std::numeric_limits<double>::quiet_NaN(),
         py::arg("pos") = 0, py::arg("ref") = std::string_view(), py::arg("ref_beg") = 0,
@@ -768,6 +773,7 @@ PYBIND11_MODULE(_core, m) {
         d["total"] = arr(c.total);
         d["loci"] = arr(c.loci);
         d["multi"] = arr(c.multi);
+        d["loss"] = arr(c.loss);
         d["loci_seen"] = c.loci_seen;
         d["loci_skipped"] = c.loci_skipped;
         return d;

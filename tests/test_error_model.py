@@ -45,10 +45,13 @@ def _random_flank(rng: np.random.Generator, n: int) -> str:
 
 def _write_repeat_bam(tmp: Path, seed: int = 7, copies: int = 60, depth: int = 40, read_len: int = 100,
                       rg: str = "lib1", sample: str = "S1", tracts_spec=TRACTS,
-                      two_units: float = 0.0) -> tuple[Path, Path]:
+                      two_units: float = 0.0, gain: float = 0.0, het_copy: int | None = None) -> tuple[Path, Path]:
     """A reference of `copies` blocks per tract kind (flank + tract), and forward reads that each
-    lose one unit of a tract they span with the kind's rate (homopolymers: two, a ``two_units`` share; CIGAR
-    with the deletion at the tract's start, left-aligned as an aligner writes it)."""
+    lose one unit of a tract they span with the kind's rate (homopolymers: two, a ``two_units``
+    share; CIGAR with the deletion at the tract's start, left-aligned as an aligner writes it), or
+    gain one (a share `gain` of those slips). With het_copy, the sample carries one unit fewer at
+    that copy's first tract on one haplotype: half the reads spanning it lack the unit (and slip as
+    the others do)."""
     rng = np.random.default_rng(seed)
     parts, tracts = [], []
     pos = 0
@@ -86,11 +89,23 @@ def _write_repeat_bam(tmp: Path, seed: int = 7, copies: int = 60, depth: int = 4
             covered = [t for t in tracts if t[0] >= s + 3 and t[1] + 3 <= s + read_len]
             for ts, te, kind in covered:
                 unit, _, rate = tracts_spec[kind]
+                delta = -1 if het_copy is not None and ts == tracts[het_copy * len(tracts_spec)][0] and \
+                    rng.random() < 0.5 else 0
                 if rng.random() < rate:
-                    lost = len(unit) * (2 if two_units and len(unit) == 1 and rng.random() < two_units else 1)
-                    seq.append(ref[rp:ts])
-                    cigar += [(0, ts - rp), (2, lost)]
-                    rp = ts + lost
+                    if gain > 0 and rng.random() < gain:
+                        delta += 1
+                    else:
+                        delta -= 2 if two_units and len(unit) == 1 and rng.random() < two_units else 1
+                if delta == 0:
+                    continue
+                seq.append(ref[rp:ts])
+                if delta < 0:
+                    cigar += [(0, ts - rp), (2, -delta * len(unit))]
+                    rp = ts - delta * len(unit)
+                else:
+                    seq.append(unit * delta)
+                    cigar += [(0, ts - rp), (1, delta * len(unit))]
+                    rp = ts
             need = read_len - sum(len(x) for x in seq)
             seq.append(ref[rp:rp + need])
             cigar.append((0, need))
@@ -341,3 +356,120 @@ def test_learnt_gap_codes_cuda_parity(tmp_path):
     cpu = call(str(bam), str(fa), error_model=low, backend="cpu")
     gpu = call(str(bam), str(fa), error_model=low, backend="cuda")
     assert cpu == gpu
+
+
+@pytest.mark.cuda
+def test_slips_cuda_parity(tmp_path):
+    """A model with one-unit slips gives the same records on the GPU as on the CPU."""
+    from gmscall import call
+
+    bam, fa = _write_repeat_bam(tmp_path, seed=4, copies=60, depth=40, tracts_spec=STUTTER_TRACT, gain=0.3,
+                                het_copy=30)
+    slips = [ErrorModel("lib1", "S1", "", 300, 1000, "learnt", {3: tuple([20] * 19)},
+                        stutter={3: (0,) * 6 + tuple([12] * 13)}, stutter_loss=0.7)]
+    cpu = call(str(bam), str(fa), error_model=slips, backend="cpu")
+    assert cpu == call(str(bam), str(fa), error_model=slips, backend="cuda")
+
+
+# PCR stutter (#18): a tract's one-unit slips, taken once per read (kernels/pairhmm.hpp), where the
+# per-position gap-open would have to go below its floor.
+STUTTER_TRACT = (("TCC", 10, 0.2),)
+
+
+def test_losses_are_counted_apart(tmp_path):
+    bam, fa = _write_repeat_bam(tmp_path, copies=40, tracts_spec=STUTTER_TRACT, gain=0.3)
+    length = pysam.FastaFile(str(fa)).get_reference_length("chrR")
+    c = _core.count_repeat_indels(str(bam), str(fa), [("chrR", 0, length)], 20, 0)
+    k, loss = c["indel"][0][3, 10], c["loss"][0][3, 10]
+    assert k > 100 and 0 < loss < k
+    assert abs(loss / k - 0.7) < 4 * math.sqrt(0.21 / k)
+
+
+def test_slips_carry_what_the_floor_cannot():
+    """Where the gap-open a rate asks for lies below the floor, the tract gets a slip for the rest of
+    the odds; where it does not, none (and the model's gap-opens are those of before)."""
+    from gmscall.error_model import PHRED_FLOOR, stutter_code
+
+    assert stutter_code(0.001, 3, 10) == 0 and rate_to_phred(0.001, 3, 10) > PHRED_FLOOR
+    assert rate_to_phred(0.2, 3, 10) == PHRED_FLOOR
+    s = 10 ** (-stutter_code(0.2, 3, 10) / 10)
+    # odds of a read one unit off: the floor's places x g plus the slip's s / (1 - s)
+    from gmscall.error_model import _unit_off_places
+
+    odds = _unit_off_places(0.2, 3, 10) * 10 ** (-PHRED_FLOOR / 10) + s / (1 - s)
+    assert odds == pytest.approx(ODDS_SCALE * 0.2 / 0.8, rel=0.15)
+    assert stutter_code(0.2, 3, 12) >= stutter_code(0.2, 3, 10)  # longer: the floor gives more
+
+
+def _counts(rates: dict[tuple[int, int], tuple[int, int, int]]):
+    k, n, loci = (np.zeros((9, 21), dtype=np.int64) for _ in range(3))
+    for (p, u), (kk, nn, ll) in rates.items():
+        k[p, u], n[p, u], loci[p, u] = kk, nn, ll
+    return k, n, loci
+
+
+def test_rates_are_not_carried_past_the_counted_lengths():
+    """A steep trend counted on tracts of up to 4 units does not put longer tracts at 0.5 on short
+    reads (PCR stutter levels off); on long reads (PCR-free) the line goes on."""
+    spec = {(1, u): (int(2000 * min(0.4, 10 ** (-4 + 0.25 * u))), 2000, 300) for u in range(1, 21)}
+    spec.update({(3, u): (int(1000 * min(0.4, 10 ** (-4 + 0.25 * 3 * u))), 1000, 150) for u in range(2, 5)})
+    k, n, loci = _counts(spec)
+    short = fit_counts("a", "S", "ILLUMINA", k, n, loci)
+    ont = fit_counts("a", "S", "ONT", k, n, loci)
+    assert short.rates[3][12 - 2] == pytest.approx(short.rates[3][4 - 2], rel=0.35) and short.rates[3][12 - 2] < 0.2
+    assert ont.rates[3][12 - 2] == 0.5
+
+
+def test_model_file_round_trips_with_slips(tmp_path):
+    m = ErrorModel("rg", "S", "ILLUMINA", 10, 100, "learnt", {3: tuple([20] * 19)},
+                   stutter={3: (0,) * 8 + tuple(range(12, 23 + 1))[:11]}, stutter_loss=0.72)
+    path = write_error_model(tmp_path / "m.txt", [m])
+    text = path.read_text()
+    assert "Version=2," in text and 'Stutter="P3:0,0,' in text and "StutterLoss=0.72" in text
+    assert read_error_model(path) == [m]
+    table = m.table(45, 30, 1.0)
+    assert len(table) == 3 * 189
+    at = 3 * 21 + 10  # 10 units: code 12 (0.063), 72 % of it a loss
+    assert table[189 + at] == round(-10 * math.log10(0.72 * 10 ** -1.2))
+    assert table[2 * 189 + at] == round(-10 * math.log10(0.28 * 10 ** -1.2))
+    assert table[189 + 3 * 21 + 5] == 0  # no slip at 5 units
+    # a version 1 line (no Version, no Stutter) is a model without slips; a newer version is refused
+    v1 = '##gmscallErrorModel=<ReadGroup=rg,Sample=S,Platform=ILLUMINA,Loci=10,Reads=100,Fit="x",GapOpen="P1:' + \
+        ",".join(["30"] * 20) + '">\n'
+    (tmp_path / "v1.txt").write_text(v1)
+    (old,) = read_error_model(tmp_path / "v1.txt")
+    assert old.stutter == {} and len(old.table(45, 30, 1.0)) == 189
+    (tmp_path / "v3.txt").write_text(v1.replace("<ReadGroup", "<Version=3,ReadGroup"))
+    from gmscall.errors import InputError
+
+    with pytest.raises(InputError, match="version 3"):
+        read_error_model(tmp_path / "v3.txt")
+
+
+def test_stutter_is_not_called_and_a_true_het_is(tmp_path):
+    """240 copies of (TCC)10 whose reads slip a unit in 20 % (70 % of them losses), one copy a true
+    het of one unit fewer (40x): the learnt model's slips leave no stutter allele called and still
+    call the het; without the slips (the same model, gap-opens at their floor alone) a stutter
+    allele is called."""
+    import dataclasses
+
+    from gmscall import call
+
+    bam, fa = _write_repeat_bam(tmp_path, seed=4, copies=240, depth=40, tracts_spec=STUTTER_TRACT, gain=0.3,
+                                het_copy=120)
+    length = pysam.FastaFile(str(fa)).get_reference_length("chrR")
+    (model,) = learn_error_model(str(bam), str(fa), [Region("chrR", 0, length)])
+    assert 3 in model.stutter and 0.6 <= model.stutter_loss <= 0.8
+    het_at = 120 * (FLANK + 30) + FLANK - 1  # the base before the copy's tract (0-based)
+
+    def pass_indels(models):
+        recs = call(str(bam), str(fa), error_model=models)
+        return [r for r in recs if r["filter"] == "PASS" and (len(r["ref"]) > 1 or any(len(a) > 1 for a in r["alts"]))]
+
+    with_slips = pass_indels([model])
+    assert [(r["pos"] - 1, r["ref"][1:], r["gt"]) for r in with_slips] == [(het_at, "TCC", (0, 1))]
+    without = pass_indels([dataclasses.replace(model, stutter={})])
+    assert len(without) > len(with_slips)
+    # the same records for any thread count and shard size (slips are looked up per window)
+    split = call(str(bam), str(fa), error_model=[model], threads=2, shard_size=2_500)
+    assert split == call(str(bam), str(fa), error_model=[model])

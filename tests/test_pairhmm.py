@@ -15,14 +15,20 @@ GAP_EXT = list(_core.gap_ext_classes)
 INIT = 1e280
 
 
-def reference_likelihood(read, quals, hap, codes, diag, band):
+def reference_likelihood(read, quals, hap, codes, diag, band, slips=None):
     """P(read | hap) * INIT: read global, haplotype local, band of half-width `band` around
-    haplotype position diag + i for read base i (kernels/pairhmm.hpp, written out plainly)."""
+    haplotype position diag + i for read base i (kernels/pairhmm.hpp, written out plainly); slips:
+    a slip word per haplotype position (a tract's one-unit slips: match state to match state)."""
     def err(q):
         return min(0.75, 10 ** (-q / 10))
 
     def open_(c):
         return 10 ** (-(c & 63) / 10)
+
+    def slip(q):
+        return 0.0 if q == 0 else 10 ** (-q / 10)
+
+    slips = slips or [0] * len(hap)
 
     m_len = len(hap)
     M, I, D = {}, {}, {}
@@ -34,8 +40,14 @@ def reference_likelihood(read, quals, hap, codes, diag, band):
                 M[i, j], I[i, j] = e * INIT, 0.0
             else:
                 c, cp = codes[j], codes[j - 1] if j > 0 else codes[j]
-                M[i, j] = e * (M.get((i - 1, j - 1), 0.0) * (1 - 2 * open_(cp))
+                sp, sw = slips[j - 1] if j > 0 else slips[j], slips[j]
+                M[i, j] = e * (M.get((i - 1, j - 1), 0.0) * (1 - 2 * open_(cp) - slip(sp >> 20 & 63))
                                + (I.get((i - 1, j - 1), 0.0) + D.get((i - 1, j - 1), 0.0)) * (1 - GAP_EXT[cp >> 6]))
+                p_ins, p_del = sw & 15, sw >> 10 & 15
+                if p_ins:  # the read reads the unit at j again: from j + p - 1
+                    M[i, j] += e * M.get((i - 1, j + p_ins - 1), 0.0) * slip(sw >> 4 & 63)
+                if p_del:  # the read skips the unit before j: from j - p - 1
+                    M[i, j] += e * M.get((i - 1, j - p_del - 1), 0.0) * slip(sw >> 14 & 63)
                 I[i, j] = M.get((i - 1, j), 0.0) * open_(c) + I.get((i - 1, j), 0.0) * GAP_EXT[c >> 6]
             c = codes[j]
             D[i, j] = M.get((i, j - 1), 0.0) * open_(c) + D.get((i, j - 1), 0.0) * GAP_EXT[c >> 6] \
@@ -76,6 +88,21 @@ def random_batch(rng: random.Random, n_reads: int):
     return jobs, read_bases, read_quals, hap_bases, hap_go
 
 
+def random_slips(rng: random.Random, n: int) -> list[int]:
+    """A slip word per gap code: insertion and deletion slips landing (periods 1-8), slips leaving."""
+    words = []
+    for _ in range(n):
+        w = 0
+        if rng.random() < 0.15:
+            w |= rng.randint(1, 8) | rng.randint(3, 63) << 4
+        if rng.random() < 0.15:
+            w |= rng.randint(1, 8) << 10 | rng.randint(3, 63) << 14
+        if rng.random() < 0.15:
+            w |= rng.randint(10, 63) << 20
+        words.append(w)
+    return words
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_cpu_schedule_matches_one_job_kernel_bit_for_bit(seed: int) -> None:
     batch = random_batch(random.Random(seed), 40)
@@ -84,6 +111,60 @@ def test_cpu_schedule_matches_one_job_kernel_bit_for_bit(seed: int) -> None:
     assert len(lanes) == len(batch[0])
     assert [x.hex() for x in lanes] == [x.hex() for x in one]
     assert any(x > 0 for x in lanes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_slips_same_bits_in_both_schedules(seed: int) -> None:
+    rng = random.Random(100 + seed)
+    batch = random_batch(rng, 40)
+    slips = random_slips(rng, len(batch[4]))
+    lanes = _core.pairhmm(*batch, hap_slip=slips)
+    one = _core.pairhmm(*batch, per_job=True, hap_slip=slips)
+    assert [x.hex() for x in lanes] == [x.hex() for x in one]
+    assert lanes != _core.pairhmm(*batch)  # the slips change the likelihoods
+    # words of zeros are no slips: the same bits as none
+    assert [x.hex() for x in _core.pairhmm(*batch, hap_slip=[0] * len(batch[4]))] == \
+        [x.hex() for x in _core.pairhmm(*batch)]
+
+
+def test_slips_follow_the_model() -> None:
+    rng = random.Random(12)
+    batch = random_batch(rng, 12)
+    jobs, rb, rq, hb, go = batch
+    slips = random_slips(rng, len(go))
+    got = _core.pairhmm(*batch, hap_slip=slips)
+    for job, value in zip(jobs, got):
+        ro, rl, ho, hl, goff, diag, band = job
+        want = reference_likelihood(rb[ro:ro + rl], rq[ro:ro + rl], hb[ho:ho + hl], go[goff:goff + hl], diag, band,
+                                    slips[goff:goff + hl])
+        assert value == pytest.approx(want, rel=1e-9, abs=0.0)
+
+
+def test_a_slip_is_taken_once_per_tract() -> None:
+    """A read one unit short of a (CA)10 tract: with a slip of 0.1 each way at the tract's first unit
+    its likelihood is about 0.1 / 0.81 of the exact read's (the slip taken once, not per position);
+    the exact read pays 0.9 where each slip leaves (before the tract, and at its first unit's end)."""
+    flank_l, flank_r = [0, 2, 3, 3, 2, 0, 3, 2], [3, 2, 2, 0, 3, 3, 0, 2]
+    tract = [1, 0] * 10
+    hap = flank_l + tract + flank_r
+    short = flank_l + tract[2:] + flank_r
+    codes = [45] * len(hap)
+    x, p, q = len(flank_l), 2, 10  # tract start, period, slip Phred (0.1)
+    slips = [0] * len(hap)
+    slips[x] |= p | q << 4              # an insertion slip lands on the first unit ...
+    slips[x + p - 1] |= q << 20         # ... leaving from the unit's end
+    slips[x + p] |= p << 10 | q << 14   # a deletion slip lands one unit on ...
+    slips[x - 1] |= q << 20             # ... leaving from before the tract
+
+    def lik(read, slip_words):
+        jobs = [(0, len(read), 0, len(hap), 0, 0, 8)]
+        return _core.pairhmm(jobs, read, [40] * len(read), hap, codes, hap_slip=slip_words)[0]
+
+    assert lik(short, slips) / lik(short, []) > 1000  # without the slip the short read needs a gap-open of 45
+    assert lik(short, slips) / lik(hap, slips) == pytest.approx(0.1 / 0.81, rel=0.05)
+    assert lik(hap, slips) / lik(hap, []) == pytest.approx(0.81, rel=0.01)
+    longer = flank_l + tract[:2] + tract + flank_r  # reads the first unit twice, passing both leaves
+    assert lik(longer, slips) / lik(hap, slips) == pytest.approx(0.1, rel=0.05)
 
 
 def test_likelihoods_follow_the_model() -> None:

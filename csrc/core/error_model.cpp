@@ -135,7 +135,7 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
     return fallback;
   };
   std::vector<int64_t> indel(static_cast<size_t>(n_groups) * kStrTableSize, 0);
-  std::vector<int64_t> total(indel.size(), 0), loci_n(indel.size(), 0), multi(indel.size(), 0);
+  std::vector<int64_t> total(indel.size(), 0), loci_n(indel.size(), 0), multi(indel.size(), 0), loss(indel.size(), 0);
   std::unique_ptr<bam1_t, HtsCloser> b(bam_init1());
   std::vector<Indel> indels;
   for (const auto& [contig, cbeg, cend] : chunks) {
@@ -146,8 +146,9 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
     if (beg >= end) continue;
     const std::vector<Locus> loci = find_loci(ref.fetch(contig, beg, end), beg);
     if (loci.empty()) continue;
-    // Per locus: per read group (indel reads, reads), and the reads of each signed unit count.
-    std::vector<std::array<int32_t, 3>> per_rg(loci.size() * static_cast<size_t>(n_groups), {0, 0, 0});
+    // Per locus: per read group (indel reads, reads, those off by 2+ units, those that lost units),
+    // and the reads of each signed unit count.
+    std::vector<std::array<int32_t, 4>> per_rg(loci.size() * static_cast<size_t>(n_groups), {0, 0, 0, 0});
     std::vector<std::array<int32_t, kAlleles + 1>> alleles(loci.size());  // [kAlleles]: longer
     for (auto& a : alleles) a.fill(0);
     std::unique_ptr<hts_itr_t, HtsCloser> itr(sam_itr_queryi(idx.get(), tid, beg, end));
@@ -204,6 +205,7 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
         if (units != 0) {
           cell[0] += 1;
           cell[2] += units >= 2 || units <= -2;
+          cell[3] += units < 0;
           const int a = units + 3;
           alleles[k][a >= 0 && a < kAlleles ? a : kAlleles] += 1;
         }
@@ -211,7 +213,7 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
     }
     if (ret < -1) throw InputError(bam + ": damaged data while reading " + contig + " (truncated file?)");
     for (size_t k = 0; k < loci.size(); ++k) {
-      const std::array<int32_t, 3>* cells = per_rg.data() + k * static_cast<size_t>(n_groups);
+      const std::array<int32_t, 4>* cells = per_rg.data() + k * static_cast<size_t>(n_groups);
       int n = 0, top = 0;
       for (int g = 0; g < n_groups; ++g) n += cells[g][1];
       if (n == 0) continue;
@@ -228,6 +230,7 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
         indel[o] += cells[g][0];
         total[o] += cells[g][1];
         multi[o] += cells[g][2];
+        loss[o] += cells[g][3];
         loci_n[o] += 1;
       }
     }
@@ -243,6 +246,7 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
   out.total.assign(total.begin(), total.begin() + static_cast<std::ptrdiff_t>(used));
   out.loci.assign(loci_n.begin(), loci_n.begin() + static_cast<std::ptrdiff_t>(used));
   out.multi.assign(multi.begin(), multi.begin() + static_cast<std::ptrdiff_t>(used));
+  out.loss.assign(loss.begin(), loss.begin() + static_cast<std::ptrdiff_t>(used));
   return out;
 }
 

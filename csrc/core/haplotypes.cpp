@@ -151,6 +151,69 @@ std::vector<uint8_t> gap_open_codes(const std::vector<int>& units, int m, const 
   return out;
 }
 
+// The one-unit slip words (kernels/pairhmm.hpp) of haplotype h from a model's slip tables (Phred
+// codes per [period][units], str_index; 0: none): `slips` holds the loss table (a unit lost), then
+// the gain table. Every tract of a primitive unit (period 1-8, >= 2 units; a homopolymer is a
+// period-1 tract only, as the model counts it) takes its slips at its first unit: a gain lands
+// there (the read reads the unit again), a loss lands one unit on. Where two tracts start at one
+// position, or two losses would land at one, the likelier stays. A tract starting at h's first
+// base may begin before it (h is a stretch of the haplotype): its start is not known, so it takes
+// none.
+std::vector<uint32_t> slip_words(const std::string& h, const uint8_t* slips, bool starts_at_haplotype_start) {
+  const int m = static_cast<int>(h.size());
+  const uint8_t* loss_table = slips;
+  const uint8_t* gain_table = slips + kStrTableSize;
+  auto likelier = [](uint8_t a, uint8_t b) { return a > 0 && (b == 0 || a < b); };
+  std::vector<uint8_t> loss(m, 0), gain(m, 0), period_at(m, 0);  // per tract start
+  for (int period = 1; period <= kStrMaxPeriod; ++period) {
+    int j = 0;
+    while (j + period < m) {
+      int run = 0;
+      while (j + period + run < m && h[j + run] == h[j + period + run]) ++run;
+      if (run < period) {
+        ++j;
+        continue;
+      }
+      const int at = str_index(period, (run + period) / period);
+      const uint8_t ql = loss_table[at], qg = gain_table[at];
+      const uint8_t q = ql == 0 ? qg : qg == 0 ? ql : std::min(ql, qg);
+      const uint8_t q_here = loss[j] == 0 ? gain[j] : gain[j] == 0 ? loss[j] : std::min(loss[j], gain[j]);
+      if (q > 0 && (j > 0 || starts_at_haplotype_start) && gms::primitive_unit(h, j, period) && likelier(q, q_here)) {
+        loss[j] = ql;
+        gain[j] = qg;
+        period_at[j] = static_cast<uint8_t>(period);
+      }
+      j += run + 1;
+    }
+  }
+  std::vector<uint32_t> w(m, 0);
+  std::vector<uint8_t> landed(m, 0);  // the loss code landing at each position
+  for (int x = 0; x < m; ++x) {
+    const int p = period_at[x];
+    if (p == 0) continue;
+    if (gain[x] > 0) w[x] |= static_cast<uint32_t>(p) | static_cast<uint32_t>(gain[x]) << 4;
+    if (loss[x] > 0 && x + p < m && likelier(loss[x], landed[x + p])) {
+      landed[x + p] = loss[x];
+      w[x + p] = (w[x + p] & ~(((1u << 10) - 1) << 10)) | static_cast<uint32_t>(p) << 10 |
+                 static_cast<uint32_t>(loss[x]) << 14;
+    }
+  }
+  // What leaves the match state at each position: a gain landing at x leaves from x + p - 1, a
+  // loss landing at x from x - p - 1.
+  std::vector<double> out(m, 0.0);
+  for (int x = 0; x < m; ++x) {
+    const int pi = slip_ins_period(w[x]), pd = slip_del_period(w[x]);
+    if (pi > 0 && x + pi - 1 < m) out[x + pi - 1] += std::pow(10.0, -slip_ins_code(w[x]) / 10.0);
+    if (pd > 0 && x - pd - 1 >= 0) out[x - pd - 1] += std::pow(10.0, -slip_del_code(w[x]) / 10.0);
+  }
+  for (int x = 0; x < m; ++x) {
+    if (out[x] <= 0.0) continue;
+    const int q = static_cast<int>(std::lround(-10.0 * std::log10(out[x])));
+    w[x] |= static_cast<uint32_t>(std::clamp(q, 3, 63)) << 20;
+  }
+  return w;
+}
+
 std::string apply_alleles(const RefSeq& ref, int64_t hs, int64_t he, const std::vector<const Candidate*>& alleles) {
   std::string h = ref.sub(hs, he - hs);
   for (auto it = alleles.rbegin(); it != alleles.rend(); ++it) apply_candidate(h, hs, **it);
@@ -474,7 +537,8 @@ bool plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
       if (col >= slot_of_column.size()) slot_of_column.resize(col + 1, -1);
       if (slot_of_column[col] >= 0) continue;
       const std::vector<uint8_t>* t =
-          col < p.gap_open_tables.size() && p.gap_open_tables[col].size() == static_cast<size_t>(kStrTableSize)
+          col < p.gap_open_tables.size() && (p.gap_open_tables[col].size() == static_cast<size_t>(kStrTableSize) ||
+                                              p.gap_open_tables[col].size() == static_cast<size_t>(3 * kStrTableSize))
               ? &p.gap_open_tables[col]
               : nullptr;
       const auto at = std::find(slot_table.begin(), slot_table.end(), t);
@@ -484,6 +548,16 @@ bool plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
   }
   const size_t n_slots = slot_table.size();
   const size_t nh = w.haps.size();
+  // A table's second and third parts, where present, are its slip codes (losses, gains; 0: none);
+  // a batch with no slips keeps hap_slip empty, and the kernel then runs as without them.
+  auto slips_of = [](const std::vector<uint8_t>* t) -> const uint8_t* {
+    if (!t || t->size() != static_cast<size_t>(3 * kStrTableSize)) return nullptr;
+    const uint8_t* s = t->data() + kStrTableSize;
+    return std::any_of(s, s + 2 * kStrTableSize, [](uint8_t q) { return q > 0; }) ? s : nullptr;
+  };
+  bool any_slips = false;
+  for (const auto* t : slot_table) any_slips = any_slips || slips_of(t) != nullptr;
+  if (any_slips && jobs.hap_slip.size() < jobs.hap_gap_open.size()) jobs.hap_slip.resize(jobs.hap_gap_open.size(), 0u);
 
   // One job per read x haplotype, on the read's bases in [read_lo, read_hi).
   std::vector<QueryClip> clips;
@@ -544,6 +618,12 @@ bool plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
       if (t && units.empty()) units = repeat_units(ctx, kStrMaxPeriod);
       const auto go = t ? gap_open_codes(units, static_cast<int>(ctx.size()), *t) : gap_open_codes(ctx, p);
       jobs.hap_gap_open.insert(jobs.hap_gap_open.end(), go.begin() + (from - ctx_from), go.begin() + (to - ctx_from));
+      if (const uint8_t* st = slips_of(t)) {
+        const auto sw = slip_words(ctx, st, ctx_from == 0);
+        jobs.hap_slip.insert(jobs.hap_slip.end(), sw.begin() + (from - ctx_from), sw.begin() + (to - ctx_from));
+      } else if (any_slips || !jobs.hap_slip.empty()) {
+        jobs.hap_slip.resize(jobs.hap_gap_open.size(), 0u);
+      }
     }
   }
 
@@ -573,6 +653,8 @@ PairHmmTables make_pairhmm_tables() {
     t.gap_ext[c] = kGapExtClass[c];
     t.gap_close[c] = 1.0 - kGapExtClass[c];
   }
+  t.slip[0] = 0.0;  // no slip
+  for (int q = 1; q < 64; ++q) t.slip[q] = std::pow(10.0, -q / 10.0);
   t.init = kInit;
   return t;
 }

@@ -1,4 +1,5 @@
 // CPU schedule of the pair-HMM: the jobs of each read in lockstep (kernels/pairhmm.hpp).
+#include <algorithm>
 #include <vector>
 
 #include "gmscall/backend.hpp"
@@ -13,6 +14,7 @@ namespace {
 // there the code "before" is the position's own, as in pairhmm_job at j = 0.
 struct TransitionArrays {
   std::vector<double> keep, close, open, ext, base;
+  std::vector<uint32_t> next_landing;  // per position (and one past the end): distance to the next slip landing
   TransitionArrays(const PairHmmBatch& batch, const PairHmmTables& t) {
     base.assign(batch.hap_bases.begin(), batch.hap_bases.end());
     const std::vector<uint8_t>& go = batch.hap_gap_open;
@@ -23,16 +25,28 @@ struct TransitionArrays {
     close.resize(n);
     open.resize(n);
     ext.resize(n);
+    const uint32_t* sl = batch.hap_slip.empty() ? nullptr : batch.hap_slip.data();
     for (size_t x = 0; x < n; ++x) {
       const uint8_t c = go[x];
-      const uint8_t c_prev = x > 0 && !starts[x] ? go[x - 1] : c;
-      keep[x] = match_keep(t, c_prev);
+      const bool own = !(x > 0 && !starts[x]);
+      const uint8_t c_prev = own ? c : go[x - 1];
+      keep[x] = match_keep(t, c_prev, sl ? sl[own ? x : x - 1] : 0u);
       close[x] = t.gap_close[c_prev >> 6];
       open[x] = t.gap_open[c & 63];
       ext[x] = t.gap_ext[c >> 6];
     }
+    if (sl) {
+      constexpr uint32_t kFar = 1u << 28;  // beyond any haplotype
+      next_landing.assign(n + 1, kFar);
+      for (size_t x = n; x-- > 0;)
+        next_landing[x] = (sl[x] & kSlipLanding) ? 0u : std::min(kFar, next_landing[x + 1] + 1);
+    }
   }
-  PairHmmTransitions view() const { return {keep.data(), close.data(), open.data(), ext.data(), base.data()}; }
+  PairHmmTransitions view(const PairHmmBatch& batch) const {
+    const bool slips = !batch.hap_slip.empty();
+    return {keep.data(), close.data(), open.data(), ext.data(), base.data(),
+            slips ? batch.hap_slip.data() : nullptr, slips ? next_landing.data() : nullptr};
+  }
 };
 
 constexpr size_t kLanes = 4;  // jobs of one read run together (a window's haplotypes, up to 4 at a time)
@@ -46,9 +60,9 @@ __attribute__((target_clones("avx2", "default"), flatten))
 #endif
 void run_pairhmm_cpu(const PairHmmBatch& batch, const PairHmmTables& tables, double* out) {
   const PairHmmInputs in{batch.read_bases.data(), batch.read_quals.data(), batch.hap_bases.data(),
-                         batch.hap_gap_open.data()};
+                         batch.hap_gap_open.data(), batch.hap_slip.empty() ? nullptr : batch.hap_slip.data()};
   const TransitionArrays arrays(batch, tables);
-  const PairHmmTransitions tr = arrays.view();
+  const PairHmmTransitions tr = arrays.view(batch);
   const size_t n = batch.jobs.size();
   for (size_t k = 0; k < n;) {
     // Consecutive jobs on the same bases of the same read (a window's jobs are read-major).

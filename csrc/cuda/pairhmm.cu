@@ -22,8 +22,9 @@ void run_pairhmm_cuda(const PairHmmBatch& batch, const PairHmmTables& tables, do
   DeviceBuffer<uint8_t> rq(batch.read_quals.data(), batch.read_quals.size());
   DeviceBuffer<uint8_t> hb(batch.hap_bases.data(), batch.hap_bases.size());
   DeviceBuffer<uint8_t> hg(batch.hap_gap_open.data(), batch.hap_gap_open.size());
+  DeviceBuffer<uint32_t> hs(batch.hap_slip.data(), batch.hap_slip.size());
   DeviceBuffer<double> res(n);
-  const PairHmmInputs in{rb.get(), rq.get(), hb.get(), hg.get()};
+  const PairHmmInputs in{rb.get(), rq.get(), hb.get(), hg.get(), batch.hap_slip.empty() ? nullptr : hs.get()};
   constexpr int kThreads = 64;
   pairhmm_kernel<<<blocks_for(n, kThreads), kThreads>>>(in, tables, jobs.get(), n, res.get());
   cuda_check(cudaGetLastError(), "pair-HMM kernel launch");

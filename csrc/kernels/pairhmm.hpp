@@ -26,14 +26,34 @@ struct PairHmmTables {
   double gap_open[64];   // per gap-open Phred code (the low 6 bits of a position's code)
   double gap_ext[4];     // continuation probability per extension class (the code's top 2 bits):
   double gap_close[4];   // 1 - gap_ext; class 0 everywhere but in repeats a learnt model lowers
+  double slip[64];       // per slip Phred code (0: none, probability 0): a tract's one-unit slip
   double init;           // scaling constant that keeps long reads away from underflow
 };
+
+// A tract's whole-unit slip (PCR stutter): a per-read event, so the pair-HMM takes it once per
+// tract, as a jump of the match state over one unit at the tract's first unit (a deletion lands p
+// positions on; an insertion, the read reading the unit again, lands back on the unit), not as a
+// gap-open at every position of the tract (whose match path (1 - 2 g) would be charged along the
+// whole tract). The forward sum still counts the gap paths, so a slip adds to what the per-position
+// gap-open gives. Each haplotype position carries a 32-bit slip word (0: nothing lands or leaves):
+//   bits 0-3 period of an insertion slip landing here (from p - 1 positions on), 4-9 its Phred code;
+//   bits 10-13 period of a deletion slip landing here (from p + 1 positions back), 14-19 its code;
+//   bits 20-25 the code of the slips leaving the match state at this position (summed), which the
+//   match path's stay probability gives up.
+constexpr uint32_t kSlipLanding = (1u << 20) - 1;
+GMS_HD int slip_ins_period(uint32_t s) { return static_cast<int>(s & 15u); }
+GMS_HD int slip_ins_code(uint32_t s) { return static_cast<int>((s >> 4) & 63u); }
+GMS_HD int slip_del_period(uint32_t s) { return static_cast<int>((s >> 10) & 15u); }
+GMS_HD int slip_del_code(uint32_t s) { return static_cast<int>((s >> 14) & 63u); }
+GMS_HD int slip_out_code(uint32_t s) { return static_cast<int>((s >> 20) & 63u); }
 
 struct PairHmmInputs {
   const uint8_t* read_bases;   // allele codes 0..4
   const uint8_t* read_quals;   // < 128
   const uint8_t* hap_bases;    // allele codes 0..4
   const uint8_t* hap_gap_open; // gap code at each haplotype position: open Phred | ext class << 6
+  const uint32_t* hap_slip;    // slip word at each haplotype position (go_off, as the gap codes), or
+                               // null where no error model has slips (then nothing changes)
 };
 
 // Emission of haplotype base h for read base r, given the read base's match and mismatch
@@ -49,8 +69,20 @@ GMS_HD double match_cell(double e, double m_diag, double i_diag, double d_diag, 
   return e * (m_diag * keep + (i_diag + d_diag) * close);
 }
 // Insertion in the read: read base consumed, haplotype position stays (the cell above).
-// The probability of staying on the match path after a position of gap code c: neither gap opens.
-GMS_HD double match_keep(const PairHmmTables& t, uint8_t c) { return 1.0 - 2.0 * t.gap_open[c & 63]; }
+// The probability of staying on the match path after a position of gap code c and slip word s:
+// neither gap opens and no slip leaves (a slip code of 0 subtracts 0.0: the bits of no slips).
+GMS_HD double match_keep(const PairHmmTables& t, uint8_t c, uint32_t s) {
+  return 1.0 - 2.0 * t.gap_open[c & 63] - t.slip[slip_out_code(s)];
+}
+// What slips add to the match state of band cell k (emission e) from the previous row's match
+// states (cells k + p for an insertion slip, k - p for a deletion; off the band: none). Added to
+// the match cell after match_cell, in every schedule, only where a slip lands (s & kSlipLanding).
+GMS_HD double slip_cell(const PairHmmTables& t, uint32_t s, double e, const double* m_prev, int k, int w) {
+  const int pi = slip_ins_period(s), pd = slip_del_period(s);
+  const double from_ins = pi > 0 && k + pi < w ? m_prev[k + pi] * t.slip[slip_ins_code(s)] : 0.0;
+  const double from_del = pd > 0 && k >= pd ? m_prev[k - pd] * t.slip[slip_del_code(s)] : 0.0;
+  return e * (from_ins + from_del);
+}
 
 GMS_HD double insert_cell(double m_up, double i_up, double open, double ext) { return m_up * open + i_up * ext; }
 // Deletion from the read: haplotype position consumed, read stays on its row (the cell left).
@@ -74,6 +106,7 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
   const uint8_t* rq = in.read_quals + job.read_off;
   const uint8_t* hb = in.hap_bases + job.hap_off;
   const uint8_t* go = in.hap_gap_open + job.go_off;
+  const uint32_t* sl = in.hap_slip ? in.hap_slip + job.go_off : nullptr;
   const int m = static_cast<int>(job.hap_len);
   // Band cell k of read row i is haplotype position j = diag + i - band + k.
   // Neighbours: (i-1, j-1) -> same k in the previous row; (i-1, j) -> k+1; (i, j-1) -> k-1.
@@ -105,9 +138,12 @@ GMS_HD double pairhmm_job(const PairHmmInputs& in, const PairHmmTables& t, const
         const int j = j0 + k;
         const uint8_t c = go[j];
         const uint8_t c_prev = j > 0 ? go[j - 1] : c;
+        const uint32_t s_prev = sl ? sl[j > 0 ? j - 1 : j] : 0u;
+        const double e = emission(hb[j], r, hit, miss);
         // A gap closes where it was (j - 1): that position's class.
-        m_cur[k] = match_cell(emission(hb[j], r, hit, miss), m_prev[k], i_prev[k], d_prev[k],
-                              match_keep(t, c_prev), t.gap_close[c_prev >> 6]);
+        m_cur[k] = match_cell(e, m_prev[k], i_prev[k], d_prev[k], match_keep(t, c_prev, s_prev),
+                              t.gap_close[c_prev >> 6]);
+        if (sl && (sl[j] & kSlipLanding)) m_cur[k] += slip_cell(t, sl[j], e, m_prev, k, w);
         i_cur[k] = insert_cell(m_prev[k + 1], i_prev[k + 1], t.gap_open[c & 63], t.gap_ext[c >> 6]);
       }
     }
@@ -137,6 +173,8 @@ struct PairHmmTransitions {
   const double* open;   // gap open at j
   const double* ext;    // gap extension at j
   const double* base;   // the haplotype base (allele code 0..4)
+  const uint32_t* slip; // slip words (null: none in the batch)
+  const uint32_t* next_landing;  // per position, how far on the next position a slip lands at is
 };
 
 // emission() on a base code held as a double (the same choice, so the same value).
@@ -159,6 +197,18 @@ inline void match_insert_pass(int k_lo, int k_hi, int j0, double r, double hit, 
   for (int k = k_lo; k < k_hi; ++k) {
     m_cur[k] = match_cell(emission_of(base[k], r, hit, miss), m_prev[k], i_prev[k], d_prev[k], keep[k], close[k]);
     i_cur[k] = insert_cell(m_prev[k + 1], i_prev[k + 1], open[k], ext[k]);
+  }
+}
+
+// The slips landing in band cells [k_lo, k_hi) of one row (i > 0), after match_insert_pass: few
+// positions (a tract's first unit and the one a unit past it), found by skipping.
+inline void slip_pass(int k_lo, int k_hi, int j0, int w, double r, double hit, double miss,
+                      const PairHmmTransitions& tr, const PairHmmTables& t, const double* m_prev, double* m_cur) {
+  if (!tr.slip || k_lo >= k_hi) return;
+  for (int j = j0 + k_lo + static_cast<int>(tr.next_landing[j0 + k_lo]); j < j0 + k_hi;
+       j += 1 + static_cast<int>(tr.next_landing[j + 1])) {
+    const int k = j - j0;
+    m_cur[k] += slip_cell(t, tr.slip[j], emission_of(tr.base[j], r, hit, miss), m_prev, k, w);
   }
 }
 
@@ -238,7 +288,8 @@ inline void pairhmm_read_lanes(const PairHmmInputs& in, const PairHmmTables& t, 
     L.w = 2 * jobs[g].band + 1;
     L.m = static_cast<int>(jobs[g].hap_len);
     const uint32_t go = jobs[g].go_off, ho = jobs[g].hap_off;
-    L.tr = {tr.keep + go, tr.close + go, tr.open + go, tr.ext + go, tr.base + ho};
+    L.tr = {tr.keep + go, tr.close + go, tr.open + go, tr.ext + go, tr.base + ho,
+            tr.slip ? tr.slip + go : nullptr, tr.slip ? tr.next_landing + go : nullptr};
   }
   for (int i = 0; i < read_len; ++i) {
     const uint8_t r = rb[i];
@@ -263,6 +314,7 @@ inline void pairhmm_read_lanes(const PairHmmInputs& in, const PairHmmTables& t, 
         }
       } else {
         match_insert_pass(k_lo, k_hi, j0, r, hit, miss, L.tr, L.m_prev, L.i_prev, L.d_prev, L.m_cur, L.i_cur);
+        slip_pass(k_lo, k_hi, j0, w, r, hit, miss, L.tr, t, L.m_prev, L.m_cur);
       }
     }
     deletion_chains<G>(lane);

@@ -21,6 +21,10 @@ noisier than the default assumes gets the learnt penalty (and the continuation o
 class; for homopolymers the class is learnt from the share of slips 2+ bases long,
 ``homopolymer_ext_classes``), a cleaner one keeps the default. A period with fewer than ``MIN_LOCI`` loci or
 ``MIN_READS`` reads (and no shorter period counted) keeps the default; the header line says which.
+Where the rate asks for a gap-open below ``PHRED_FLOOR``, the rest of the odds is the tract's
+one-unit slip (``stutter_code``), taken once per read at the tract by the pair-HMM (losses and
+gains in the counted share ``stutter_loss``); on short reads the fitted line is not carried past
+the longest length counted (PCR stutter levels off).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from .regions import Region
 __all__ = ["ErrorModel", "allele_error_tables", "learn_error_model", "read_error_model", "write_error_model"]
 
 HEADER_KEY = "gmscallErrorModel"
+FORMAT_VERSION = 2  # 2: slip codes (Stutter); 1 (no Version field): gap-open Phreds only
 MAX_PERIOD = 8
 MAX_UNITS = 20
 MIN_LOCI = 200  # per period (loci of any length)
@@ -62,6 +67,7 @@ PHRED_FLOOR = 20  # a gap-open above 1 % makes every repeat position cost the ma
 # indels there). 15 lets the learnt rates through (~17 at the 0.5 cap). HiFi keeps 20 (it meets its
 # target with it; at 15 its calls are those of 20 on its slice).
 PLATFORM_PHRED_FLOOR = {"ONT": 15}
+LINE_PAST_COUNTS = ("PACBIO", "ONT")  # platforms whose rate line goes on past the counted lengths (fit_counts)
 EXT_CLASS = (0, 0, 1, 2, 2, 3, 3, 3, 3)  # by period: as gmscall/error_model.hpp's gap_ext_class
 # Homopolymer slips' gap continuation is learnt from how far they run (2+ bases off among the
 # reads with one): ONT R10 reads are 2+ bases off in 18 % of their homopolymer slips at 2 bp and
@@ -90,6 +96,11 @@ class ErrorModel:
     fit: str
     gap_open: dict[int, tuple[int, ...]] = field(default_factory=dict)
     rates: dict[int, tuple[float, ...]] = field(default_factory=dict, compare=False)
+    # per period, the slip code by length in units (as gap_open; 0: no slip): Phred of the
+    # probability that a read is one unit off at the tract (stutter_code), a share stutter_loss of
+    # it a unit lost
+    stutter: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    stutter_loss: float = 0.5
     # homopolymer gap continuation class by length (1-20 units), where the reads' slips run
     # further than the period's class says (absent: EXT_CLASS[1] throughout)
     gap_ext: tuple[int, ...] = ()
@@ -99,20 +110,28 @@ class ErrorModel:
         return self.gap_ext[units - 1] if period == 1 and self.gap_ext else EXT_CLASS[period]
 
     def header_line(self, source: str = "") -> str:
-        """``##gmscallErrorModel=<ReadGroup=..,Sample=..,Platform=..,[Source="..",]Loci=..,Reads=..,
-        Fit="..",GapOpen="P1:..;P2:..">`` (GapOpen: per learnt period, the Phred by length in
-        units from 1 (period 1) or 2 (the others) to 20)."""
-        go = ";".join(f"P{p}:{','.join(str(v) for v in vals)}" for p, vals in sorted(self.gap_open.items()))
+        """``##gmscallErrorModel=<Version=2,ReadGroup=..,Sample=..,Platform=..,[Source="..",]Loci=..,
+        Reads=..,Fit="..",GapOpen="P1:..;P2:..",Stutter="P4:..",StutterLoss=..>`` (GapOpen: per
+        learnt period, the Phred by length in units from 1 (period 1) or 2 (the others) to 20;
+        Stutter: the periods with a slip code, the same way, 0 for none; StutterLoss: the share of
+        slips that lose a unit). Version 1 lines (no Version, no Stutter) are read as models without
+        slips, which is what they were."""
+        go = _period_values(self.gap_open)
+        st = _period_values({p: v for p, v in self.stutter.items() if any(v)})
         src = f'Source="{source}",' if source else ""
         ext = f',GapExt="P1:{",".join(map(str, self.gap_ext))}"' if self.gap_ext else ""
-        return (f"##{HEADER_KEY}=<ReadGroup={self.read_group or '-'},Sample={self.sample or '-'},"
-                f"Platform={self.platform or '-'},{src}Loci={self.loci},Reads={self.reads},Fit=\"{self.fit}\","
-                f"GapOpen=\"{go}\"{ext}>")
+        return (f"##{HEADER_KEY}=<Version={FORMAT_VERSION},ReadGroup={self.read_group or '-'},"
+                f"Sample={self.sample or '-'},Platform={self.platform or '-'},{src}Loci={self.loci},"
+                f"Reads={self.reads},Fit=\"{self.fit}\",GapOpen=\"{go}\"{ext},Stutter=\"{st}\","
+                f"StutterLoss={self.stutter_loss:.2f}>")
 
     def table(self, gap_open_max: int, gap_open_min: int, gap_open_slope: float) -> list[int]:
         """The core's gap code table (``[period][units]``, 9 x 21): per entry the lower of the default
-        and the learnt Phred; where the learnt one is lower, its period's continuation class."""
-        out = [gap_open_max] * ((MAX_PERIOD + 1) * (MAX_UNITS + 1))
+        and the learnt Phred; where the learnt one is lower, its period's continuation class. With
+        slips, 189 codes of losing a unit and 189 of gaining one follow (the same layout; Phred of
+        the slip's probability, 0: none)."""
+        size = (MAX_PERIOD + 1) * (MAX_UNITS + 1)
+        out = [gap_open_max] * size
         for p in range(1, MAX_PERIOD + 1):
             learnt = self.gap_open.get(p)
             for u in range(1, MAX_UNITS + 1):
@@ -123,7 +142,26 @@ class ErrorModel:
                     if v < d:
                         code = v | (self.ext_class(p, u) << 6)
                 out[p * (MAX_UNITS + 1) + u] = code
-        return out
+        if not any(any(v) for v in self.stutter.values()):
+            return out
+        losses, gains = [0] * size, [0] * size
+        for p, vals in self.stutter.items():
+            for u in range(_first_units(p), MAX_UNITS + 1):
+                v = vals[u - _first_units(p)]
+                if v:
+                    at = p * (MAX_UNITS + 1) + u
+                    losses[at] = _phred_code(self.stutter_loss * 10.0 ** (-v / 10.0))
+                    gains[at] = _phred_code((1.0 - self.stutter_loss) * 10.0 ** (-v / 10.0))
+        return out + losses + gains
+
+
+def _phred_code(prob: float) -> int:
+    """A slip probability as its Phred code, 3 (0.5) to 63; 0 for none."""
+    return 0 if prob <= 0 else int(min(63, max(3, round(-10.0 * math.log10(prob)))))
+
+
+def _period_values(values: dict[int, tuple[int, ...]]) -> str:
+    return ";".join(f"P{p}:{','.join(str(v) for v in vals)}" for p, vals in sorted(values.items()))
 
 
 def _default_code(period: int, units: int, gmax: int, gmin: int, slope: float) -> int:
@@ -155,20 +193,24 @@ def sample_chunks(regions: Sequence[Region], sample_bp: int = SAMPLE_BP,
     return out
 
 
-def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> dict[int, tuple[float, float]]:
-    """Per period (a_p, b_p) of log10 r = a_p + b_p L (L the tract's length in bases, r <= 0.5):
-    one slope b >= 0 shared by the periods, by binomial maximum likelihood on a grid, on the lengths
-    with at least MIN_BIN_READS reads from MIN_BIN_LOCI loci (one odd locus does not set it); b = 0
-    unless it fits better by MIN_SLOPE_LLR, and a period keeps it only if its own counts fit better
-    with it by MIN_PERIOD_SLOPE_LLR (else it is flat at its own level: no period's long tracts are
-    lowered on another period's trend). ``data``: period -> (indel reads, reads, units, loci)."""
+def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+                 ) -> dict[int, tuple[float, float, float]]:
+    """Per period (a_p, b_p, L_p) of log10 r = a_p + b_p L (L the tract's length in bases), and L_p
+    the longest length its counts reach: one slope b >= 0 shared by the periods, by binomial
+    maximum likelihood on a grid, on the lengths with at least MIN_BIN_READS reads from
+    MIN_BIN_LOCI loci (one odd locus does not set it); b = 0 unless it fits better by
+    MIN_SLOPE_LLR, and a period keeps it only if its own counts fit better with it by
+    MIN_PERIOD_SLOPE_LLR (else it is flat at its own level: no period's long tracts are lowered on
+    another period's trend). ``data``: period -> (indel reads, reads, units, loci)."""
     a_grid = np.arange(-7.0, 0.0, 0.05)
     b_grid = np.arange(0.0, 0.4, 0.004)
     total = np.zeros(len(b_grid))
     lls: dict[int, np.ndarray] = {}
+    longest: dict[int, float] = {}
     for p, (k, n, units, loci) in data.items():
         sel = (n >= MIN_BIN_READS) & (loci >= MIN_BIN_LOCI)
         length = units[sel].astype(float) * p
+        longest[p] = float(length.max()) if len(length) else float(units.max() * p)
         kk, nn = k[sel].astype(float), n[sel].astype(float)
         lr = np.minimum(a_grid[:, None, None] + b_grid[None, :, None] * length[None, None, :], math.log10(0.5))
         r = 10.0 ** lr
@@ -180,7 +222,7 @@ def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     out = {}
     for p, ll in lls.items():
         jp = j if ll[:, j].max() - ll[:, 0].max() >= MIN_PERIOD_SLOPE_LLR else 0
-        out[p] = (float(a_grid[int(np.argmax(ll[:, jp]))]), float(b_grid[jp]))
+        out[p] = (float(a_grid[int(np.argmax(ll[:, jp]))]), float(b_grid[jp]), longest[p])
     return out
 
 
@@ -193,6 +235,29 @@ def rate_to_phred(rate: float, period: int, units: int, floor: int = PHRED_FLOOR
     places = 2.0 * (length - period + 1) * ext ** (period - 1) * (1.0 - ext)
     g = ODDS_SCALE * rate / (1.0 - rate) / places
     return int(min(63, max(floor, round(-10.0 * math.log10(max(g, 1e-7))))))
+
+
+def _unit_off_places(rate: float, period: int, units: int, ext_class: int | None = None) -> float:
+    """The pair-HMM's odds of a read one unit off per unit of gap-open: 2 (L - p + 1) e^(p-1) (1 - e)
+    (e of ``ext_class``, default the period's, as rate_to_phred)."""
+    ext = _EXT_VALUES[EXT_CLASS[period] if ext_class is None else ext_class] if rate > 0 else 0.1
+    return 2.0 * (period * units - period + 1) * ext ** (period - 1) * (1.0 - ext)
+
+
+def stutter_code(rate: float, period: int, units: int, floor: int = PHRED_FLOOR, ext_class: int | None = None) -> int:
+    """The slip code of a tract (0: none): where the gap-open the rate asks for lies below the floor,
+    the per-position gap-open stays at the floor and the rest of the odds, ODDS_SCALE r / (1 - r)
+    less what the floor gives, is the tract's one-unit slip, taken once per read at the tract
+    (kernels/pairhmm.hpp): odds s / (1 - s) of a read one unit off for a slip s (either way). The
+    code is the Phred of s (3 to 63)."""
+    if not 0 < rate < 1:
+        return 0
+    target = ODDS_SCALE * rate / (1.0 - rate)
+    places = _unit_off_places(rate, period, units, ext_class)
+    if target / places <= 10.0 ** (-floor / 10.0):  # the floor does not bind: the gap-open says it all
+        return 0
+    residual = target - places * 10.0 ** (-floor / 10.0)
+    return _phred_code(residual / (1.0 + residual))
 
 
 def _ext_values() -> tuple[float, ...]:
@@ -226,9 +291,10 @@ def homopolymer_ext_classes(k: np.ndarray, multi: np.ndarray, loci: np.ndarray) 
 
 
 def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np.ndarray,
-               loci: np.ndarray, multi: np.ndarray | None = None) -> ErrorModel:
+               loci: np.ndarray, multi: np.ndarray | None = None, loss: np.ndarray | None = None) -> ErrorModel:
     """A model from count tables ``[period 0..8][units 0..20]`` (as ``_core.count_repeat_indels``;
-    ``multi``: of the indel reads, those off by 2+ units, for the homopolymer gap continuation)."""
+    ``multi``: of the indel reads, those off by 2+ units, for the homopolymer gap continuation;
+    ``loss``: those that lost units, for the slips' direction)."""
     data, learnt, borrowed, default = {}, [], [], []
     for p in range(1, MAX_PERIOD + 1):
         u0 = _first_units(p)
@@ -237,31 +303,41 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
     from .cohort import normalise_platform
 
     floor = PLATFORM_PHRED_FLOOR.get(normalise_platform(platform), PHRED_FLOOR)
+    # The line stops at the lengths it was fitted on where PCR stutter dominates the long tracts
+    # (it levels off); long-read libraries (PCR-free) keep it: their whole-unit counts miss most of
+    # a long tract's errors (reads with other indels near it are not counted), and on the real ONT
+    # slice homopolymers stopped short of the line's codes (lookup_unit) gained 3 false indels.
+    extrapolate = normalise_platform(platform) in LINE_PAST_COUNTS
     gap_open: dict[int, tuple[int, ...]] = {}
     rates: dict[int, tuple[float, ...]] = {}
     gap_ext = homopolymer_ext_classes(k[1], multi[1], loci[1]) if multi is not None and 1 in data else ()
+    stutter: dict[int, tuple[int, ...]] = {}
     if data:
         curves = _fit_periods(data)
         for p in range(1, MAX_PERIOD + 1):
             units = np.arange(_first_units(p), MAX_UNITS + 1)
             if p in data:
-                a, slope = curves[p]
+                a, slope, reach = curves[p]
                 learnt.append(p)
             elif p > min(data):  # a longer period than any counted: the curve of the longest below
-                a, slope = curves[max(q for q in data if q < p)]
+                a, slope, reach = curves[max(q for q in data if q < p)]
                 borrowed.append(p)
             else:
                 default.append(p)
                 continue
-            fit = np.minimum(10.0 ** (a + slope * units * p), 0.5)
+            # past the lengths counted the line is not carried on: PCR stutter levels off (on the
+            # stutter sets of simulate_set.py at 20 %, where the line, fitted on tetranucleotides of
+            # up to 5-6 units with the slope homopolymers set, reached 0.5 from 7 units)
+            length = units * p if extrapolate else np.minimum(units * p, reach)
+            fit = np.minimum(10.0 ** (a + slope * length), 0.5)
             kp, np_ = (data[p][0], data[p][1]) if p in data else (np.zeros_like(units), np.zeros_like(units))
             few = (data[p][3] if p in data else np.zeros_like(units)) < MIN_BIN_LOCI
             kp, np_ = np.where(few, 0, kp), np.where(few, 0, np_)  # lengths seen at one or two loci: the curve
             est = np.maximum.accumulate((kp + PRIOR_READS * fit) / (np_ + PRIOR_READS))  # no fewer errors if longer
             rates[p] = tuple(float(x) for x in est)
-            gap_open[p] = tuple(rate_to_phred(float(x), p, int(u), floor,
-                                              gap_ext[int(u) - 1] if p == 1 and gap_ext else None)
-                                for x, u in zip(est, units))
+            ext_of = [gap_ext[int(u) - 1] if p == 1 and gap_ext else None for u in units]
+            gap_open[p] = tuple(rate_to_phred(float(x), p, int(u), floor, e) for x, u, e in zip(est, units, ext_of))
+            stutter[p] = tuple(stutter_code(float(x), p, int(u), floor, e) for x, u, e in zip(est, units, ext_of))
     if not learnt:
         fit = f"default: fewer than {MIN_LOCI} tandem-repeat loci or {MIN_READS} reads per period"
         default = list(range(1, MAX_PERIOD + 1))
@@ -275,8 +351,24 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             fit += f" (fewer than {MIN_LOCI} loci or {MIN_READS} reads)"
     if gap_ext:
         fit += "; homopolymer gap continuation learnt"
+    stutter = {p: v for p, v in stutter.items() if any(v)}
     return ErrorModel(read_group, sample, platform, int(loci[1:, 1:].sum()), int(n[1:, 1:].sum()), fit,
-                      gap_open, rates, gap_ext)
+                      gap_open, rates, stutter, _loss_share(stutter, k, loss), gap_ext)
+
+
+def _loss_share(stutter: dict[int, tuple[int, ...]], k: np.ndarray, loss: np.ndarray | None) -> float:
+    """The share of slips that lose a unit, counted at the tract lengths that have slips (PCR stutter
+    mostly loses: 70 % in simulate_set.py, more in real libraries), with 5 reads each way as prior;
+    one half where no length has slips or no losses were counted."""
+    if loss is None or not stutter:
+        return 0.5
+    lost = slipped = 0
+    for p, vals in stutter.items():
+        for u, v in zip(range(_first_units(p), MAX_UNITS + 1), vals):
+            if v:
+                lost += int(loss[p, u])
+                slipped += int(k[p, u])
+    return round((lost + 5.0) / (slipped + 10.0), 2)
 
 
 def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
@@ -294,7 +386,7 @@ def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
         c = _core.count_repeat_indels(str(bam), str(ref), chunks, min_mq, max(0, threads - 1))
         for g, rg in enumerate(c["read_groups"]):
             out.append(fit_counts(rg, c["samples"][g], platform or c["platforms"][g], c["indel"][g], c["total"][g],
-                                  c["loci"][g], c["multi"][g]))
+                                  c["loci"][g], c["multi"][g], c["loss"][g]))
     return out
 
 
@@ -324,28 +416,42 @@ def parse_header_line(line: str, where: str = "") -> ErrorModel:
         raise InputError(f"{where}not a ##{HEADER_KEY}=<...> line: {line.strip()[:80]!r}")
     fields = {f.group(1): f.group(2).strip('"') for f in _FIELD.finditer(m.group(1))}
     try:
-        gap_open: dict[int, tuple[int, ...]] = {}
-        for part in filter(None, fields.get("GapOpen", "").split(";")):
-            name, _, values = part.partition(":")
-            if not re.fullmatch(r"P[1-8]", name):
-                raise ValueError(f"period {name!r}")
-            p = int(name[1:])
-            vals = tuple(int(v) for v in values.split(","))
-            if len(vals) != MAX_UNITS - _first_units(p) + 1 or not all(1 <= v <= 63 for v in vals):
-                raise ValueError(f"{name}: {MAX_UNITS - _first_units(p) + 1} Phred values in [1, 63] expected")
-            gap_open[p] = vals
+        version = int(fields.get("Version", "1"))
+        if not 1 <= version <= FORMAT_VERSION:
+            raise ValueError(f"version {version}: this gmscall reads versions 1-{FORMAT_VERSION}")
+        gap_open = _parse_periods(fields.get("GapOpen", ""), 1)
         gap_ext: tuple[int, ...] = ()
         if fields.get("GapExt"):
             name, _, values = fields["GapExt"].partition(":")
             gap_ext = tuple(int(v) for v in values.split(","))
             if name != "P1" or len(gap_ext) != MAX_UNITS or not all(0 <= v < len(_EXT_VALUES) for v in gap_ext):
                 raise ValueError(f"GapExt: P1 and {MAX_UNITS} classes in [0, {len(_EXT_VALUES) - 1}] expected")
+        stutter = _parse_periods(fields.get("Stutter", ""), 0) if version >= 2 else {}
+        loss = float(fields.get("StutterLoss", "0.5")) if version >= 2 else 0.5
+        if not 0.0 <= loss <= 1.0:
+            raise ValueError(f"StutterLoss {loss} outside [0, 1]")
         rg, sm, pl = (fields.get(k, "-") for k in ("ReadGroup", "Sample", "Platform"))
         return ErrorModel("" if rg == "-" else rg, "" if sm == "-" else sm, "" if pl == "-" else pl,
                           int(fields.get("Loci", "0")), int(fields.get("Reads", "0")), fields.get("Fit", ""),
-                          gap_open, gap_ext=gap_ext)
+                          gap_open, stutter={p: v for p, v in stutter.items() if any(v)}, stutter_loss=loss,
+                          gap_ext=gap_ext)
     except ValueError as e:
         raise InputError(f"{where}bad ##{HEADER_KEY} line ({e}): {line.strip()[:80]!r}") from None
+
+
+def _parse_periods(text: str, lowest: int) -> dict[int, tuple[int, ...]]:
+    """``P1:a,b,..;P2:..`` -> {period: values}, each value in [lowest, 63]."""
+    out: dict[int, tuple[int, ...]] = {}
+    for part in filter(None, text.split(";")):
+        name, _, values = part.partition(":")
+        if not re.fullmatch(r"P[1-8]", name):
+            raise ValueError(f"period {name!r}")
+        p = int(name[1:])
+        vals = tuple(int(v) for v in values.split(","))
+        if len(vals) != MAX_UNITS - _first_units(p) + 1 or not all(lowest <= v <= 63 for v in vals):
+            raise ValueError(f"{name}: {MAX_UNITS - _first_units(p) + 1} Phred values in [{lowest}, 63] expected")
+        out[p] = vals
+    return out
 
 
 def read_error_model(path: str | Path) -> list[ErrorModel]:
@@ -396,12 +502,18 @@ def sample_tables(models: Sequence[ErrorModel], samples: Sequence[str], gap_open
                 w = np.array([max(1, g.reads) for g in have], dtype=float)
                 vals = np.array([g.gap_open[p] for g in have], dtype=float)
                 gap_open[p] = tuple(round(float(x)) for x in (w[:, None] * vals).sum(0) / w.sum())
+            stutter = {}
+            w = np.array([max(1, g.reads) for g in group], dtype=float)
+            for p in set().union(*(g.stutter for g in group)):  # reads-weighted mean slip probability (none: 0)
+                probs = np.array([[10.0 ** (-v / 10.0) if v else 0.0 for v in g.stutter.get(p, (0,) * 21)[
+                    :MAX_UNITS - _first_units(p) + 1]] for g in group])
+                stutter[p] = tuple(_phred_code(x) for x in (w[:, None] * probs).sum(0) / w.sum())
+            loss = float((w * np.array([g.stutter_loss for g in group])).sum() / w.sum())
             gap_ext: tuple[int, ...] = ()
             if any(g.gap_ext for g in group):
-                w = np.array([max(1, g.reads) for g in group], dtype=float)
                 cls = np.array([g.gap_ext or (EXT_CLASS[1],) * MAX_UNITS for g in group], dtype=float)
                 gap_ext = tuple(round(float(x)) for x in (w[:, None] * cls).sum(0) / w.sum())
-            m = ErrorModel("", s, "", 0, 0, "pooled", gap_open, gap_ext=gap_ext)
+            m = ErrorModel("", s, "", 0, 0, "pooled", gap_open, stutter=stutter, stutter_loss=loss, gap_ext=gap_ext)
         out.append(tuple(m.table(gap_open_max, gap_open_min, gap_open_slope)))
     return tuple(out)
 

@@ -98,7 +98,8 @@ class CallOptions:
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
     # learnt indel error models (gmscall.error_model), set by call(): per VCF column, the gap code
-    # table of its sample's read groups ((period 0-8) x (units 0-20) codes; empty: the default)
+    # table of its sample's read groups ((period 0-8) x (units 0-20) codes; empty: the default),
+    # then, where it has slips, the codes of losing and of gaining one unit (ErrorModel.table)
     gap_open_tables: tuple[tuple[int, ...], ...] = ()
     # the indel screen (csrc/core/indel_screen.cpp): a haplotype window whose one-unit indels the
     # learnt error model explains opens no pair-HMM job: each allele's count-level QUAL (its reads
@@ -125,8 +126,11 @@ class CallOptions:
         _check_range("gap_open_max", self.gap_open_max, 1, 63)
         _check_range("gap_open_min", self.gap_open_min, 1, self.gap_open_max)
         for t in self.gap_open_tables:
-            if t and (len(t) != 9 * 21 or not all(1 <= (c & 63) <= 63 for c in t)):
-                raise InputError("gap_open_tables: 189 gap codes per sample expected (gmscall.error_model)")
+            gaps, slips = t[:9 * 21], t[9 * 21:]
+            if t and (len(t) not in (9 * 21, 3 * 9 * 21) or not all(1 <= (c & 63) <= 63 for c in gaps)
+                      or not all(0 <= c <= 63 for c in slips)):
+                raise InputError("gap_open_tables: 189 gap codes per sample, then optionally 2 x 189 slip codes, "
+                                 "expected (gmscall.error_model)")
         PileupOptions(self.min_bq, self.min_mq, self.max_depth, self.overlaps)
         _check_range("min_alt_count", self.min_alt_count, 1, 1_000_000)
         _check_range("max_indel_len", self.max_indel_len, 1, 1000)

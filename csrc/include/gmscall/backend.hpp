@@ -47,6 +47,7 @@ namespace gms {
 struct PairHmmBatch {
   std::vector<PairHmmJob> jobs;
   std::vector<uint8_t> read_bases, read_quals, hap_bases, hap_gap_open;
+  std::vector<uint32_t> hap_slip;  // empty, or a slip word per entry of hap_gap_open (kernels/pairhmm.hpp)
 };
 
 // out[k] = scaled likelihood of job k (see kernels/pairhmm.hpp).

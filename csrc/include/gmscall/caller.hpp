@@ -55,7 +55,9 @@ struct CallParams {
   double gap_open_slope = 1.0;  // ... Phred lost per extra repeat unit
   // Learnt indel error models (gmscall.error_model), per sample column: kStrTableSize gap-open
   // Phred codes by [period][units] (str_index); an empty table, or no tables, means the default
-  // above. A position's code is the lowest over the tracts (periods 1-8) that cover it.
+  // above. A position's code is the lowest over the tracts (periods 1-8) that cover it. A table of
+  // 3 kStrTableSize codes also holds each tract's one-unit slip codes, losses then gains
+  // (Phred, 0: none; core/haplotypes.cpp slip_words).
   std::vector<std::vector<uint8_t>> gap_open_tables;
   // The indel screen (core/indel_screen.cpp): per sample column, kStrTableSize probabilities by
   // [period][units] that a read shows one given one-unit indel of the tract where its haplotype has

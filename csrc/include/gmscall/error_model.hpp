@@ -34,6 +34,7 @@ struct RepeatIndelCounts {
   // multi: of the indel reads, those off by two units or more (how far a slip runs: the gap
   // continuation).
   std::vector<int64_t> indel, total, loci, multi;
+  std::vector<int64_t> loss;  // among the indel reads, those that lost units (PCR stutter mostly loses)
   int64_t loci_seen = 0, loci_skipped = 0;  // skipped: an indel allele too frequent for an error
 };
 
