@@ -473,3 +473,22 @@ def test_stutter_is_not_called_and_a_true_het_is(tmp_path):
     # the same records for any thread count and shard size (slips are looked up per window)
     split = call(str(bam), str(fa), error_model=[model], threads=2, shard_size=2_500)
     assert split == call(str(bam), str(fa), error_model=[model])
+
+
+def test_the_indel_screen_weighs_slips_as_the_pair_hmm_does():
+    """Where the floor clips the gap-open, the rate the screen takes for a tract includes the
+    slip's odds, so it is about the learnt one again (not the floor's lower rate)."""
+    from gmscall.error_model import PHRED_FLOOR, _expressed_rates, stutter_code
+
+    units = range(2, MAX_UNITS_TEST + 1)
+    rate = 0.15
+    gap = tuple(rate_to_phred(rate, 3, u) for u in units)
+    slips = tuple(stutter_code(rate, 3, u) for u in units)
+    assert gap[5 - 2] == PHRED_FLOOR and slips[5 - 2] > 0
+    with_slips = ErrorModel("a", "S", "ILLUMINA", 1, 1, "x", {3: gap}, stutter={3: slips})
+    without = ErrorModel("a", "S", "ILLUMINA", 1, 1, "x", {3: gap})
+    assert _expressed_rates(without)[3][5 - 2] < 0.6 * rate
+    assert _expressed_rates(with_slips)[3][5 - 2] == pytest.approx(rate, rel=0.15)
+
+
+MAX_UNITS_TEST = 20

@@ -521,14 +521,19 @@ def sample_tables(models: Sequence[ErrorModel], samples: Sequence[str], gap_open
 def _expressed_rates(model: ErrorModel) -> dict[int, tuple[float, ...]]:
     """Per learnt period, by length in units, the rate of reads with a whole-unit indel that the
     model's gap-open Phred stands for (rate_to_phred undone): the learnt rate where the Phred
-    was not clipped, lower where the floor clipped it (the pair-HMM then weighs a read one unit
-    off as that lower rate says, and so does the screen). A model read from a file gives the same."""
+    was not clipped, lower where the floor clipped it and the tract has no slip (the pair-HMM then
+    weighs a read one unit off as that lower rate says, and so does the screen); a slip s adds its
+    odds s / (1 - s). A model read from a file gives the same."""
     out = {}
     for p, phreds in model.gap_open.items():
         rates = []
-        for units, q in zip(range(_first_units(p), MAX_UNITS + 1), phreds):
+        slips = model.stutter.get(p, (0,) * len(phreds))
+        for units, q, v in zip(range(_first_units(p), MAX_UNITS + 1), phreds, slips):
             ext = _EXT_VALUES[model.ext_class(p, units)]
             odds = 10.0 ** (-q / 10.0) * 2.0 * (p * units - p + 1) * ext ** (p - 1) * (1.0 - ext)
+            if v:
+                slip = 10.0 ** (-v / 10.0)
+                odds += slip / (1.0 - slip)
             x = odds / ODDS_SCALE
             rates.append(x / (1.0 + x))
         out[p] = tuple(rates)
