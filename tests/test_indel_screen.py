@@ -98,6 +98,29 @@ def test_error_only_stretch_opens_no_window(hifi: synth.Dataset, tmp_path: Path,
     assert windows >= 10 and left_out >= windows - windows // 10, (a, b, left_out, windows)
 
 
+def test_joint_calls_keep_their_records(hifi: synth.Dataset, tmp_path: Path,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A second HiFi sample of the same genome, called jointly: a window is left out only where each
+    sample's reads are explained by its own model (the QUALs of the samples add up); the records
+    are those of no screen. (With a short-read sample in the cohort, local assembly runs and its
+    windows, seeded with assembled haplotypes, are all aligned.)"""
+    reads = synth.simulate_long_reads(hifi.haplotypes, 11, 30, platform="HIFI", read_group="LR2")
+    other = synth.write_bam(tmp_path / "other.bam", reads, hifi.reference, sample="OTHER", read_groups=("LR2",),
+                            platform="PACBIO")
+    bams = [str(hifi.bam), str(other)]
+
+    def joint(out: Path, q: float) -> tuple[list[str], int]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="gmscall"):
+            call(bams, str(hifi.fasta), output=out, options=CallOptions(indel_screen_qual=q))
+        m = next((h for h in (SCREEN_LINE.search(r.getMessage()) for r in caplog.records) if h), None)
+        return _body(out), int(m.group(1)) if m else -1
+
+    on, left_out = joint(tmp_path / "on.vcf.gz", CallOptions.indel_screen_qual)
+    off, _ = joint(tmp_path / "off.vcf.gz", 0.0)
+    assert on == off and left_out > 0
+
+
 def test_same_bytes_for_any_shard_size_and_threads(hifi: synth.Dataset, tmp_path: Path) -> None:
     one = call(str(hifi.bam), str(hifi.fasta), output=tmp_path / "a.vcf.gz")
     two = call(str(hifi.bam), str(hifi.fasta), output=tmp_path / "b.vcf.gz", threads=2, shard_size=7_000)

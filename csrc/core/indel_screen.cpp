@@ -81,8 +81,8 @@ bool errors_explain_window(const Window& win, const AlleleReadCounts& counts, co
     const IndelTract t = indel_tract(a);
     const double scale = a.tract_end - (a.pos + 1) >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
     const double het = p.indel_het_prior * scale, hom = p.indel_hom_prior * scale;
-    double qual = 0.0, lowest_error = 1.0;
-    int pooled_k = 0, pooled_n = 0;
+    // QUAL of a joint call: -10 log10 of every sample hom-ref, each weighed with its own model.
+    double qual = 0.0;
     for (size_t s = 0; s < ns; ++s) {
       const int carriers = counts.carriers[k * ns + s], covering = counts.covering[k * ns + s];
       if (covering == 0) continue;
@@ -90,13 +90,8 @@ bool errors_explain_window(const Window& win, const AlleleReadCounts& counts, co
         return false;  // a sample without a learnt model: no rate to weigh its reads against
       const double e = p.allele_error_tables[s][static_cast<size_t>(str_index(t.period, t.units))];
       if (!(e > 0.0)) return false;
-      lowest_error = std::min(lowest_error, e);
       qual += screen_qual(carriers, covering, e, het, hom);
-      pooled_k += carriers;
-      pooled_n += covering;
     }
-    // Joint calls also pool the samples' reads (an allele weak in each but shared).
-    if (ns > 1) qual = std::max(qual, screen_qual(pooled_k, pooled_n, lowest_error, het, hom));
     if (qual >= p.indel_screen_qual) return false;
   }
   return true;
