@@ -420,6 +420,20 @@ def test_rates_are_not_carried_past_the_counted_lengths():
     assert ont.rates[3][12 - 2] == 0.5
 
 
+def test_long_reads_take_no_slip_from_the_line_alone():
+    """On long reads the line goes on past the counts, but only lengths counted (enough reads at
+    enough loci) get slips: the line's rates past them stay under the gap-open floor's cap (a HiFi
+    set's period-3 line reached 0.5 from 6 units, where its reads are a unit off in 0.03 %)."""
+    spec = {(1, u): (int(2000 * min(0.4, 10 ** (-4 + 0.25 * u))), 2000, 300) for u in range(1, 21)}
+    spec.update({(3, u): (int(1000 * min(0.4, 10 ** (-4 + 0.25 * 3 * u))), 1000, 150) for u in range(2, 5)})
+    k, n, loci = _counts(spec)
+    short = fit_counts("a", "S", "ILLUMINA", k, n, loci)
+    hifi = fit_counts("a", "S", "PACBIO", k, n, loci)
+    assert hifi.rates[3][12 - 2] == 0.5 and hifi.stutter[3][4 - 2] > 0 and not any(hifi.stutter[3][5 - 2:])
+    assert any(short.stutter[3][5 - 2:])  # short reads: the level the counts reached, slips and all
+    assert hifi.stutter[1] == short.stutter[1] and any(hifi.stutter[1])  # counted at every length
+
+
 def test_model_file_round_trips_with_slips(tmp_path):
     m = ErrorModel("rg", "S", "ILLUMINA", 10, 100, "learnt", {3: tuple([20] * 19)},
                    stutter={3: (0,) * 8 + tuple(range(12, 23 + 1))[:11]}, stutter_loss=0.72)

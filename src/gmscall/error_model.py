@@ -337,7 +337,11 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             rates[p] = tuple(float(x) for x in est)
             ext_of = [gap_ext[int(u) - 1] if p == 1 and gap_ext else None for u in units]
             gap_open[p] = tuple(rate_to_phred(float(x), p, int(u), floor, e) for x, u, e in zip(est, units, ext_of))
-            stutter[p] = tuple(stutter_code(float(x), p, int(u), floor, e) for x, u, e in zip(est, units, ext_of))
+            slips = [stutter_code(float(x), p, int(u), floor, e) for x, u, e in zip(est, units, ext_of)]
+            if extrapolate:  # the line where the counts are too few keeps the floor's cap: no slip rests on it alone
+                counted = (data[p][1] >= MIN_BIN_READS) & ~few if p in data else np.zeros(len(units), dtype=bool)
+                slips = [c if ok else 0 for c, ok in zip(slips, counted)]
+            stutter[p] = tuple(slips)
     if not learnt:
         fit = f"default: fewer than {MIN_LOCI} tandem-repeat loci or {MIN_READS} reads per period"
         default = list(range(1, MAX_PERIOD + 1))
