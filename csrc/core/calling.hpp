@@ -395,6 +395,9 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
 // (its alleles with their common suffix trimmed: one base and that base plus the inserted or
 // deleted unit), measured by tract_end as for a window's indels; 0 for SNVs and complex alleles.
 int64_t long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles);
+// The factor on an indel candidate's priors: CallParams::long_tract_prior_scale where it lies in a
+// tract (tract_end) of long_tract_bases bases or more, else 1.
+double indel_prior_scale(const Candidate& a, const CallParams& p);
 // A record's parameters (alleles anchored at pos, REF first): p, or in `scaled` p's indel priors
 // times CallParams::long_tract_prior_scale where one of its ALTs is an insertion or deletion in a
 // reference tandem-repeat tract (tract_end) of long_tract_bases bases or more.

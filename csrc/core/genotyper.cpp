@@ -407,7 +407,7 @@ double hypothesis_prior(const Window& win, uint64_t ha, uint64_t hb, int ploidy,
   for (size_t k = 0; k < n_window_alleles(win); ++k) {
     if (!((any >> k) & 1)) continue;
     const Candidate& a = window_allele(win, k);
-    const double scale = a.is_indel() && a.tract_end - (a.pos + 1) >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
+    const double scale = a.is_indel() ? indel_prior_scale(a, p) : 1.0;
     const double het = a.is_indel() ? p.indel_het_prior * scale : p.snv_het_prior;
     const double hom = a.is_indel() ? p.indel_hom_prior * scale : p.snv_hom_prior;
     if (ploidy == 1) prior += std::log10(het / 2.0 + hom);
@@ -593,6 +593,10 @@ int64_t long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::
     longest = std::max(longest, tract_end(ref, indel) - (pos + 1));
   }
   return longest;
+}
+
+double indel_prior_scale(const Candidate& a, const CallParams& p) {
+  return a.tract_end - (a.pos + 1) >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
 }
 
 const CallParams& record_params(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles,

@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "core/calling.hpp"
+#include "kernels/genotype.hpp"
 #include "gmscall/error_model.hpp"
 
 namespace gms::calling {
@@ -40,15 +41,6 @@ int screen_read_state(const Candidate& a, int carries, const std::vector<Candida
   return 0;
 }
 
-namespace {
-
-double log10_sum(double a, double b) {
-  const double m = std::max(a, b);
-  return m + std::log10(std::pow(10.0, a - m) + std::pow(10.0, b - m));
-}
-
-}  // namespace
-
 double screen_qual(int carriers, int covering, double error, double het_prior, double hom_prior) {
   if (carriers <= 0 || covering <= 0) return 0.0;
   const double k = carriers, n = std::max(covering, carriers);
@@ -58,7 +50,7 @@ double screen_qual(int carriers, int covering, double error, double het_prior, d
   const double ref = std::log10(1.0 - het_prior - hom_prior) + k * std::log10(e) + (n - k) * std::log10(1.0 - e);
   const double het = std::log10(het_prior) + n * std::log10(0.5);
   const double hom = std::log10(hom_prior) + k * std::log10(1.0 - e) + (n - k) * std::log10(e);
-  const double total = log10_sum(ref, log10_sum(het, hom));
+  const double total = log10_add(ref, log10_add(het, hom));
   return -10.0 * (ref - total);  // -10 log10 P(hom-ref)
 }
 
@@ -79,7 +71,7 @@ bool errors_explain_window(const Window& win, const AlleleReadCounts& counts, co
   for (size_t k = 0; k < win.alleles.size(); ++k) {
     const Candidate& a = win.alleles[k];
     const IndelTract t = indel_tract(a);
-    const double scale = a.tract_end - (a.pos + 1) >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
+    const double scale = indel_prior_scale(a, p);
     const double het = p.indel_het_prior * scale, hom = p.indel_hom_prior * scale;
     // QUAL of a joint call: -10 log10 of every sample hom-ref, each weighed with its own model.
     double qual = 0.0;
