@@ -228,9 +228,10 @@ def pileup(
             for rd in bf.fetch(contig, start, end)
             if not rd.flag & FILTER_FLAGS and rd.mapping_quality >= min_mq and rd.cigartuples
         ]
+        # Inside the block: a long read reaches past the reference window, which is then fetched.
+        walks = [_walk(rd, refseq) for rd in reads]
     n = end - start
 
-    walks = [_walk(rd, refseq) for rd in reads]
     letters = [np.frombuffer((rd.query_sequence or "").encode(), dtype=np.uint8) for rd in reads]
     raw_q = []
     for rd in reads:

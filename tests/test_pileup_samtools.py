@@ -238,6 +238,15 @@ def test_cli_vs_samtools_synthetic(synth_dataset, tmp_path: Path) -> None:
 
 
 @needs_samtools
+def test_cli_vs_samtools_long_reads(tmp_path: Path) -> None:
+    """Reads of 10-30 kb across `gmscall pileup`'s 8-kb counting windows (each window visits a read
+    over the window only)."""
+    synth = pytest.importorskip("gmscall.synth")
+    ds = synth.make_long_read_dataset(tmp_path, length=40_000, depth=8, seed=11, platform="HIFI")
+    _compare_cli(ds.bam, ds.fasta, f"{ds.contig}:15001-27000", tmp_path)
+
+
+@needs_samtools
 @pytest.mark.slow
 def test_cli_vs_samtools_shared_data(shared_data: Path, tmp_path: Path) -> None:
     """Every BAM of ../shared/data (the 5 Mb simulated set takes a minute or two)."""

@@ -154,7 +154,11 @@ GMS_HD void pileup_read(const ReadView& r, int i, const uint8_t* eff_qual, int m
   PileupView o = out;  // a local copy: stores to the counters cannot alias its fields (host speed)
   PileupReadVisitor<Add> v{r, eff_qual, o, events, i, min_bq, r.seq_off[i],
                            is_reverse(r.flag[i]) ? 1u : 0u, mq * mq, static_cast<int>(mq), add};
-  walk_alignment(r, i, v);
+  // Only the part of the read over [beg, end) is visited base by base: a long read reaches kilobases
+  // past a shard's pileup (and past each window of compute_pileup_counts). Every callback of the
+  // whole walk outside [beg, end) adds nothing (bases and indel anchors are range-checked), and
+  // the ops before beg are still walked, so the anchors at beg are those of the whole walk.
+  walk_alignment_range(r, i, 0, r.pos[i], 0, o.beg, o.end, v);
 }
 
 }  // namespace gms
