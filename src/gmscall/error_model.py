@@ -481,16 +481,23 @@ def read_error_model(path: str | Path) -> list[ErrorModel]:
     return [parse_header_line(line, f"{path}, line {k}: ") for k, line in lines]
 
 
-def sample_tables(models: Sequence[ErrorModel], samples: Sequence[str], gap_open_max: int, gap_open_min: int,
-                  gap_open_slope: float) -> tuple[tuple[int, ...], ...]:
-    """Per VCF column, the gap code table of its sample's read groups (reads-weighted mean Phred
-    where a sample has several; an empty tuple keeps the default). A single sample and models of
-    one other sample (a model file from another run of the same library): that model."""
+def _models_by_sample(models: Sequence[ErrorModel], samples: Sequence[str]) -> dict[str, list[ErrorModel]]:
+    """The models of each sample's read groups; a single sample and models of one other sample (a
+    model file from another run of the same library): those models."""
     by_sample: dict[str, list[ErrorModel]] = {}
     for m in models:
         by_sample.setdefault(m.sample, []).append(m)
     if len(samples) == 1 and samples[0] not in by_sample and len(by_sample) == 1:
         by_sample = {samples[0]: next(iter(by_sample.values()))}
+    return by_sample
+
+
+def sample_tables(models: Sequence[ErrorModel], samples: Sequence[str], gap_open_max: int, gap_open_min: int,
+                  gap_open_slope: float) -> tuple[tuple[int, ...], ...]:
+    """Per VCF column, the gap code table of its sample's read groups (reads-weighted mean Phred
+    where a sample has several; an empty tuple keeps the default). A single sample and models of
+    one other sample (a model file from another run of the same library): that model."""
+    by_sample = _models_by_sample(models, samples)
     out = []
     for s in samples:
         group = [m for m in by_sample.get(s, []) if m.gap_open]
@@ -551,11 +558,7 @@ def allele_error_tables(models: Sequence[ErrorModel], samples: Sequence[str]) ->
     are ODDS_SCALE r / (1 - r) (rate_to_phred); one way is half of that. 0 where the model has no
     rate (a period it did not learn); an empty tuple for a sample without a model (several read
     groups: the reads-weighted mean rate)."""
-    by_sample: dict[str, list[ErrorModel]] = {}
-    for m in models:
-        by_sample.setdefault(m.sample, []).append(m)
-    if len(samples) == 1 and samples[0] not in by_sample and len(by_sample) == 1:
-        by_sample = {samples[0]: next(iter(by_sample.values()))}
+    by_sample = _models_by_sample(models, samples)
     out = []
     for s in samples:
         group = [(max(1, m.reads), _expressed_rates(m)) for m in by_sample.get(s, [])]
