@@ -96,6 +96,27 @@ bool lookup_unit(const std::string& h, int j, int p) {
   return homopolymer || gms::primitive_unit(h, j, p);
 }
 
+// Calls f(start, period, bases) for each maximal tandem-repeat tract of h of two units or more,
+// period by period (1..max_period) and left to right: a run where h repeats itself `period` bases
+// on (every stretch of it a rotation of one unit, so one check of its first unit serves it).
+template <class F>
+void for_each_tract(const std::string& h, int max_period, F&& f) {
+  const int m = static_cast<int>(h.size());
+  for (int period = 1; period <= max_period; ++period) {
+    int j = 0;
+    while (j + period < m) {
+      int run = 0;
+      while (j + period + run < m && h[j + run] == h[j + period + run]) ++run;
+      if (run < period) {
+        ++j;
+        continue;
+      }
+      f(j, period, run + period);
+      j += run + 1;
+    }
+  }
+}
+
 // Units of the longest tandem repeat of each period 1..max_period covering each position (1 where
 // none does): units[(period - 1) * m + j]. A tract counts under its primitive period only, as the
 // learnt model counts it (a CA repeat is a period-2 tract, not a period-4 one of CACA units: the
@@ -103,23 +124,11 @@ bool lookup_unit(const std::string& h, int j, int p) {
 std::vector<int> repeat_units(const std::string& h, int max_period) {
   const int m = static_cast<int>(h.size());
   std::vector<int> units(static_cast<size_t>(max_period) * m, 1);
-  for (int period = 1; period <= max_period; ++period) {
+  for_each_tract(h, max_period, [&](int j, int period, int tract) {
+    if (!lookup_unit(h, j, period)) return;
     int* u_p = units.data() + static_cast<size_t>(period - 1) * m;
-    int j = 0;
-    while (j + period < m) {
-      int run = 0;
-      while (j + period + run < m && h[j + run] == h[j + period + run]) ++run;
-      if (run >= period) {  // every stretch of the run is a rotation of one unit: one check
-        const int tract = run + period;
-        const int u = tract / period;
-        if (lookup_unit(h, j, period))
-          for (int t = j; t < j + tract; ++t) u_p[t] = std::max(u_p[t], u);
-        j += run + 1;
-      } else {
-        ++j;
-      }
-    }
-  }
+    for (int t = j; t < j + tract; ++t) u_p[t] = std::max(u_p[t], tract / period);
+  });
   return units;
 }
 
@@ -165,27 +174,17 @@ std::vector<uint32_t> slip_words(const std::string& h, const uint8_t* slips, boo
   const uint8_t* gain_table = slips + kStrTableSize;
   auto likelier = [](uint8_t a, uint8_t b) { return a > 0 && (b == 0 || a < b); };
   std::vector<uint8_t> loss(m, 0), gain(m, 0), period_at(m, 0);  // per tract start
-  for (int period = 1; period <= kStrMaxPeriod; ++period) {
-    int j = 0;
-    while (j + period < m) {
-      int run = 0;
-      while (j + period + run < m && h[j + run] == h[j + period + run]) ++run;
-      if (run < period) {
-        ++j;
-        continue;
-      }
-      const int at = str_index(period, (run + period) / period);
-      const uint8_t ql = loss_table[at], qg = gain_table[at];
-      const uint8_t q = ql == 0 ? qg : qg == 0 ? ql : std::min(ql, qg);
-      const uint8_t q_here = loss[j] == 0 ? gain[j] : gain[j] == 0 ? loss[j] : std::min(loss[j], gain[j]);
-      if (q > 0 && (j > 0 || starts_at_haplotype_start) && gms::primitive_unit(h, j, period) && likelier(q, q_here)) {
-        loss[j] = ql;
-        gain[j] = qg;
-        period_at[j] = static_cast<uint8_t>(period);
-      }
-      j += run + 1;
+  for_each_tract(h, kStrMaxPeriod, [&](int j, int period, int tract) {
+    const int at = str_index(period, tract / period);
+    const uint8_t ql = loss_table[at], qg = gain_table[at];
+    const uint8_t q = ql == 0 ? qg : qg == 0 ? ql : std::min(ql, qg);
+    const uint8_t q_here = loss[j] == 0 ? gain[j] : gain[j] == 0 ? loss[j] : std::min(loss[j], gain[j]);
+    if (q > 0 && (j > 0 || starts_at_haplotype_start) && gms::primitive_unit(h, j, period) && likelier(q, q_here)) {
+      loss[j] = ql;
+      gain[j] = qg;
+      period_at[j] = static_cast<uint8_t>(period);
     }
-  }
+  });
   std::vector<uint32_t> w(m, 0);
   std::vector<uint8_t> landed(m, 0);  // the loss code landing at each position
   for (int x = 0; x < m; ++x) {
