@@ -230,17 +230,18 @@ def rate_to_phred(rate: float, period: int, units: int, floor: int = PHRED_FLOOR
     """The gap-open Phred at which the pair-HMM's odds of a read one unit off equal
     ODDS_SCALE * rate / (1 - rate) (with the gap continuation of ``ext_class``, default the
     period's)."""
-    ext = _EXT_VALUES[EXT_CLASS[period] if ext_class is None else ext_class] if rate > 0 else 0.1
-    length = period * units
-    places = 2.0 * (length - period + 1) * ext ** (period - 1) * (1.0 - ext)
-    g = ODDS_SCALE * rate / (1.0 - rate) / places
+    g = ODDS_SCALE * rate / (1.0 - rate) / _unit_off_places(rate, period, units, ext_class)
     return int(min(63, max(floor, round(-10.0 * math.log10(max(g, 1e-7))))))
 
 
 def _unit_off_places(rate: float, period: int, units: int, ext_class: int | None = None) -> float:
     """The pair-HMM's odds of a read one unit off per unit of gap-open: 2 (L - p + 1) e^(p-1) (1 - e)
     (e of ``ext_class``, default the period's, as rate_to_phred)."""
-    ext = _EXT_VALUES[EXT_CLASS[period] if ext_class is None else ext_class] if rate > 0 else 0.1
+    return _places(period, units, _EXT_VALUES[EXT_CLASS[period] if ext_class is None else ext_class] if rate > 0 else 0.1)
+
+
+def _places(period: int, units: int, ext: float) -> float:
+    """2 (L - p + 1) e^(p-1) (1 - e) for a tract of L = p units bases and gap continuation e."""
     return 2.0 * (period * units - period + 1) * ext ** (period - 1) * (1.0 - ext)
 
 
@@ -540,8 +541,7 @@ def _expressed_rates(model: ErrorModel) -> dict[int, tuple[float, ...]]:
         rates = []
         slips = model.stutter.get(p, (0,) * len(phreds))
         for units, q, v in zip(range(_first_units(p), MAX_UNITS + 1), phreds, slips):
-            ext = _EXT_VALUES[model.ext_class(p, units)]
-            odds = 10.0 ** (-q / 10.0) * 2.0 * (p * units - p + 1) * ext ** (p - 1) * (1.0 - ext)
+            odds = 10.0 ** (-q / 10.0) * _places(p, units, _EXT_VALUES[model.ext_class(p, units)])
             if v:
                 slip = 10.0 ** (-v / 10.0)
                 odds += slip / (1.0 - slip)
