@@ -312,6 +312,73 @@ def test_long_tract_indel_prior(ont: synth.Dataset, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 # benchmarks/error_profile.py: tracts, length changes, and the fit the simulator's curves come from
 
+@pytest.mark.parametrize("platform", ["HIFI", "ONT"])
+def test_homopolymer_length_law_is_the_simulators(platform: str) -> None:
+    """synth.homopolymer_length_law (what benchmarks/length_evidence.py's oracle uses) is the law of
+    the lengths the simulator's reads give runs of 13 bases: within the sampling error (total
+    variation) plus what lone 1-3 bp indels near the run add."""
+    rng = np.random.default_rng(11)
+    parts, tracts, x = [], [], 0
+    for k in range(600):
+        flank = "".join(rng.choice(list("ACGT"), 30))
+        base = "ACGT"[k % 4]
+        x += len(flank)
+        parts += [flank, base * 13]
+        tracts.append((x, x + 13))
+        x += 13
+    parts.append("GATTACAGATTACA")
+    seq = "".join(parts)
+    hap = synth.Haplotype("chrS", 0, seq, np.arange(len(seq), dtype=np.int64))
+    reads = synth.simulate_long_reads([hap], 5, 20, platform=platform, mean_len=4000, min_len=2000, max_len=8000)
+    d = np.array(_tract_length_changes(reads, [(s, e) for s, e in tracts if seq[s - 1] != seq[s] != seq[e]])[13])
+    seen = {13 + int(k): c / len(d) for k, c in zip(*np.unique(d, return_counts=True))}
+
+    def distance(law: dict[int, float]) -> float:  # total variation
+        return 0.5 * sum(abs(seen.get(k, 0.0) - law.get(k, 0.0)) for k in set(seen) | set(law))
+
+    law = synth.homopolymer_length_law(platform, 13)
+    assert sum(law.values()) == pytest.approx(1.0)
+    profile = synth._LONG_READ_PROFILES[platform]
+    lone = 15 * (float(profile["ins"]) + float(profile["del"]))  # type: ignore[arg-type]
+    assert len(d) > 3000 and distance(law) < 4 / np.sqrt(len(d)) + lone / 2, (distance(law), len(d))
+    # ... and closer than the laws of the neighbouring lengths or of the other platform
+    other = "ONT" if platform == "HIFI" else "HIFI"
+    for wrong in (synth.homopolymer_length_law(platform, 12), synth.homopolymer_length_law(platform, 14),
+                  synth.homopolymer_length_law(other, 13)):
+        assert distance(law) < distance(wrong) / 2, (distance(law), distance(wrong))
+    with pytest.raises(ValueError, match="platform"):
+        synth.homopolymer_length_law("ILLUMINA", 13)
+
+
+def test_length_evidence_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/length_evidence.py: evidence falls with the run's length (ONT), and a truth with
+    an indel in one of two 12-base runs gives a share of 1/2 at 12; bad input: exit 2."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    le = pytest.importorskip("length_evidence")
+    assert le.main(["--platform", "ONT", "--lengths", "8,12"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith(("| 8 ", "| 12 "))]
+    assert float(rows[0].split("|")[3]) > float(rows[1].split("|")[3]) > 0
+    ref = "ACGTACGTCG" + "A" * 12 + "CGTGCATGCA" + "T" * 12 + "GCACGTGCAGT"
+    fa = tmp_path / "ref.fa"
+    fa.write_text(">chrT\n" + ref + "\n")
+    pysam.faidx(str(fa))
+    vcf = tmp_path / "truth.vcf"
+    at = ref.index("T" * 12)  # 0-based first T: the VCF anchor is the base before it (1-based: at)
+    vcf.write_text(f"##fileformat=VCFv4.2\n##contig=<ID=chrT,length={len(ref)}>\n"
+                   '##FORMAT=<ID=GT,Number=1,Type=String,Description="GT">\n'
+                   "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n"
+                   f"chrT\t{at}\t.\t{ref[at - 1]}T\t{ref[at - 1]}\t.\tPASS\t.\tGT\t0|1\n")
+    pysam.tabix_index(str(vcf), preset="vcf", force=True)
+    assert le.main(["--lengths", "12", "--truth", str(vcf) + ".gz", "--ref", str(fa), "--region", "chrT"]) == 0
+    out = capsys.readouterr().out
+    assert "| 12 | 2 | 1 | 50.00% |" in out, out
+    assert le.main(["--lengths", "twelve"]) == 2
+    assert le.main(["--truth", str(vcf) + ".gz"]) == 2
+    assert le.main(["--lengths", "1"]) == 2
+
+
 def _error_profile():
     import sys
 

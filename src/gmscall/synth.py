@@ -851,6 +851,40 @@ def homopolymer_error_rates(length: np.ndarray, curves: dict = ONT_LENGTH_ERRORS
             _sigmoid(f["size_c"] + f["size_d"] * (L - 10)))
 
 
+def homopolymer_length_law(platform: str, length: int) -> dict[int, float]:
+    """The simulator's own law of the length a long read gives a homopolymer of ``length`` bases:
+    {read length: probability} from its length errors (``platform`` "HIFI": the per-length table;
+    "ONT": the fitted curves; lone indels elsewhere in the read are left out). What a caller that
+    knew the simulator exactly would use (benchmarks/length_evidence.py)."""
+    profile = _LONG_READ_PROFILES.get(platform.upper())
+    if profile is None:
+        raise ValueError(f"unknown long-read platform {platform!r} (HIFI or ONT)")
+    if length < 1:
+        raise ValueError("a homopolymer has one base or more")
+    if length < 2:  # the simulators' length errors are of runs of two bases or more
+        return {1: 1.0}
+    law: dict[int, float] = {}
+    curves = _LENGTH_ERRORS.get(str(profile.get("length_errors")))
+    if curves:
+        p_err, p_loss, q = (float(np.ravel(x)[0]) for x in homopolymer_error_rates(np.array([length]), curves))
+        sizes = (1.0 - q) * q ** np.arange(_MAX_LENGTH_ERROR)
+        sizes[-1] += q ** _MAX_LENGTH_ERROR  # _error_sizes caps the geometric law at its longest size
+        for k, pk in enumerate(sizes, start=1):
+            gain = length + k
+            law[gain] = law.get(gain, 0.0) + p_err * (1.0 - p_loss) * float(pk)
+            lost = length - min(k, length - 1)  # a run keeps one base at least
+            law[lost] = law.get(lost, 0.0) + p_err * p_loss * float(pk)
+        law[length] = law.get(length, 0.0) + 1.0 - p_err
+    else:
+        minus, plus, two = profile["hp"].get(min(length, 15), (0.0, 0.0, 0.0))  # type: ignore[union-attr]
+        two_minus = two / 2.0 if length >= 3 else 0.0
+        for at, p in ((length - 1, minus if length >= 2 else 0.0), (length + 1, plus), (length - 2, two_minus),
+                      (length + 2, two - two_minus), (length, 1.0 - minus - plus - two)):
+            if p > 0.0 or at == length:
+                law[at] = law.get(at, 0.0) + p
+    return dict(sorted(law.items()))
+
+
 def tandem_error_rate(period: np.ndarray, units: np.ndarray, curves: dict = ONT_LENGTH_ERRORS) -> np.ndarray:
     """Chance that a read changes a tandem repeat of ``units`` units of ``period`` (2-6) bases by
     whole units, from the fitted curve."""
