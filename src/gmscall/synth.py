@@ -878,7 +878,7 @@ def homopolymer_length_law(platform: str, length: int) -> dict[int, float]:
     else:
         minus, plus, two = profile["hp"].get(min(length, 15), (0.0, 0.0, 0.0))  # type: ignore[union-attr]
         two_minus = two / 2.0 if length >= 3 else 0.0
-        for at, p in ((length - 1, minus if length >= 2 else 0.0), (length + 1, plus), (length - 2, two_minus),
+        for at, p in ((length - 1, minus), (length + 1, plus), (length - 2, two_minus),
                       (length + 2, two - two_minus), (length, 1.0 - minus - plus - two)):
             if p > 0.0 or at == length:
                 law[at] = law.get(at, 0.0) + p
