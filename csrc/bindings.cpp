@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <tuple>
 
@@ -695,6 +696,21 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("ref"), py::arg("reads"), py::arg("min_support") = 2,
       "Local assembly's graph step on plain sequences: (k used, best paths), k = 0 when every graph had a cycle.");
+  m.def(
+      "haplotype_model_codes",
+      [](const std::string& hap, const std::vector<int>& table) {
+        if (table.size() != static_cast<size_t>(kStrTableSize) && table.size() != static_cast<size_t>(3 * kStrTableSize))
+          throw InputError("a model table has " + std::to_string(kStrTableSize) + " gap codes, then optionally " +
+                           std::to_string(2 * kStrTableSize) + " slip codes; got " + std::to_string(table.size()));
+        for (int x : table) if (x < 0 || x > 255) throw InputError("model table codes are 0..255");
+        for (char c : hap)
+          if (!std::strchr("ACGTN", c)) throw InputError("haplotype bases are A, C, G, T or N");
+        const calling::HaplotypeCodes c = calling::haplotype_model_codes(hap, std::vector<uint8_t>(table.begin(), table.end()));
+        return py::make_tuple(std::vector<int>(c.gap.begin(), c.gap.end()), c.slip);
+      },
+      py::arg("hap"), py::arg("table"),
+      "A haplotype's pair-HMM gap code and slip word per position from a model's table (ErrorModel.table): "
+      "(codes, slip words or []), as windows set them; for benchmarks/model_calibration.py and tests.");
   m.def(
       "pairhmm",
       [](const std::vector<std::tuple<uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, int32_t, int32_t>>& jobs,

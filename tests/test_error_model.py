@@ -4,6 +4,7 @@ bad model file is one line and exit 2, and the model reaches the VCF header and 
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from gmscall.error_model import (
     sample_chunks,
     write_error_model,
 )
+from gmscall.options import CallOptions
 from gmscall.regions import Region
 from gmscall.synth import make_dataset
 
@@ -506,3 +508,63 @@ def test_the_indel_screen_weighs_slips_as_the_pair_hmm_does():
 
 
 MAX_UNITS_TEST = 20
+
+
+def _model_calibration():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return pytest.importorskip("model_calibration")
+
+
+def test_haplotype_model_codes_are_the_windows() -> None:
+    """_core.haplotype_model_codes: a homopolymer's positions take the model's code for its length
+    (with its continuation class), lone bases the 1-unit one; slips land at the tract's start."""
+    from gmscall import _core
+
+    model = ErrorModel("x", "S", "ONT", 300, 3000, "learnt", {1: tuple([40] + [18] * 9 + [15] * 10)},
+                       stutter={1: tuple([0] * 10 + [6] * 10)}, gap_ext=tuple([0] * 9 + [2] * 11))
+    o = CallOptions()
+    table = model.table(o.gap_open_max, o.gap_open_min, o.gap_open_slope)
+    hap = "ACGTCAGT" + "A" * 14 + "CTGACGTG"
+    codes, slips = _core.haplotype_model_codes(hap, table)
+    assert len(codes) == len(slips) == len(hap)
+    assert codes[8:22] == [15 | 2 << 6] * 14  # 14 units: the learnt 15, continuation class 2
+    assert codes[0] == codes[-1] == 40  # a lone base: the 1-unit code
+    assert slips[8] & 15 == 1 and slips[9] >> 10 & 15 == 1  # a gain lands on the first A, a loss one on
+    no_slips = ErrorModel("x", "S", "ONT", 300, 3000, "learnt", {1: tuple([18] * 20)})
+    assert _core.haplotype_model_codes(hap, no_slips.table(o.gap_open_max, o.gap_open_min, o.gap_open_slope))[1] == []
+    with pytest.raises(Exception, match="table"):
+        _core.haplotype_model_codes(hap, [45] * 10)
+    with pytest.raises(Exception, match="bases"):
+        _core.haplotype_model_codes("ACGU", table)
+
+
+def test_model_calibration_implied_law_follows_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/model_calibration.py: the law of read lengths a model implies is a law, near one
+    at the exact length where the model keeps the default, wider where the model's gap-open is
+    lower; the table compares it with error_profile.py's reads; bad input: exit 2."""
+    mc = _model_calibration()
+    clean = ErrorModel("x", "S", "", 300, 3000, "learnt", {})
+    noisy = ErrorModel("x", "S", "ONT", 300, 3000, "learnt", {1: tuple([25] * 9 + [15] * 11)},
+                       gap_ext=tuple([1] * 20))
+    for m in (clean, noisy):
+        law = mc.implied_law(m, 12)
+        assert sum(law.values()) == pytest.approx(1.0) and min(law) == 4 and max(law) == 20
+    assert mc.implied_law(clean, 12)[12] > 0.95
+    wide = mc.implied_law(noisy, 12)
+    assert wide[12] < 0.8 and wide[11] > wide[10] > wide[9]  # one off likelier than two, than three
+    assert mc.implied_law(noisy, 6)[6] > wide[12]  # the learnt 25 at 6 units: closer to exact
+    model_file = tmp_path / "m.txt"
+    write_error_model(model_file, [noisy])
+    profile = {"ont": {"tract_length_change": {"1:12": {"-1": 20, "0": 50, "1": 25, "2": 5}}}}
+    (tmp_path / "p.json").write_text(json.dumps(profile))
+    assert mc.main(["--model", str(model_file), "--profile", str(tmp_path / "p.json"), "--lengths", "12,13"]) == 0
+    out = capsys.readouterr().out
+    row12 = next(r for r in out.splitlines() if r.startswith("| 12 "))
+    assert "50% / 45% / 5% (100)" in row12  # the reads' law
+    assert row12.split("|")[-2].strip() != "-"  # a total variation
+    assert next(r for r in out.splitlines() if r.startswith("| 13 ")).endswith("- | - |")  # no reads there
+    assert mc.main(["--lengths", "x"]) == 2
+    assert mc.main([]) == 2
+    assert mc.main(["--model", str(tmp_path / "missing.txt")]) == 2

@@ -381,6 +381,14 @@ bool plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
                  const RefSeq& ref, const Window& win, const CallParams& p, int64_t max_span,
                  PairHmmBatch& jobs, std::vector<WindowWork>& work);
 PairHmmTables make_pairhmm_tables();
+// A whole haplotype's gap code and slip word per position (none: no slips) from a learnt model's
+// table (str_index layout: gap codes, then with slips the loss and gain tables), as plan_window
+// sets them for a window's haplotypes (benchmarks/model_calibration.py asks what they imply).
+struct HaplotypeCodes {
+  std::vector<uint8_t> gap;
+  std::vector<uint32_t> slip;
+};
+HaplotypeCodes haplotype_model_codes(const std::string& h, const std::vector<uint8_t>& table);
 
 // ---- genotyper.cpp
 void call_site_snvs(const std::vector<SampleEvidence>& samples, const std::vector<Candidate>& snvs,

@@ -316,6 +316,16 @@ int64_t code_context(const CallParams& p) {
 
 }  // namespace
 
+HaplotypeCodes haplotype_model_codes(const std::string& h, const std::vector<uint8_t>& table) {
+  HaplotypeCodes out;
+  out.gap = gap_open_codes(repeat_units(h, kStrMaxPeriod), static_cast<int>(h.size()), table);
+  if (table.size() == static_cast<size_t>(3 * kStrTableSize)) {
+    const uint8_t* s = table.data() + kStrTableSize;
+    if (std::any_of(s, s + 2 * kStrTableSize, [](uint8_t q) { return q > 0; })) out.slip = slip_words(h, s, true);
+  }
+  return out;
+}
+
 QueryClip query_span(const ReadView& r, const OpIndex& ix, int i, int64_t lo, int64_t hi) {
   struct V {
     int64_t lo, hi;
