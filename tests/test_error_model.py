@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
+from benchmark_scripts import load as load_benchmark
 
 from gmscall import _core
 from gmscall.error_model import (
@@ -510,13 +511,6 @@ def test_the_indel_screen_weighs_slips_as_the_pair_hmm_does():
 MAX_UNITS_TEST = 20
 
 
-def _model_calibration():
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    return pytest.importorskip("model_calibration")
-
-
 def test_haplotype_model_codes_are_the_windows() -> None:
     """_core.haplotype_model_codes: a homopolymer's positions take the model's code for its length
     (with its continuation class), lone bases the 1-unit one; slips land at the tract's start."""
@@ -544,7 +538,7 @@ def test_model_calibration_implied_law_follows_the_model(tmp_path: Path, capsys:
     """benchmarks/model_calibration.py: the law of read lengths a model implies is a law, near one
     at the exact length where the model keeps the default, wider where the model's gap-open is
     lower; the table compares it with error_profile.py's reads; bad input: exit 2."""
-    mc = _model_calibration()
+    mc = load_benchmark("model_calibration")
     clean = ErrorModel("x", "S", "", 300, 3000, "learnt", {})
     noisy = ErrorModel("x", "S", "ONT", 300, 3000, "learnt", {1: tuple([25] * 9 + [15] * 11)},
                        gap_ext=tuple([1] * 20))

@@ -9,6 +9,7 @@ import numpy as np
 import pysam
 import pytest
 import synth
+from benchmark_scripts import load as load_benchmark
 
 import gmscall
 from gmscall import CallOptions
@@ -353,10 +354,7 @@ def test_homopolymer_length_law_is_the_simulators(platform: str) -> None:
 def test_length_evidence_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """benchmarks/length_evidence.py: evidence falls with the run's length (ONT), and a truth with
     an indel in one of two 12-base runs gives a share of 1/2 at 12; bad input: exit 2."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    le = pytest.importorskip("length_evidence")
+    le = load_benchmark("length_evidence")
     assert le.main(["--platform", "ONT", "--lengths", "8,12"]) == 0
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith(("| 8 ", "| 12 "))]
     assert float(rows[0].split("|")[3]) > float(rows[1].split("|")[3]) > 0
@@ -380,10 +378,7 @@ def test_length_evidence_tables(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def _error_profile():
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    return pytest.importorskip("error_profile")
+    return load_benchmark("error_profile")
 
 
 def test_error_profile_tracts_and_length_changes() -> None:

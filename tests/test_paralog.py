@@ -12,6 +12,7 @@ import pytest
 
 gmscall = pytest.importorskip("gmscall", reason="gmscall is not built/installed")
 
+from benchmark_scripts import load as load_benchmark
 from test_robustness import ref_fasta, write_bam
 
 from gmscall import CallOptions
@@ -147,10 +148,8 @@ def test_simulated_paralogous_copies() -> None:
     """simulate_set.py --paralogs: each copy is a segment of the region with its share of bases
     substituted (none to N), placed inside it, the same for the same seed."""
     import random
-    import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    simulate_set = pytest.importorskip("simulate_set")
+    simulate_set = load_benchmark("simulate_set")
     seq = _reference() * 4
     copies = simulate_set.paralog_copies(seq, 30, random.Random(5))
     assert copies == simulate_set.paralog_copies(seq, 30, random.Random(5))

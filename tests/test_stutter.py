@@ -4,11 +4,10 @@ length and period, edits of whole units inside the tract, and the reads rebuilt 
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_scripts import load as load_benchmark
 
 from gmscall.synth import STUTTER_CAP, STUTTER_LOSS, repeat_tracts, stutter_fragment, stutter_rate
 
@@ -65,8 +64,7 @@ def test_stutter_rate_and_edits_on_a_synthetic_tract():
 
 
 def test_sam_to_fastq_rebuilds_both_mates(tmp_path):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    simulate_set = pytest.importorskip("simulate_set")
+    simulate_set = load_benchmark("simulate_set")
     left, right = "GATTCAGCTGCGTACCTGAGCAGTCATGCA" * 2, "CCTGAGCATTGACGTAGCACGTCATGACGA" * 2
     hap = left + "T" * 18 + right  # 18-bp homopolymer: rate capped at STUTTER_CAP; molecule 138 bp
     lines = ["@HD\tVN:1.4"]

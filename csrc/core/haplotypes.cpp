@@ -314,15 +314,21 @@ int64_t code_context(const CallParams& p) {
   return std::max<int64_t>(learnt, static_cast<int64_t>(std::min(units, 1e6)) * 4);
 }
 
+// A model table's slip tables (losses, then gains; after its gap codes), or null where it has none
+// or no slip in them: a batch with no slips keeps hap_slip empty, and the kernel then runs as
+// without them.
+const uint8_t* slips_of(const std::vector<uint8_t>* t) {
+  if (!t || t->size() != static_cast<size_t>(3 * kStrTableSize)) return nullptr;
+  const uint8_t* s = t->data() + kStrTableSize;
+  return std::any_of(s, s + 2 * kStrTableSize, [](uint8_t q) { return q > 0; }) ? s : nullptr;
+}
+
 }  // namespace
 
 HaplotypeCodes haplotype_model_codes(const std::string& h, const std::vector<uint8_t>& table) {
   HaplotypeCodes out;
   out.gap = gap_open_codes(repeat_units(h, kStrMaxPeriod), static_cast<int>(h.size()), table);
-  if (table.size() == static_cast<size_t>(3 * kStrTableSize)) {
-    const uint8_t* s = table.data() + kStrTableSize;
-    if (std::any_of(s, s + 2 * kStrTableSize, [](uint8_t q) { return q > 0; })) out.slip = slip_words(h, s, true);
-  }
+  if (const uint8_t* s = slips_of(&table)) out.slip = slip_words(h, s, true);
   return out;
 }
 
@@ -557,13 +563,6 @@ bool plan_window(const ReadBatch& batch, const ReadView& rv, const OpIndex& ix, 
   }
   const size_t n_slots = slot_table.size();
   const size_t nh = w.haps.size();
-  // A table's second and third parts, where present, are its slip codes (losses, gains; 0: none);
-  // a batch with no slips keeps hap_slip empty, and the kernel then runs as without them.
-  auto slips_of = [](const std::vector<uint8_t>* t) -> const uint8_t* {
-    if (!t || t->size() != static_cast<size_t>(3 * kStrTableSize)) return nullptr;
-    const uint8_t* s = t->data() + kStrTableSize;
-    return std::any_of(s, s + 2 * kStrTableSize, [](uint8_t q) { return q > 0; }) ? s : nullptr;
-  };
   bool any_slips = false;
   for (const auto* t : slot_table) any_slips = any_slips || slips_of(t) != nullptr;
   if (any_slips && jobs.hap_slip.size() < jobs.hap_gap_open.size()) jobs.hap_slip.resize(jobs.hap_gap_open.size(), 0u);
