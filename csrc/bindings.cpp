@@ -220,11 +220,11 @@ py::object genotype_site(const std::vector<std::string>& alleles, const std::vec
   std::vector<calling::GvcfSample> in;
   for (const auto& [ploidy, dp, ad, gl, called] : samples) in.push_back({ploidy, dp, ad, gl, called});
   calling::RefSeq near{"", pos};
-  if (params.long_tract_prior_scale != 1.0 && pos >= ref_beg && pos - ref_beg < static_cast<int64_t>(ref.size())) {
+  if (calling::tract_priors_on(params) && pos >= ref_beg && pos - ref_beg < static_cast<int64_t>(ref.size())) {
     size_t longest = 0;
     for (const std::string& a : alleles) longest = std::max(longest, a.size());
     near.s = std::string(ref.substr(static_cast<size_t>(pos - ref_beg),
-                                    1 + static_cast<size_t>(std::max(params.long_tract_bases, 0)) + longest));
+                                    1 + static_cast<size_t>(calling::tract_prior_reach(params)) + longest));
   }
   CallRecord rec;
   rec.sor = sor;
@@ -557,6 +557,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("ont_indel_strand_p", &CallParams::ont_indel_strand_p)
       .def_readwrite("long_tract_prior_scale", &CallParams::long_tract_prior_scale)
       .def_readwrite("long_tract_bases", &CallParams::long_tract_bases)
+      .def_readwrite("long_tract_prior_scales", &CallParams::long_tract_prior_scales)
       .def_readwrite("strand_bias_qd", &CallParams::strand_bias_qd)
       .def_readwrite("paralog_prior", &CallParams::paralog_prior)
       .def_readwrite("paralog_alpha", &CallParams::paralog_alpha)
@@ -790,13 +791,15 @@ PYBIND11_MODULE(_core, m) {
         d["loci"] = arr(c.loci);
         d["multi"] = arr(c.multi);
         d["loss"] = arr(c.loss);
+        d["variant"] = arr(c.variant);
         d["loci_seen"] = c.loci_seen;
         d["loci_skipped"] = c.loci_skipped;
         return d;
       },
       py::arg("bam"), py::arg("ref"), py::arg("chunks"), py::arg("min_mapq") = 20, py::arg("hts_threads") = 0,
       "Reads with and without a whole-unit indel at the reference's tandem repeats in `chunks`, per read group "
-      "(and of the former, those off by 2+ units: multi): arrays [read group, period 0..8, units 0..20] "
+      "(and of the former, those off by 2+ units: multi; loci left out as real alleles: variant): arrays "
+      "[read group, period 0..8, units 0..20] "
       "(see gmscall.error_model)");
   m.def("read_header_text", &read_header_text, py::arg("path"), py::arg("ref") = std::string(),
         py::call_guard<py::gil_scoped_release>());

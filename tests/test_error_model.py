@@ -24,8 +24,11 @@ from gmscall.error_model import (
     rate_to_phred,
     read_error_model,
     sample_chunks,
+    tract_prior_scales,
+    tract_variant_shares,
     write_error_model,
 )
+from gmscall.errors import InputError
 from gmscall.options import CallOptions
 from gmscall.regions import Region
 from gmscall.synth import make_dataset
@@ -197,6 +200,8 @@ def test_a_real_allele_is_not_counted_as_errors(tmp_path):
     length = pysam.FastaFile(str(fa)).get_reference_length("chrR")
     c = _core.count_repeat_indels(str(bam), str(fa), [("chrR", 0, length)], 20, 0)
     assert c["loci"][0][1, 10] <= 2 and c["loci_skipped"] >= 38  # a het by chance below 30 % at most
+    # ... and counted as a locus with a real allele, by its length (the tract prior of long reads)
+    assert c["variant"][0][1, 10] == c["loci_skipped"] and c["variant"][0].sum() == c["loci_skipped"]
 
 
 def test_rate_to_phred_matches_the_pair_hmm():
@@ -562,3 +567,65 @@ def test_model_calibration_implied_law_follows_the_model(tmp_path: Path, capsys:
     assert mc.main(["--lengths", "x"]) == 2
     assert mc.main([]) == 2
     assert mc.main(["--model", str(tmp_path / "missing.txt")]) == 2
+
+
+def _shares(variant_by_units: dict[int, tuple[int, int]]) -> tuple[float, ...]:
+    """tract_variant_shares of period-1 counts {units: (loci with a real allele, loci counted)}."""
+    variant, loci = np.zeros(21, np.int64), np.zeros(21, np.int64)
+    for u, (v, n) in variant_by_units.items():
+        variant[u], loci[u] = v, n
+    return tract_variant_shares(variant, loci)
+
+
+def test_tract_variant_shares_rise_with_length_and_keep_the_default_where_the_reads_do_not_say():
+    """The share of long homopolymers carrying a real allele, by length 8-20: the reads' own where
+    they hold many loci, never falling with length (a dip is pooled with the lengths before it), the fixed
+    factor's share where a length has none, and () from fewer than 20 loci; runs of 20+ bases (the
+    counts' open bin, where ONT errors pass for alleles) take the share of 19."""
+    assert _shares({}) == () and _shares({u: (1, 0) for u in range(8, 20)}) == ()  # 12 loci
+    counts = {8: (2, 38), 9: (2, 38), 10: (4, 36), 11: (12, 28), 12: (12, 28), 13: (12, 28), 14: (12, 28),
+              15: (8, 32), 16: (16, 24), 17: (16, 24), 18: (16, 24)}
+    s = _shares(counts)
+    assert len(s) == 13 and all(a <= b for a, b in zip(s, s[1:]))
+    assert s[0] == pytest.approx(0.05, abs=0.003)  # (2 + 2 x the default's share) / (40 + 2)
+    assert s[3] == s[7] == pytest.approx((4 * 12 + 8) / 200, abs=0.015)  # the dip at 15 pooled with 11-14
+    # 19 holds no loci, only the prior's: pooled with 16-18 (0.4 of their 120 loci)
+    assert s[8] == s[10] == s[11] == pytest.approx(48 / 128, abs=0.01)
+    assert s[12] == s[11] and _shares({**counts, 20: (40, 0)}) == s  # the open bin is not used
+    few = _shares({8: (0, 40), 9: (0, 0)})  # no variant at 8; none counted at 9 or longer
+    default = tract_variant_shares.__globals__["_default_tract_share"]()
+    assert few[0] < default and few[1:] == pytest.approx((default,) * 12, abs=1e-4)  # rounded to 4 places
+
+
+def test_tract_prior_scales_are_the_shares_odds_per_allele_against_the_genome_wide_prior():
+    het, hom = CallOptions().indel_het_prior, CallOptions().indel_hom_prior
+
+    def model(share: float) -> ErrorModel:
+        return ErrorModel("rg", "S", "PACBIO", 0, 0, "", {}, tract_variants=(share,) * 13)
+
+    scales = tract_prior_scales([model(0.2)], het, hom)
+    assert len(scales) == 21 and scales[:8] == (1.0,) * 8  # tracts of fewer than 8 bases: unchanged
+    assert scales[8:] == pytest.approx((0.25 / 2 / (het + hom),) * 13, rel=1e-3)  # odds 1:4, two alleles
+    assert tract_prior_scales([model(0.1), model(0.3)], het, hom) == scales  # read groups: the mean share
+    assert tract_prior_scales([model(1e-6)], het, hom) == (1.0,) * 21  # never below the genome-wide prior
+    assert tract_prior_scales([ErrorModel("rg", "S", "ILLUMINA", 0, 0, "", {})], het, hom) == ()
+    with pytest.raises(InputError, match="long_tract_prior_scales"):
+        CallOptions(long_tract_prior_scales=(1.0, 0.5))
+
+
+def test_model_file_round_trips_with_the_tract_prior(tmp_path):
+    m = ErrorModel("rg", "S", "ONT", 10, 100, "learnt", {}, tract_variants=(0.01,) * 5 + (0.2,) * 8)
+    path = write_error_model(tmp_path / "m.txt", [m])
+    assert 'TractVariants="P1:0.0100,' in path.read_text()
+    assert read_error_model(path) == [m]
+    path.write_text(path.read_text().replace('TractVariants="P1:0.0100,', 'TractVariants="P1:'))
+    with pytest.raises(InputError, match="TractVariants"):
+        read_error_model(path)
+    # short-read platforms learn none: their header lines and calls stay as they were
+    k, n, loci = (np.zeros((9, 21), np.int64) for _ in range(3))
+    n[1, 1:], loci[1, 1:] = 2000, 40
+    variant = np.zeros((9, 21), np.int64)
+    variant[1, 8:] = 10
+    assert fit_counts("rg", "S", "ILLUMINA", k, n, loci, variant=variant).tract_variants == ()
+    lr = fit_counts("rg", "S", "PACBIO", k, n, loci, variant=variant)
+    assert lr.tract_variants and "tract prior learnt" in lr.fit

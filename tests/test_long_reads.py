@@ -310,6 +310,35 @@ def test_long_tract_indel_prior(ont: synth.Dataset, tmp_path: Path) -> None:
     assert snvs and all(scaled[k][1] == plain[k][1] for k in snvs)
 
 
+
+def test_long_reads_learn_their_tract_prior(ont: synth.Dataset, tmp_path: Path) -> None:
+    """A long-read run's indel priors at homopolymers of 8+ bases come from the share of the
+    sample's own such runs that carry a real allele (error_model.tract_prior_scales): in the plan and
+    the VCF header; a factor the options name keeps the fixed rule; the table is looked up by the
+    tract's length (a table of the fixed factor from 12 bases gives the fixed rule's records at 12)."""
+    from gmscall.caller import LONG_READ_TRACT_PRIOR_SCALE, _plan
+    from gmscall.error_model import tract_prior_scales
+
+    o = CallOptions()
+    plan = _plan(ont.bam, ont.fasta, None, None, None, "cpu", None, 1_000_000, None)
+    learnt = tract_prior_scales(plan.error_models, o.indel_het_prior, o.indel_hom_prior)
+    assert learnt and plan.options.long_tract_prior_scales == learnt and max(learnt) > LONG_READ_TRACT_PRIOR_SCALE
+    named = _plan(ont.bam, ont.fasta, None, None, None, "cpu", CallOptions(long_tract_prior_scale=30.0), 1_000_000, None)
+    assert named.options.long_tract_prior_scales == () and named.options.long_tract_prior_scale == 30.0
+
+    def call(options: CallOptions | None) -> tuple[list[str], str]:
+        out = gmscall.call(ont.bam, ont.fasta, output=tmp_path / "c.vcf.gz", threads=2, options=options)
+        with gzip.open(out, "rt") as fh:
+            text = fh.read()
+        return [line for line in text.splitlines() if not line.startswith("#")], text
+
+    records, header = call(None)
+    assert 'TractVariants="P1:' in header and "tract prior learnt" in header
+    flat = CallOptions(long_tract_prior_scale=LONG_READ_TRACT_PRIOR_SCALE, long_tract_bases=12)
+    table = CallOptions(long_tract_prior_scales=(1.0,) * 12 + (LONG_READ_TRACT_PRIOR_SCALE,))
+    assert call(flat)[0] == call(table)[0] != call(CallOptions(long_tract_prior_scale=1.0))[0]
+    assert records != call(CallOptions(long_tract_prior_scale=LONG_READ_TRACT_PRIOR_SCALE))[0]
+
 # --------------------------------------------------------------------------------------------
 # benchmarks/error_profile.py: tracts, length changes, and the fit the simulator's curves come from
 

@@ -403,12 +403,19 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
 // (its alleles with their common suffix trimmed: one base and that base plus the inserted or
 // deleted unit), measured by tract_end as for a window's indels; 0 for SNVs and complex alleles.
 int64_t long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles);
-// The factor on an indel candidate's priors: CallParams::long_tract_prior_scale where it lies in a
-// tract (tract_end) of long_tract_bases bases or more, else 1.
+// The factor on the indel priors of an indel in a tract of `bases` bases: the learnt table's
+// (CallParams::long_tract_prior_scales) where there is one, else long_tract_prior_scale from
+// long_tract_bases bases on, else 1.
+double tract_prior_scale(int64_t bases, const CallParams& p);
+// Are the indel priors scaled anywhere (a table, or a flat factor other than 1)?
+bool tract_priors_on(const CallParams& p);
+// The longest tract whose length the factor depends on (tracts longer than this get its last value).
+int64_t tract_prior_reach(const CallParams& p);
+// The factor on an indel candidate's priors: tract_prior_scale of its tract (tract_end).
 double indel_prior_scale(const Candidate& a, const CallParams& p);
 // A record's parameters (alleles anchored at pos, REF first): p, or in `scaled` p's indel priors
-// times CallParams::long_tract_prior_scale where one of its ALTs is an insertion or deletion in a
-// reference tandem-repeat tract (tract_end) of long_tract_bases bases or more.
+// times tract_prior_scale of the longest reference tandem-repeat tract (tract_end) one of its ALTs
+// inserts into or deletes from.
 const CallParams& record_params(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles,
                                 const CallParams& p, CallParams& scaled);
 

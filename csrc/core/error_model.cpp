@@ -135,7 +135,8 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
     return fallback;
   };
   std::vector<int64_t> indel(static_cast<size_t>(n_groups) * kStrTableSize, 0);
-  std::vector<int64_t> total(indel.size(), 0), loci_n(indel.size(), 0), multi(indel.size(), 0), loss(indel.size(), 0);
+  std::vector<int64_t> total(indel.size(), 0), loci_n(indel.size(), 0), multi(indel.size(), 0), loss(indel.size(), 0),
+      variant(indel.size(), 0);
   std::unique_ptr<bam1_t, HtsCloser> b(bam_init1());
   std::vector<Indel> indels;
   for (const auto& [contig, cbeg, cend] : chunks) {
@@ -219,11 +220,13 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
       if (n == 0) continue;
       ++out.loci_seen;
       for (int a = 0; a <= kAlleles; ++a) top = std::max(top, alleles[k][a]);
+      const size_t at = static_cast<size_t>(str_index(loci[k].period, loci[k].units));
       if (top >= 2 && top > kRealAlleleFraction * n) {
         ++out.loci_skipped;  // a real indel allele here, not errors
+        for (int g = 0; g < n_groups; ++g)
+          if (cells[g][1] > 0) variant[static_cast<size_t>(g) * kStrTableSize + at] += 1;
         continue;
       }
-      const size_t at = static_cast<size_t>(str_index(loci[k].period, loci[k].units));
       for (int g = 0; g < n_groups; ++g) {
         if (cells[g][1] == 0) continue;
         const size_t o = static_cast<size_t>(g) * kStrTableSize + at;
@@ -247,6 +250,7 @@ RepeatIndelCounts count_repeat_indels(const std::string& bam, const std::string&
   out.loci.assign(loci_n.begin(), loci_n.begin() + static_cast<std::ptrdiff_t>(used));
   out.multi.assign(multi.begin(), multi.begin() + static_cast<std::ptrdiff_t>(used));
   out.loss.assign(loss.begin(), loss.begin() + static_cast<std::ptrdiff_t>(used));
+  out.variant.assign(variant.begin(), variant.begin() + static_cast<std::ptrdiff_t>(used));
   return out;
 }
 

@@ -595,16 +595,33 @@ int64_t long_tract_bases(const RefSeq& ref, int64_t pos, const std::vector<std::
   return longest;
 }
 
+double tract_prior_scale(int64_t bases, const CallParams& p) {
+  const std::vector<double>& t = p.long_tract_prior_scales;
+  if (!t.empty()) return t[static_cast<size_t>(std::clamp<int64_t>(bases, 0, static_cast<int64_t>(t.size()) - 1))];
+  return bases >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
+}
+
+bool tract_priors_on(const CallParams& p) {
+  return !p.long_tract_prior_scales.empty() || p.long_tract_prior_scale != 1.0;
+}
+
+int64_t tract_prior_reach(const CallParams& p) {
+  return p.long_tract_prior_scales.empty() ? std::max(p.long_tract_bases, 0)
+                                           : static_cast<int64_t>(p.long_tract_prior_scales.size()) - 1;
+}
+
 double indel_prior_scale(const Candidate& a, const CallParams& p) {
-  return a.tract_end - (a.pos + 1) >= p.long_tract_bases ? p.long_tract_prior_scale : 1.0;
+  return tract_prior_scale(a.tract_end - (a.pos + 1), p);
 }
 
 const CallParams& record_params(const RefSeq& ref, int64_t pos, const std::vector<std::string>& alleles,
                                 const CallParams& p, CallParams& scaled) {
-  if (p.long_tract_prior_scale == 1.0 || long_tract_bases(ref, pos, alleles) < p.long_tract_bases) return p;
+  if (!tract_priors_on(p)) return p;
+  const double scale = tract_prior_scale(long_tract_bases(ref, pos, alleles), p);
+  if (scale == 1.0) return p;
   scaled = p;
-  scaled.indel_het_prior *= p.long_tract_prior_scale;
-  scaled.indel_hom_prior *= p.long_tract_prior_scale;
+  scaled.indel_het_prior *= scale;
+  scaled.indel_hom_prior *= scale;
   return scaled;
 }
 

@@ -21,7 +21,15 @@ from typing import Any, Union
 from . import _core
 from .backend import resolve_backend
 from .cohort import CohortSpec, build_cohort, sample_platforms
-from .error_model import ErrorModel, allele_error_tables, learn_error_model, read_error_model, sample_tables
+from .error_model import (
+    LONG_READ_TRACT_PRIOR_SCALE,
+    ErrorModel,
+    allele_error_tables,
+    learn_error_model,
+    read_error_model,
+    sample_tables,
+    tract_prior_scales,
+)
 from .errors import InputError, OutputError, output_error
 from .options import DEFAULT_SHARD, CallOptions
 from .phasing import PhaseStage, PhasingFormatter
@@ -95,18 +103,24 @@ def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str
         errors = allele_error_tables(models, cohort.samples)
         if any(errors):
             opts = dataclasses.replace(opts, allele_error_tables=errors)
+        opts = learnt_tract_priors(opts, models, options)
     return _Plan(bams, ref, cohort, be, opts, shards, session.ref_contigs(), tuple(models), note)
 
 
 ErrorModelArg = Union[bool, str, Path, Sequence[ErrorModel]]
 
-# Indel priors of long-read runs in windows with an indel in a tandem-repeat tract of 8 bases or
-# more (CallOptions.long_tract_prior_scale). Chosen on two simulated ONT sets of chr20:1-6 Mb
-# (benchmarks/simulate_long_set.py --simulator synth, 40x; indel F1 by scale 1 / 10 / 30 / 100:
-# 0.899 / 0.936 / 0.944 / 0.944 and 0.878 / 0.888 / 0.893 / 0.889, no more false indels) and checked
-# on the real HiFi and ONT slices and a pbsim ONT set (the same calls at each); tract lengths of 6,
-# 8 and 10 bases gave the same calls. A third synth set was held out (docs/long-reads.md).
-LONG_READ_TRACT_PRIOR_SCALE = 30.0
+
+
+def learnt_tract_priors(opts: CallOptions, models: Sequence[ErrorModel], asked: CallOptions | None) -> CallOptions:
+    """A long-read run's indel priors by tract length from its models' learnt shares
+    (error_model.tract_prior_scales) in place of the fixed LONG_READ_TRACT_PRIOR_SCALE, unless the
+    options name a factor or a table."""
+    if opts.long_tract_prior_scale != LONG_READ_TRACT_PRIOR_SCALE or opts.long_tract_prior_scales:
+        return opts
+    if asked is not None and (asked.long_tract_prior_scale or asked.long_tract_prior_scales):
+        return opts
+    scales = tract_prior_scales(models, opts.indel_het_prior, opts.indel_hom_prior)
+    return dataclasses.replace(opts, long_tract_prior_scales=scales) if scales else opts
 
 
 def long_read_options(opts: CallOptions) -> CallOptions:

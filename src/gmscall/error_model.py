@@ -75,6 +75,22 @@ EXT_CLASS = (0, 0, 1, 2, 2, 3, 3, 3, 3)  # by period: as gmscall/error_model.hpp
 # continuation 0.1 that made such reads evidence of 2-3 bp indel alleles. Lengths with fewer
 # reads borrow from the read group's pooled share; fewer than MIN_EXT_READS slips: the default.
 EXT_PRIOR_READS = 20.0
+# Indel priors of long-read runs in windows with an indel in a tandem-repeat tract of 8 bases or
+# more (CallOptions.long_tract_prior_scale) where the reads do not say (tract_variant_shares).
+# Chosen on two simulated ONT sets of chr20:1-6 Mb
+# (benchmarks/simulate_long_set.py --simulator synth, 40x; indel F1 by scale 1 / 10 / 30 / 100:
+# 0.899 / 0.936 / 0.944 / 0.944 and 0.878 / 0.888 / 0.893 / 0.889, no more false indels) and checked
+# on the real HiFi and ONT slices and a pbsim ONT set (the same calls at each); tract lengths of 6,
+# 8 and 10 bases gave the same calls. A third synth set was held out (docs/long-reads.md).
+LONG_READ_TRACT_PRIOR_SCALE = 30.0
+# The tract prior of long reads (tract_variant_shares): homopolymers of LONG_TRACT_FIRST bases or
+# more (CallOptions.long_tract_bases' default), learnt where MIN_TRACT_LOCI of them were counted;
+# each length's share is shrunk by TRACT_PRIOR_LOCI loci at the share the fixed factor
+# (LONG_READ_TRACT_PRIOR_SCALE) stands for, so lengths the sample hardly holds keep it.
+LONG_TRACT_FIRST = 8
+MIN_TRACT_LOCI = 20
+TRACT_PRIOR_LOCI = 2.0
+TRACT_ALLELES = 2.0  # a long homopolymer's indel alleles are mostly one base longer or shorter
 MIN_EXT_READS = 200
 
 
@@ -104,6 +120,10 @@ class ErrorModel:
     # homopolymer gap continuation class by length (1-20 units), where the reads' slips run
     # further than the period's class says (absent: EXT_CLASS[1] throughout)
     gap_ext: tuple[int, ...] = ()
+    # long reads (PACBIO, ONT): the share of the sample's homopolymers of LONG_TRACT_FIRST..MAX_UNITS
+    # bases that carry a real indel allele (tract_variant_shares; empty: not learnt), the indel
+    # prior there (tract_prior_scales)
+    tract_variants: tuple[float, ...] = ()
 
     def ext_class(self, period: int, units: int) -> int:
         """The gap continuation class of a learnt tract's positions."""
@@ -120,10 +140,11 @@ class ErrorModel:
         st = _period_values({p: v for p, v in self.stutter.items() if any(v)})
         src = f'Source="{source}",' if source else ""
         ext = f',GapExt="P1:{",".join(map(str, self.gap_ext))}"' if self.gap_ext else ""
+        tv = f',TractVariants="P1:{",".join(f"{v:.4f}" for v in self.tract_variants)}"' if self.tract_variants else ""
         return (f"##{HEADER_KEY}=<Version={FORMAT_VERSION},ReadGroup={self.read_group or '-'},"
                 f"Sample={self.sample or '-'},Platform={self.platform or '-'},{src}Loci={self.loci},"
                 f"Reads={self.reads},Fit=\"{self.fit}\",GapOpen=\"{go}\"{ext},Stutter=\"{st}\","
-                f"StutterLoss={self.stutter_loss:.2f}>")
+                f"StutterLoss={self.stutter_loss:.2f}{tv}>")
 
     def table(self, gap_open_max: int, gap_open_min: int, gap_open_slope: float) -> list[int]:
         """The core's gap code table (``[period][units]``, 9 x 21): per entry the lower of the default
@@ -291,11 +312,69 @@ def homopolymer_ext_classes(k: np.ndarray, multi: np.ndarray, loci: np.ndarray) 
     return () if all(c == EXT_CLASS[1] for c in classes) else classes
 
 
+def _monotone_shares(hits: np.ndarray, trials: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence of shares closest to hits / trials (weighted by trials: pool
+    adjacent violators, the binomial maximum likelihood under the order)."""
+    blocks: list[list[float]] = []  # [hits, trials, lengths]
+    for h, t in zip(hits.astype(float), trials.astype(float)):
+        blocks.append([h, t, 1])
+        while len(blocks) > 1 and blocks[-2][0] * blocks[-1][1] >= blocks[-1][0] * blocks[-2][1]:
+            h2, t2, n2 = blocks.pop()
+            blocks[-1][0] += h2
+            blocks[-1][1] += t2
+            blocks[-1][2] += n2
+    return np.concatenate([np.full(int(b[2]), b[0] / b[1]) for b in blocks])
+
+
+def _default_tract_share() -> float:
+    """The share of a long tract's loci with a variant that the fixed long-read factor stands for
+    (tract_prior_scales inverted at the default indel priors)."""
+    from .options import CallOptions
+
+    o = CallOptions()
+    odds = LONG_READ_TRACT_PRIOR_SCALE * TRACT_ALLELES * (o.indel_het_prior + o.indel_hom_prior)
+    return odds / (1.0 + odds)
+
+
+def tract_variant_shares(variant: np.ndarray, loci: np.ndarray) -> tuple[float, ...]:
+    """Per homopolymer length LONG_TRACT_FIRST..MAX_UNITS bases, the share of the sample's loci that
+    carry a real indel allele (``variant``: the loci count_repeat_indels left out as such; ``loci``:
+    those it counted; both by units 0..20 of period 1), never falling with length and shrunk
+    towards the fixed long-read factor's share; () where fewer than MIN_TRACT_LOCI loci were seen.
+    Runs of MAX_UNITS bases or more (the table's last, open bin) take the share of the length
+    before: an ONT read misreads them so often that errors pass for an allele there."""
+    lengths = slice(LONG_TRACT_FIRST, MAX_UNITS)
+    hits, seen = variant[lengths].astype(float), (variant[lengths] + loci[lengths]).astype(float)
+    if seen.sum() < MIN_TRACT_LOCI:
+        return ()
+    prior = _default_tract_share()
+    shares = _monotone_shares(hits + TRACT_PRIOR_LOCI * prior, seen + TRACT_PRIOR_LOCI)
+    return tuple(round(float(x), 4) for x in np.append(shares, shares[-1]))
+
+
+def tract_prior_scales(models: Sequence[ErrorModel], indel_het_prior: float, indel_hom_prior: float
+                       ) -> tuple[float, ...]:
+    """The factor on the indel priors by tract length in bases (CallOptions.long_tract_prior_scales:
+    1 below LONG_TRACT_FIRST, the last entry for MAX_UNITS bases and more) from the models' learnt
+    shares (their mean where there are several): the share's odds, split between TRACT_ALLELES
+    alleles, against the genome-wide odds of an indel allele (het + hom), never below 1; () where no
+    model learnt one."""
+    learnt = [m.tract_variants for m in models if m.tract_variants]
+    if not learnt:
+        return ()
+    share = np.minimum(np.mean(np.array(learnt), axis=0), 0.5)
+    odds = share / (1.0 - share) / TRACT_ALLELES
+    scales = np.maximum(1.0, odds / (indel_het_prior + indel_hom_prior))
+    return (1.0,) * LONG_TRACT_FIRST + tuple(round(float(x), 2) for x in scales)
+
+
 def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np.ndarray,
-               loci: np.ndarray, multi: np.ndarray | None = None, loss: np.ndarray | None = None) -> ErrorModel:
+               loci: np.ndarray, multi: np.ndarray | None = None, loss: np.ndarray | None = None,
+               variant: np.ndarray | None = None) -> ErrorModel:
     """A model from count tables ``[period 0..8][units 0..20]`` (as ``_core.count_repeat_indels``;
     ``multi``: of the indel reads, those off by 2+ units, for the homopolymer gap continuation;
-    ``loss``: those that lost units, for the slips' direction)."""
+    ``loss``: those that lost units, for the slips' direction; ``variant``: loci left out as real
+    alleles, for the tract prior of long reads)."""
     data, learnt, borrowed, default = {}, [], [], []
     for p in range(1, MAX_PERIOD + 1):
         u0 = _first_units(p)
@@ -356,9 +435,12 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             fit += f" (fewer than {MIN_LOCI} loci or {MIN_READS} reads)"
     if gap_ext:
         fit += "; homopolymer gap continuation learnt"
+    tract_variants = tract_variant_shares(variant[1], loci[1]) if variant is not None and extrapolate else ()
+    if tract_variants:
+        fit += "; tract prior learnt"
     stutter = {p: v for p, v in stutter.items() if any(v)}
     return ErrorModel(read_group, sample, platform, int(loci[1:, 1:].sum()), int(n[1:, 1:].sum()), fit,
-                      gap_open, rates, stutter, _loss_share(stutter, k, loss), gap_ext)
+                      gap_open, rates, stutter, _loss_share(stutter, k, loss), gap_ext, tract_variants)
 
 
 def _loss_share(stutter: dict[int, tuple[int, ...]], k: np.ndarray, loss: np.ndarray | None) -> float:
@@ -391,7 +473,7 @@ def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
         c = _core.count_repeat_indels(str(bam), str(ref), chunks, min_mq, max(0, threads - 1))
         for g, rg in enumerate(c["read_groups"]):
             out.append(fit_counts(rg, c["samples"][g], platform or c["platforms"][g], c["indel"][g], c["total"][g],
-                                  c["loci"][g], c["multi"][g], c["loss"][g]))
+                                  c["loci"][g], c["multi"][g], c["loss"][g], c["variant"][g]))
     return out
 
 
@@ -431,6 +513,13 @@ def parse_header_line(line: str, where: str = "") -> ErrorModel:
             gap_ext = tuple(int(v) for v in values.split(","))
             if name != "P1" or len(gap_ext) != MAX_UNITS or not all(0 <= v < len(_EXT_VALUES) for v in gap_ext):
                 raise ValueError(f"GapExt: P1 and {MAX_UNITS} classes in [0, {len(_EXT_VALUES) - 1}] expected")
+        tract_variants: tuple[float, ...] = ()
+        if fields.get("TractVariants"):
+            name, _, values = fields["TractVariants"].partition(":")
+            tract_variants = tuple(float(v) for v in values.split(","))
+            if name != "P1" or len(tract_variants) != MAX_UNITS - LONG_TRACT_FIRST + 1 or \
+                    not all(0.0 <= v <= 1.0 for v in tract_variants):
+                raise ValueError(f"TractVariants: P1 and {MAX_UNITS - LONG_TRACT_FIRST + 1} shares in [0, 1] expected")
         stutter = _parse_periods(fields.get("Stutter", ""), 0) if version >= 2 else {}
         loss = float(fields.get("StutterLoss", "0.5")) if version >= 2 else 0.5
         if not 0.0 <= loss <= 1.0:
@@ -439,7 +528,7 @@ def parse_header_line(line: str, where: str = "") -> ErrorModel:
         return ErrorModel("" if rg == "-" else rg, "" if sm == "-" else sm, "" if pl == "-" else pl,
                           int(fields.get("Loci", "0")), int(fields.get("Reads", "0")), fields.get("Fit", ""),
                           gap_open, stutter={p: v for p, v in stutter.items() if any(v)}, stutter_loss=loss,
-                          gap_ext=gap_ext)
+                          gap_ext=gap_ext, tract_variants=tract_variants)
     except ValueError as e:
         raise InputError(f"{where}bad ##{HEADER_KEY} line ({e}): {line.strip()[:80]!r}") from None
 

@@ -90,10 +90,14 @@ class CallOptions:
     long_read_assembly: bool = False
     # indel priors times long_tract_prior_scale for a record with an insertion or deletion in a
     # reference tandem-repeat tract of long_tract_bases bases or more (csrc: CallParams::
-    # long_tract_prior_scale); 0: the platforms' default, caller.LONG_READ_TRACT_PRIOR_SCALE where
-    # every sample is PACBIO or ONT, else 1 (off)
+    # long_tract_prior_scale); 0: the platforms' default where every sample is PACBIO or ONT (the
+    # table the error models learn, long_tract_prior_scales, else error_model.
+    # LONG_READ_TRACT_PRIOR_SCALE), else 1 (off)
     long_tract_prior_scale: float = 0.0
     long_tract_bases: int = 8
+    # the factor by tract length in bases instead (the last entry for longer tracts): what a
+    # long-read run learns from its reads (error_model.tract_prior_scales) where none is named
+    long_tract_prior_scales: tuple[float, ...] = ()
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
@@ -148,6 +152,8 @@ class CallOptions:
         if not (isinstance(v, (int, float)) and (v == 0 or 1.0 <= v <= 1e3)):
             raise InputError(f"long_tract_prior_scale must be 0 (the platforms' default) or in [1, 1000], got {v!r}")
         _check_range("long_tract_bases", self.long_tract_bases, 2, 1000)
+        if any(not isinstance(v, (int, float)) or not 1.0 <= v <= 1e6 for v in self.long_tract_prior_scales):
+            raise InputError(f"long_tract_prior_scales must lie in [1, 1e6], got {self.long_tract_prior_scales!r}")
         v = self.indel_screen_qual
         if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 100.0):
             raise InputError(f"indel_screen_qual must be in [0, 100] (0: off), got {v!r}")
@@ -187,6 +193,7 @@ class CallOptions:
         p.ont_indel_strand_p = self.ont_indel_strand_p
         p.long_tract_prior_scale = self.long_tract_prior_scale or 1.0
         p.long_tract_bases = self.long_tract_bases
+        p.long_tract_prior_scales = list(self.long_tract_prior_scales)
         if self.allele_error_tables and not self.gvcf:  # a gVCF keeps every window's likelihoods
             p.allele_error_tables = [list(t) for t in self.allele_error_tables]
             # never above min_qual: a window whose counts alone reach a written record is aligned

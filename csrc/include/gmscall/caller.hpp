@@ -43,6 +43,10 @@ struct CallParams {
   // real hets there (gmscall.error_model's notes; docs/long-reads.md).
   double long_tract_prior_scale = 1.0;
   int long_tract_bases = 8;
+  // Where not empty, the factor by the tract's length in bases instead (the last entry for longer
+  // tracts; long_tract_prior_scale and long_tract_bases are then not used): the tract prior learnt
+  // from the sample's own reads (gmscall.error_model.tract_prior_scales), non-decreasing, >= 1.
+  std::vector<double> long_tract_prior_scales;
   // Germline per-site SNVs: the mapping-artefact hypothesis (reads of a paralogous copy that the
   // aligner placed here; core/genotyper.cpp, paralog_evidence). Its prior per candidate SNV (0: off),
   // and the Beta(alpha, beta) of twice the ALT reads' share under it (a share below one half).

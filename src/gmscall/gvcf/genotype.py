@@ -27,8 +27,9 @@ import numpy as np
 import pysam
 
 from .. import _core
-from ..caller import LONG_READ_TRACT_PRIOR_SCALE, Progress, stream_vcf
+from ..caller import LONG_READ_TRACT_PRIOR_SCALE, Progress, learnt_tract_priors, stream_vcf
 from ..cohort import CohortSpec, normalise_platform
+from ..error_model import ErrorModel, parse_header_line
 from ..errors import InputError
 from ..family import read_ped
 from ..options import GENOTYPE_SHARD, CallOptions
@@ -200,9 +201,16 @@ def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[
     shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
     opts = options or CallOptions()
     if opts.long_tract_prior_scale == 0 and all(_platform(h) in ("PACBIO", "ONT") for h in headers):
+        asked = opts
         opts = dataclasses.replace(opts, long_tract_prior_scale=LONG_READ_TRACT_PRIOR_SCALE)
+        opts = learnt_tract_priors(opts, [m for h in headers for m in _models(h)], asked)
     return _GvcfPlan(paths, ref, cohort, opts, shards, list(ref_contigs.items()), tuple(headers),
                      tuple(indexes), None if ped is None else str(ped))
+
+
+def _models(header: str) -> list[ErrorModel]:
+    """The error models of a gVCF's ##gmscallErrorModel lines (what its call learnt)."""
+    return [parse_header_line(line) for line in re.findall(r"^##gmscallErrorModel=<.*>$", header, re.MULTILINE)]
 
 
 def _platform(header: str) -> str:
@@ -628,7 +636,7 @@ def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions, s
     # long reads: the core scales the indel priors of long tandem-repeat tracts as calling the BAMs
     # does, from the reference after each site; read only where those priors are on
     ref = ""
-    if params.long_tract_prior_scale != 1.0:
+    if params.long_tract_prior_scale != 1.0 or params.long_tract_prior_scales:
         with pysam.FastaFile(ref_path) as fa:
             ref = fa.fetch(shard.contig, shard.start, shard.end + _TRACT_REACH).upper()
     kept: list[tuple[_Site, tuple]] = []
