@@ -308,6 +308,49 @@ def test_model_command_and_header_and_reuse(tmp_path):
     assert read_error_model(learnt) == [m]
 
 
+def test_pcr_free_short_reads_learn_the_tract_prior(tmp_path):
+    """Short reads learn the tract prior only with --pcr-free (gmscall model and call; a model file
+    that carries it is used by a run without the flag); without it their models and calls are as
+    before."""
+    from gmscall.caller import _plan
+
+    bam, fa = _write_repeat_bam(tmp_path, het_copy=3)  # and a het one-base deletion at an A8 run
+    plain, free = tmp_path / "plain.txt", tmp_path / "free.txt"
+    assert _gmscall("model", "-f", str(fa), "-o", str(plain), str(bam)).returncode == 0
+    r = _gmscall("model", "--pcr-free", "-f", str(fa), "-o", str(free), str(bam))
+    assert r.returncode == 0, r.stderr
+    (m_plain,), (m_free,) = read_error_model(plain), read_error_model(free)
+    assert m_plain.tract_variants == () and "TractVariants" not in plain.read_text()
+    assert len(m_free.tract_variants) == 13 and "tract prior learnt" in m_free.fit
+    assert m_free.gap_open == m_plain.gap_open and m_free.stutter == m_plain.stutter  # only the prior is added
+
+    def table(options=None, error_model=True):
+        return _plan(str(bam), str(fa), None, None, None, "cpu", options, 1_000_000, None,
+                     error_model=error_model).options.long_tract_prior_scales
+
+    o = CallOptions()
+    assert table() == () and table(error_model=str(plain)) == ()
+    learnt = tract_prior_scales([m_free], o.indel_het_prior, o.indel_hom_prior)
+    assert learnt and table(CallOptions(pcr_free=True)) == learnt == table(error_model=str(free))
+    assert table(CallOptions(pcr_free=True, long_tract_prior_scale=1.0)) == ()  # a named factor wins
+    out = tmp_path / "free.vcf"
+    r = _gmscall("call", "--pcr-free", "-f", str(fa), "-o", str(out), str(bam))
+    assert r.returncode == 0, r.stderr
+    assert 'TractVariants="P1:' in out.read_text()
+    # gVCF then genotype: the gVCF's model line carries the shares, so genotype takes the same priors
+    import gmscall
+
+    gvcf = gmscall.call(str(bam), str(fa), output=tmp_path / "s.g.vcf.gz", options=CallOptions(gvcf=True, pcr_free=True))
+    geno = gmscall.genotype_gvcfs([gvcf], str(fa), tmp_path / "geno.vcf.gz")
+
+    def records(path):
+        with pysam.VariantFile(str(path)) as vf:
+            return [(r.pos, r.alleles, r.filter.keys(), r.samples[0]["GT"]) for r in vf]
+
+    direct = gmscall.call(str(bam), str(fa), output=tmp_path / "d.vcf.gz", options=CallOptions(pcr_free=True))
+    assert records(geno) == records(direct) and records(direct)
+
+
 def test_default_tables_give_the_default_calls(tmp_path):
     """A model no lower than the defaults anywhere changes no call (same gap codes as today)."""
     from gmscall import call

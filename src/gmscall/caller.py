@@ -112,12 +112,14 @@ ErrorModelArg = Union[bool, str, Path, Sequence[ErrorModel]]
 
 
 def learnt_tract_priors(opts: CallOptions, models: Sequence[ErrorModel], asked: CallOptions | None) -> CallOptions:
-    """A long-read run's indel priors by tract length from its models' learnt shares
-    (error_model.tract_prior_scales) in place of the fixed LONG_READ_TRACT_PRIOR_SCALE, unless the
-    options name a factor or a table."""
-    if opts.long_tract_prior_scale != LONG_READ_TRACT_PRIOR_SCALE or opts.long_tract_prior_scales:
+    """The indel priors by tract length from the models' learnt shares (error_model.
+    tract_prior_scales) where every model carries them (long reads learn them; short reads with
+    ``pcr_free``), in place of the fixed LONG_READ_TRACT_PRIOR_SCALE of long-read runs and of the
+    genome-wide prior of short ones, unless the options name a factor or a table."""
+    if opts.long_tract_prior_scales or asked is not None and (asked.long_tract_prior_scale or
+                                                              asked.long_tract_prior_scales):
         return opts
-    if asked is not None and (asked.long_tract_prior_scale or asked.long_tract_prior_scales):
+    if not models or not all(m.tract_variants for m in models):
         return opts
     scales = tract_prior_scales(models, opts.indel_het_prior, opts.indel_hom_prior)
     return dataclasses.replace(opts, long_tract_prior_scales=scales) if scales else opts
@@ -145,7 +147,7 @@ def _error_models(arg: ErrorModelArg, bams: Sequence[str], ref: str, regions: Se
     if arg is True:
         t0 = time.perf_counter()
         models = learn_error_model(bams, ref, regions, min_mq=max(20, opts.min_mq), threads=threads,
-                                   platform=opts.platform)
+                                   platform=opts.platform, tract_prior=opts.pcr_free)
         log.info("indel error model: %d read group(s) learnt in %.2f s", len(models), time.perf_counter() - t0)
         return models, "learnt from the reads"
     if isinstance(arg, (str, Path)):

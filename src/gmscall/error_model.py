@@ -370,11 +370,11 @@ def tract_prior_scales(models: Sequence[ErrorModel], indel_het_prior: float, ind
 
 def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np.ndarray,
                loci: np.ndarray, multi: np.ndarray | None = None, loss: np.ndarray | None = None,
-               variant: np.ndarray | None = None) -> ErrorModel:
+               variant: np.ndarray | None = None, tract_prior: bool = False) -> ErrorModel:
     """A model from count tables ``[period 0..8][units 0..20]`` (as ``_core.count_repeat_indels``;
     ``multi``: of the indel reads, those off by 2+ units, for the homopolymer gap continuation;
     ``loss``: those that lost units, for the slips' direction; ``variant``: loci left out as real
-    alleles, for the tract prior of long reads)."""
+    alleles, for the tract prior of long reads, and of others with ``tract_prior``: PCR-free)."""
     data, learnt, borrowed, default = {}, [], [], []
     for p in range(1, MAX_PERIOD + 1):
         u0 = _first_units(p)
@@ -435,7 +435,8 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             fit += f" (fewer than {MIN_LOCI} loci or {MIN_READS} reads)"
     if gap_ext:
         fit += "; homopolymer gap continuation learnt"
-    tract_variants = tract_variant_shares(variant[1], loci[1]) if variant is not None and extrapolate else ()
+    learn_tract = variant is not None and (extrapolate or tract_prior)
+    tract_variants = tract_variant_shares(variant[1], loci[1]) if learn_tract else ()
     if tract_variants:
         fit += "; tract prior learnt"
     stutter = {p: v for p, v in stutter.items() if any(v)}
@@ -460,10 +461,11 @@ def _loss_share(stutter: dict[int, tuple[int, ...]], k: np.ndarray, loss: np.nda
 
 def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
                       regions: Sequence[Region], *, min_mq: int = 20, threads: int = 1,
-                      sample_bp: int = SAMPLE_BP, platform: str = "") -> list[ErrorModel]:
+                      sample_bp: int = SAMPLE_BP, platform: str = "", tract_prior: bool = False) -> list[ErrorModel]:
     """One model per read group of each BAM/CRAM, learnt from the reads over a sample of
     ``regions`` (``sample_bp`` bases spread evenly over them). ``platform`` (ILLUMINA, PACBIO,
-    ONT) stands for every read group's @RG PL."""
+    ONT) stands for every read group's @RG PL. ``tract_prior``: every read group learns the tract
+    prior (PCR-free libraries; long reads always do)."""
     from . import _core
 
     paths = [bams] if isinstance(bams, (str, Path)) else list(bams)
@@ -473,7 +475,7 @@ def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
         c = _core.count_repeat_indels(str(bam), str(ref), chunks, min_mq, max(0, threads - 1))
         for g, rg in enumerate(c["read_groups"]):
             out.append(fit_counts(rg, c["samples"][g], platform or c["platforms"][g], c["indel"][g], c["total"][g],
-                                  c["loci"][g], c["multi"][g], c["loss"][g], c["variant"][g]))
+                                  c["loci"][g], c["multi"][g], c["loss"][g], c["variant"][g], tract_prior))
     return out
 
 

@@ -98,6 +98,9 @@ class CallOptions:
     # the factor by tract length in bases instead (the last entry for longer tracts): what a
     # long-read run learns from its reads (error_model.tract_prior_scales) where none is named
     long_tract_prior_scales: tuple[float, ...] = ()
+    # the libraries are PCR-free: short-read error models learn the tract prior as long reads' do
+    # (without PCR stutter their long tracts are read well enough for it; docs/long-reads.md)
+    pcr_free: bool = False
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0

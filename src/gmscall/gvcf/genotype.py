@@ -200,10 +200,10 @@ def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[
                         pedigree=None if ped is None else str(ped))
     shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
     opts = options or CallOptions()
+    asked = opts
     if opts.long_tract_prior_scale == 0 and all(_platform(h) in ("PACBIO", "ONT") for h in headers):
-        asked = opts
         opts = dataclasses.replace(opts, long_tract_prior_scale=LONG_READ_TRACT_PRIOR_SCALE)
-        opts = learnt_tract_priors(opts, [m for h in headers for m in _models(h)], asked)
+    opts = learnt_tract_priors(opts, [m for h in headers for m in _models(h)], asked)
     return _GvcfPlan(paths, ref, cohort, opts, shards, list(ref_contigs.items()), tuple(headers),
                      tuple(indexes), None if ped is None else str(ped))
 
