@@ -110,14 +110,13 @@ def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str
 ErrorModelArg = Union[bool, str, Path, Sequence[ErrorModel]]
 
 
-
 def learnt_tract_priors(opts: CallOptions, models: Sequence[ErrorModel], asked: CallOptions | None) -> CallOptions:
     """The indel priors by tract length from the models' learnt shares (error_model.
     tract_prior_scales) where every model carries them (long reads learn them; short reads with
     ``pcr_free``), in place of the fixed LONG_READ_TRACT_PRIOR_SCALE of long-read runs and of the
     genome-wide prior of short ones, unless the options name a factor or a table."""
-    if opts.long_tract_prior_scales or asked is not None and (asked.long_tract_prior_scale or
-                                                              asked.long_tract_prior_scales):
+    named = asked is not None and bool(asked.long_tract_prior_scale or asked.long_tract_prior_scales)
+    if named or opts.long_tract_prior_scales:
         return opts
     if not models or not all(m.tract_variants for m in models):
         return opts

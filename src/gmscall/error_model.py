@@ -83,10 +83,11 @@ EXT_PRIOR_READS = 20.0
 # on the real HiFi and ONT slices and a pbsim ONT set (the same calls at each); tract lengths of 6,
 # 8 and 10 bases gave the same calls. A third synth set was held out (docs/long-reads.md).
 LONG_READ_TRACT_PRIOR_SCALE = 30.0
-# The tract prior of long reads (tract_variant_shares): homopolymers of LONG_TRACT_FIRST bases or
-# more (CallOptions.long_tract_bases' default), learnt where MIN_TRACT_LOCI of them were counted;
-# each length's share is shrunk by TRACT_PRIOR_LOCI loci at the share the fixed factor
-# (LONG_READ_TRACT_PRIOR_SCALE) stands for, so lengths the sample hardly holds keep it.
+# The tract prior of long reads and PCR-free short reads (tract_variant_shares): homopolymers of
+# LONG_TRACT_FIRST bases or more (CallOptions.long_tract_bases' default), learnt where
+# MIN_TRACT_LOCI of them were counted; each length's share is shrunk by TRACT_PRIOR_LOCI loci at
+# the share the fixed factor (LONG_READ_TRACT_PRIOR_SCALE) stands for, so lengths the sample
+# hardly holds keep it.
 LONG_TRACT_FIRST = 8
 MIN_TRACT_LOCI = 20
 TRACT_PRIOR_LOCI = 2.0
@@ -120,9 +121,9 @@ class ErrorModel:
     # homopolymer gap continuation class by length (1-20 units), where the reads' slips run
     # further than the period's class says (absent: EXT_CLASS[1] throughout)
     gap_ext: tuple[int, ...] = ()
-    # long reads (PACBIO, ONT): the share of the sample's homopolymers of LONG_TRACT_FIRST..MAX_UNITS
-    # bases that carry a real indel allele (tract_variant_shares; empty: not learnt), the indel
-    # prior there (tract_prior_scales)
+    # long reads (PACBIO, ONT) and PCR-free short reads: the share of the sample's homopolymers of
+    # LONG_TRACT_FIRST..MAX_UNITS bases that carry a real indel allele (tract_variant_shares; empty:
+    # not learnt), the indel prior there (tract_prior_scales)
     tract_variants: tuple[float, ...] = ()
 
     def ext_class(self, period: int, units: int) -> int:
