@@ -89,7 +89,7 @@ LONG_READ_TRACT_PRIOR_SCALE = 30.0
 # the share the fixed factor (LONG_READ_TRACT_PRIOR_SCALE) stands for, so lengths the sample
 # hardly holds keep it.
 LONG_TRACT_FIRST = 8
-MIN_TRACT_LOCI = 20
+MIN_TRACT_LOCI = 50  # a 25-kb region holds ~26 (its 0-3 alleles say little of the genome's rate); 1 Mb ~70-120
 TRACT_PRIOR_LOCI = 2.0
 TRACT_ALLELES = 2.0  # a long homopolymer's indel alleles are mostly one base longer or shorter
 MIN_EXT_READS = 200
