@@ -103,20 +103,20 @@ def _plan(bam: Bam | Sequence[Bam], ref: str | Path, regions: str | Sequence[str
         errors = allele_error_tables(models, cohort.samples)
         if any(errors):
             opts = dataclasses.replace(opts, allele_error_tables=errors)
-        opts = learnt_tract_priors(opts, models, options)
+        opts = learnt_tract_priors(opts, models, options or CallOptions())
     return _Plan(bams, ref, cohort, be, opts, shards, session.ref_contigs(), tuple(models), note)
 
 
 ErrorModelArg = Union[bool, str, Path, Sequence[ErrorModel]]
 
 
-def learnt_tract_priors(opts: CallOptions, models: Sequence[ErrorModel], asked: CallOptions | None) -> CallOptions:
+def learnt_tract_priors(opts: CallOptions, models: Sequence[ErrorModel], asked: CallOptions) -> CallOptions:
     """The indel priors by tract length from the models' learnt shares (error_model.
     tract_prior_scales) where every model carries them (long reads learn them; short reads with
     ``pcr_free``), in place of the fixed LONG_READ_TRACT_PRIOR_SCALE of long-read runs and of the
-    genome-wide prior of short ones, unless the options name a factor or a table."""
-    named = asked is not None and bool(asked.long_tract_prior_scale or asked.long_tract_prior_scales)
-    if named or opts.long_tract_prior_scales:
+    genome-wide prior of short ones, unless the options the caller gave (``asked``) name a factor
+    or a table."""
+    if asked.long_tract_prior_scale or asked.long_tract_prior_scales:
         return opts
     if not models or not all(m.tract_variants for m in models):
         return opts

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .options import CallOptions
 from .regions import Region
 
 __all__ = ["ErrorModel", "allele_error_tables", "learn_error_model", "read_error_model", "write_error_model"]
@@ -88,7 +89,7 @@ LONG_READ_TRACT_PRIOR_SCALE = 30.0
 # MIN_TRACT_LOCI of them were counted; each length's share is shrunk by TRACT_PRIOR_LOCI loci at
 # the share the fixed factor (LONG_READ_TRACT_PRIOR_SCALE) stands for, so lengths the sample
 # hardly holds keep it.
-LONG_TRACT_FIRST = 8
+LONG_TRACT_FIRST = CallOptions.long_tract_bases
 MIN_TRACT_LOCI = 50  # a 25-kb region holds ~26 (its 0-3 alleles say little of the genome's rate); 1 Mb ~70-120
 TRACT_PRIOR_LOCI = 2.0
 TRACT_ALLELES = 2.0  # a long homopolymer's indel alleles are mostly one base longer or shorter
@@ -330,10 +331,7 @@ def _monotone_shares(hits: np.ndarray, trials: np.ndarray) -> np.ndarray:
 def _default_tract_share() -> float:
     """The share of a long tract's loci with a variant that the fixed long-read factor stands for
     (tract_prior_scales inverted at the default indel priors)."""
-    from .options import CallOptions
-
-    o = CallOptions()
-    odds = LONG_READ_TRACT_PRIOR_SCALE * TRACT_ALLELES * (o.indel_het_prior + o.indel_hom_prior)
+    odds = LONG_READ_TRACT_PRIOR_SCALE * TRACT_ALLELES * (CallOptions.indel_het_prior + CallOptions.indel_hom_prior)
     return odds / (1.0 + odds)
 
 

@@ -201,9 +201,10 @@ def _plan(gvcfs: Sequence[str | Path], ref: str | Path, regions: str | Sequence[
     shards = make_shards(resolve_regions(contigs, regions, bed), shard_size)
     opts = options or CallOptions()
     asked = opts
-    if opts.long_tract_prior_scale == 0 and all(_platform(h) in ("PACBIO", "ONT") for h in headers):
+    models = [_models(h) for h in headers]
+    if opts.long_tract_prior_scale == 0 and all(_platform(m) in ("PACBIO", "ONT") for m in models):
         opts = dataclasses.replace(opts, long_tract_prior_scale=LONG_READ_TRACT_PRIOR_SCALE)
-    opts = learnt_tract_priors(opts, [m for h in headers for m in _models(h)], asked)
+    opts = learnt_tract_priors(opts, [m for ms in models for m in ms], asked)
     return _GvcfPlan(paths, ref, cohort, opts, shards, list(ref_contigs.items()), tuple(headers),
                      tuple(indexes), None if ped is None else str(ped))
 
@@ -213,10 +214,10 @@ def _models(header: str) -> list[ErrorModel]:
     return [parse_header_line(line) for line in re.findall(r"^##gmscallErrorModel=<.*>$", header, re.MULTILINE)]
 
 
-def _platform(header: str) -> str:
-    """The platform of a gVCF's sample: that of its ##gmscallErrorModel lines where they agree
-    ('' where they do not, or none is there)."""
-    names = {normalise_platform(p) for p in re.findall(r"^##gmscallErrorModel=<.*?Platform=([^,>]*)", header, re.MULTILINE)}
+def _platform(models: Sequence[ErrorModel]) -> str:
+    """The platform of a gVCF's sample: that of its error models where they agree ('' where they
+    do not, or there is none)."""
+    names = {normalise_platform(m.platform) for m in models}
     return names.pop() if len(names) == 1 else ""
 
 
