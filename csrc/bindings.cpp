@@ -215,7 +215,8 @@ using SampleLikelihoods = std::tuple<int, int, std::vector<int>, std::vector<dou
 // long_tract_bases bases past the site's longest allele, as record_params needs.
 py::object genotype_site(const std::vector<std::string>& alleles, const std::vector<SampleLikelihoods>& samples,
                          const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& params,
-                         double sor, int64_t pos, std::string_view ref, int64_t ref_beg) {
+                         double sor, int64_t pos, std::string_view ref, int64_t ref_beg,
+                         const std::vector<std::string>& prior_alleles) {
   if (alleles.size() < 2) throw InputError("a site needs REF and at least one ALT");
   std::vector<calling::GvcfSample> in;
   for (const auto& [ploidy, dp, ad, gl, called] : samples) in.push_back({ploidy, dp, ad, gl, called});
@@ -223,12 +224,14 @@ py::object genotype_site(const std::vector<std::string>& alleles, const std::vec
   if (calling::tract_priors_on(params) && pos >= ref_beg && pos - ref_beg < static_cast<int64_t>(ref.size())) {
     size_t longest = 0;
     for (const std::string& a : alleles) longest = std::max(longest, a.size());
+    for (const std::string& a : prior_alleles) longest = std::max(longest, a.size());
     near.s = std::string(ref.substr(static_cast<size_t>(pos - ref_beg),
                                     1 + static_cast<size_t>(calling::tract_prior_reach(params)) + longest));
   }
   CallRecord rec;
   rec.sor = sor;
-  if (!calling::genotype_gvcf_site(alleles, in, per_site, hap, cohort, params, near, pos, rec)) return py::none();
+  if (!calling::genotype_gvcf_site(alleles, in, per_site, hap, cohort, params, near, pos, rec, prior_alleles))
+    return py::none();
   py::list gt, gq, dnq, pl, ad;
   for (const SampleCall& c : rec.samples) {
     gt.append(py::cast(c.gt));
@@ -750,7 +753,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("genotype_site", &genotype_site, py::arg("alleles"), py::arg("samples"), py::arg("per_site"), py::arg("hap"),
         py::arg("cohort"), py::arg("params"), py::arg("sor") = std::numeric_limits<double>::quiet_NaN(),
         py::arg("pos") = 0, py::arg("ref") = std::string_view(), py::arg("ref_beg") = 0,
-        "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs)");
+        py::arg("prior_alleles") = std::vector<std::string>(),
+        "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs); the "
+        "long-tract indel priors are measured over `prior_alleles` (empty: `alleles`)");
   m.def(
       "long_tract_bases",
       [](const std::string& ref, int64_t pos, const std::vector<std::string>& alleles) {

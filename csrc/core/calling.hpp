@@ -219,12 +219,14 @@ struct GvcfSample {
 // of the alleles left out counts as carrying none of the record's ALTs, as haplotypes that no
 // sample selected do in the haplotype model. `hap`: a haplotype-model site (QUAL capped at 3000).
 // `ref` holds the reference from the site's first base (`pos`) on, far enough to measure its
-// tracts: the priors are record_params', as a window's record of the same alleles gets them.
+// tracts: the priors are record_params' over `prior_alleles` (empty: `alleles`), as a window's
+// record gets them over the alleles its haplotypes selected (the samples' own calls).
 // Fills rec (REF and ALTs trimmed to their minimal form) and returns genotype_cohort's answer;
 // false also when no ALT is left.
 bool genotype_gvcf_site(const std::vector<std::string>& alleles, const std::vector<GvcfSample>& samples,
                         const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& p,
-                        const RefSeq& ref, int64_t pos, CallRecord& rec);
+                        const RefSeq& ref, int64_t pos, CallRecord& rec,
+                        const std::vector<std::string>& prior_alleles = {});
 // Two-sided binomial probability of a split at least as uneven as k of n, at success rate p.
 double binomial_two_sided(int k, int n, double p);
 // A strand-specific error's shape: of `alt_f + alt_r` ALT reads (8 or more) at most a tenth on one

@@ -713,8 +713,12 @@ void genotype_window(const WindowWork& w, const ReadBatch& batch, const std::vec
     for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());
     trim_common_suffix(alleles);
 
+    // The tract priors are those of the alleles the haplotypes selected, as the plain record lists
+    // them: a gVCF's other alleles (unselected, extras) change no GL through them, so genotyping
+    // the gVCF gives the call's record.
     CallParams scaled;
-    const CallParams& rp = record_params(ref, pos, alleles, p, scaled);
+    const std::vector<std::string> selected_alleles(alleles.begin(), alleles.begin() + n_sel);
+    const CallParams& rp = record_params(ref, pos, selected_alleles, p, scaled);
     CallRecord rec;
     rec.pos = pos;
     rec.ref = alleles[0];

@@ -377,9 +377,10 @@ namespace gms::calling {
 
 bool genotype_gvcf_site(const std::vector<std::string>& alleles, const std::vector<GvcfSample>& samples,
                         const std::vector<bool>& per_site, bool hap, const Cohort& cohort, const CallParams& site_p,
-                        const RefSeq& ref, int64_t pos, CallRecord& rec) {
+                        const RefSeq& ref, int64_t pos, CallRecord& rec,
+                        const std::vector<std::string>& prior_alleles) {
   CallParams scaled;
-  const CallParams& p = record_params(ref, pos, alleles, site_p, scaled);
+  const CallParams& p = record_params(ref, pos, prior_alleles.empty() ? alleles : prior_alleles, site_p, scaled);
   const int n = static_cast<int>(alleles.size());
   std::vector<bool> indel;
   for (const std::string& a : alleles) indel.push_back(a.size() != alleles[0].size());

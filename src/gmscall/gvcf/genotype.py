@@ -530,6 +530,9 @@ class _Site:
     phase: list[tuple[int, str, str] | None] = field(default_factory=list)
     # per sample: its own record here is FILTER StrandBias (the caller's ONT indel strand test)
     strand_biased: list[bool] = field(default_factory=list)
+    # REF and the ALTs of the samples' own calls: the alleles whose tracts set the record's indel
+    # priors, as calling the BAMs sets them over those its haplotypes selected
+    called: list[str] = field(default_factory=list)
 
     @property
     def strand_odds(self) -> float:
@@ -595,7 +598,14 @@ def _sites(per_sample: list[_SampleLines], shard: Region) -> list[_Site]:
                     alleles.append(a + suffix)
         if len(alleles) < 2:
             continue
-        site = _Site(pos, alleles, per_site=[False] * len(alleles))
+        called = [longest_ref]
+        for _, ln in records:
+            suffix = longest_ref[len(ln.alleles[0]):]
+            for i in ln.gt or ():
+                a = ln.alleles[i] + suffix if i > 0 and ln.alleles[i] != NON_REF else None
+                if a is not None and a not in called:
+                    called.append(a)
+        site = _Site(pos, alleles, per_site=[False] * len(alleles), called=called)
         for s in range(len(per_sample)):
             line = by_pos[s].get(pos)
             if line is not None:
@@ -643,7 +653,7 @@ def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions, s
     kept: list[tuple[_Site, tuple]] = []
     for site in _sites(per_sample, shard):
         result = _core.genotype_site(site.alleles, site.samples, site.per_site, site.hap, core_cohort, params,
-                                     site.strand_odds, site.pos, ref, shard.start)
+                                     site.strand_odds, site.pos, ref, shard.start, site.called)
         if result is not None:
             kept.append((site, _with_strand_bias(site, result)))
     return shard.contig, _as_records(kept, cohort.n_samples)
