@@ -112,8 +112,8 @@ ErrorModelArg = Union[bool, str, Path, Sequence[ErrorModel]]
 
 def learnt_tract_priors(opts: CallOptions, models: Sequence[ErrorModel], asked: CallOptions) -> CallOptions:
     """The indel priors by tract length from the models' learnt shares (error_model.
-    tract_prior_scales) where every model carries them (long reads learn them; short reads with
-    ``pcr_free``), in place of the fixed LONG_READ_TRACT_PRIOR_SCALE of long-read runs and of the
+    tract_prior_scales) where every model carries them (each counted MIN_TRACT_LOCI long
+    homopolymers), in place of the fixed LONG_READ_TRACT_PRIOR_SCALE of long-read runs and of the
     genome-wide prior of short ones, unless the options the caller gave (``asked``) name a factor
     or a table."""
     if asked.long_tract_prior_scale or asked.long_tract_prior_scales:
@@ -146,7 +146,7 @@ def _error_models(arg: ErrorModelArg, bams: Sequence[str], ref: str, regions: Se
     if arg is True:
         t0 = time.perf_counter()
         models = learn_error_model(bams, ref, regions, min_mq=max(20, opts.min_mq), threads=threads,
-                                   platform=opts.platform, tract_prior=opts.pcr_free)
+                                   platform=opts.platform)
         log.info("indel error model: %d read group(s) learnt in %.2f s", len(models), time.perf_counter() - t0)
         return models, "learnt from the reads"
     if isinstance(arg, (str, Path)):

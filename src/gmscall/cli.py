@@ -118,7 +118,7 @@ def _cmd_call(args: argparse.Namespace) -> int:
                        phase=not args.no_phase, platform=args.platform or "",
                        long_read_assembly=args.long_read_assembly,
                        paralog_prior=0.0 if args.no_paralog_model else args.paralog_prior,
-                       indel_screen_qual=args.indel_screen_qual, pcr_free=args.pcr_free)
+                       indel_screen_qual=args.indel_screen_qual)
     progress = _progress_bar() if sys.stderr.isatty() else None
     with _dask_client(args.dask) as client:
         call(_bam_inputs(args), args.fasta_ref, args.regions, bed=args.regions_file, output=args.output,
@@ -137,12 +137,6 @@ def _add_platform(p: argparse.ArgumentParser) -> None:
                         "[each read group's @RG PL]")
 
 
-def _add_pcr_free(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pcr-free", action="store_true",
-                   help="the libraries are PCR-free: short reads learn the indel prior of long homopolymers "
-                        "from the sample, as long reads do [the genome-wide prior; PCR stutter needs it]")
-
-
 def _cmd_model(args: argparse.Namespace) -> int:
     from .caller import _bam_list
     from .error_model import learn_error_model, write_error_model
@@ -153,7 +147,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
     _, contigs = open_checked(bams[0] if len(bams) == 1 else bams, args.fasta_ref, None)
     regions = resolve_regions(contigs, args.regions, args.regions_file)
     models = learn_error_model(bams, args.fasta_ref, regions, min_mq=max(20, args.min_mq), threads=args.threads,
-                               sample_bp=args.sample_bp, platform=args.platform or "", tract_prior=args.pcr_free)
+                               sample_bp=args.sample_bp, platform=args.platform or "")
     write_error_model(args.output, models)
     for m in models:
         log.info("%s (%s): %d loci, %d reads; %s", m.read_group, m.sample, m.loci, m.reads, m.fit)
@@ -407,7 +401,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paralog-prior", type=float, default=CallOptions.paralog_prior,
                    help=f"prior of the mapping-artefact hypothesis per candidate SNV [{CallOptions.paralog_prior:g}]")
     _add_platform(p)
-    _add_pcr_free(p)
     p.add_argument("--long-read-assembly", action="store_true",
                    help="local assembly also where every sample is PACBIO or ONT [off there: long reads' CIGARs "
                         "hold their alleles]")
@@ -427,7 +420,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reference bases whose reads are counted, spread evenly over the regions [192000]")
     p.add_argument("--threads", type=int, default=1, help="htslib decompression threads + 1 [1]")
     _add_platform(p)
-    _add_pcr_free(p)
     p.set_defaults(func=_cmd_model)
 
     p = sub.add_parser("genotype", help="joint genotyping of one-sample gVCFs (gmscall call --gvcf) into one VCF")

@@ -6,8 +6,9 @@ them those whose alignment carries an indel of whole units inside it (``_core.co
 a locus where one indel allele is on more than 30 % of the reads is a real allele, not errors, and
 is left out). The rate r of such reads is fitted as log10 r = a_p + b L (L the tract's length in
 bases, an intercept per period, one slope b >= 0 for all, binomial likelihood, on the lengths seen
-at >= 3 loci and >= 50 reads; b = 0 unless a slope fits better by a log-likelihood of 10, and a
-period keeps it only if its own counts fit better with it by 3), and each
+at >= 3 loci and >= 50 reads; b = 0 unless a slope fits better by a log-likelihood of 10; on long
+reads a period keeps it only if its own counts fit better with it by 3, on short reads unless its
+own counts fit better without it by 3), and each
 length's count is shrunk towards the curve ((k + 100 r_fit) / (n + 100)), so that rare long
 tracts borrow from it; periods 6-8, rarely counted enough, take the curve of the longest counted
 period below them. Each rate becomes the
@@ -23,8 +24,9 @@ class; for homopolymers the class is learnt from the share of slips 2+ bases lon
 ``MIN_READS`` reads (and no shorter period counted) keeps the default; the header line says which.
 Where the rate asks for a gap-open below ``PHRED_FLOOR``, the rest of the odds is the tract's
 one-unit slip (``stutter_code``), taken once per read at the tract by the pair-HMM (losses and
-gains in the counted share ``stutter_loss``); on short reads the fitted line is not carried past
-the longest length counted (PCR stutter levels off).
+gains in the counted share ``stutter_loss``); on short reads the fitted line is carried past the
+longest length counted only up to the highest rate a counted length showed (PCR stutter levels
+off: ``_stutter_ceiling``).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ EXT_PRIOR_READS = 20.0
 # on the real HiFi and ONT slices and a pbsim ONT set (the same calls at each); tract lengths of 6,
 # 8 and 10 bases gave the same calls. A third synth set was held out (docs/long-reads.md).
 LONG_READ_TRACT_PRIOR_SCALE = 30.0
-# The tract prior of long reads and PCR-free short reads (tract_variant_shares): homopolymers of
+# The tract prior (tract_variant_shares): homopolymers of
 # LONG_TRACT_FIRST bases or more (CallOptions.long_tract_bases' default), learnt where
 # MIN_TRACT_LOCI of them were counted; each length's share is shrunk by TRACT_PRIOR_LOCI loci at
 # the share the fixed factor (LONG_READ_TRACT_PRIOR_SCALE) stands for, so lengths the sample
@@ -122,9 +124,9 @@ class ErrorModel:
     # homopolymer gap continuation class by length (1-20 units), where the reads' slips run
     # further than the period's class says (absent: EXT_CLASS[1] throughout)
     gap_ext: tuple[int, ...] = ()
-    # long reads (PACBIO, ONT) and PCR-free short reads: the share of the sample's homopolymers of
-    # LONG_TRACT_FIRST..MAX_UNITS bases that carry a real indel allele (tract_variant_shares; empty:
-    # not learnt), the indel prior there (tract_prior_scales)
+    # the share of the sample's homopolymers of LONG_TRACT_FIRST..MAX_UNITS bases that carry a real
+    # indel allele (tract_variant_shares; empty: not learnt), the indel prior there
+    # (tract_prior_scales)
     tract_variants: tuple[float, ...] = ()
 
     def ext_class(self, period: int, units: int) -> int:
@@ -216,15 +218,19 @@ def sample_chunks(regions: Sequence[Region], sample_bp: int = SAMPLE_BP,
     return out
 
 
-def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-                 ) -> dict[int, tuple[float, float, float]]:
+def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                 borrow_slope: bool = False) -> dict[int, tuple[float, float, float]]:
     """Per period (a_p, b_p, L_p) of log10 r = a_p + b_p L (L the tract's length in bases), and L_p
     the longest length its counts reach: one slope b >= 0 shared by the periods, by binomial
     maximum likelihood on a grid, on the lengths with at least MIN_BIN_READS reads from
     MIN_BIN_LOCI loci (one odd locus does not set it); b = 0 unless it fits better by
     MIN_SLOPE_LLR, and a period keeps it only if its own counts fit better with it by
     MIN_PERIOD_SLOPE_LLR (else it is flat at its own level: no period's long tracts are lowered on
-    another period's trend). ``data``: period -> (indel reads, reads, units, loci)."""
+    another period's trend); with ``borrow_slope`` it keeps it unless its own counts fit better
+    without it by as much (PCR stutter grows with the tract's length in every period, and a
+    sample holds few long tracts of periods 2-6: a 192-kb one counts trinucleotide tracts to 5-6
+    units, flat at about 0, where the stutter sets' rates reach 18 % at 7 units). ``data``: period
+    -> (indel reads, reads, units, loci)."""
     a_grid = np.arange(-7.0, 0.0, 0.05)
     b_grid = np.arange(0.0, 0.4, 0.004)
     total = np.zeros(len(b_grid))
@@ -244,7 +250,9 @@ def _fit_periods(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
         j = 0
     out = {}
     for p, ll in lls.items():
-        jp = j if ll[:, j].max() - ll[:, 0].max() >= MIN_PERIOD_SLOPE_LLR else 0
+        gain = ll[:, j].max() - ll[:, 0].max()  # of the slope, on this period's own counts
+        keeps = gain > -MIN_PERIOD_SLOPE_LLR if borrow_slope else gain >= MIN_PERIOD_SLOPE_LLR
+        jp = j if keeps else 0
         out[p] = (float(a_grid[int(np.argmax(ll[:, jp]))]), float(b_grid[jp]), longest[p])
     return out
 
@@ -369,11 +377,11 @@ def tract_prior_scales(models: Sequence[ErrorModel], indel_het_prior: float, ind
 
 def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np.ndarray,
                loci: np.ndarray, multi: np.ndarray | None = None, loss: np.ndarray | None = None,
-               variant: np.ndarray | None = None, tract_prior: bool = False) -> ErrorModel:
+               variant: np.ndarray | None = None) -> ErrorModel:
     """A model from count tables ``[period 0..8][units 0..20]`` (as ``_core.count_repeat_indels``;
     ``multi``: of the indel reads, those off by 2+ units, for the homopolymer gap continuation;
     ``loss``: those that lost units, for the slips' direction; ``variant``: loci left out as real
-    alleles, for the tract prior of long reads, and of others with ``tract_prior``: PCR-free)."""
+    alleles, for the tract prior)."""
     data, learnt, borrowed, default = {}, [], [], []
     for p in range(1, MAX_PERIOD + 1):
         u0 = _first_units(p)
@@ -382,17 +390,19 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
     from .cohort import normalise_platform
 
     floor = PLATFORM_PHRED_FLOOR.get(normalise_platform(platform), PHRED_FLOOR)
-    # The line stops at the lengths it was fitted on where PCR stutter dominates the long tracts
-    # (it levels off); long-read libraries (PCR-free) keep it: their whole-unit counts miss most of
-    # a long tract's errors (reads with other indels near it are not counted), and on the real ONT
-    # slice homopolymers stopped short of the line's codes (lookup_unit) gained 3 false indels.
+    # Past the lengths it was fitted on, short reads' line goes on only up to the highest rate
+    # counted (PCR stutter, which may dominate their long tracts, levels off); long-read libraries
+    # (PCR-free) carry it on to the cap: their whole-unit counts miss most of a long tract's errors
+    # (reads with other indels near it are not counted), and on the real ONT slice homopolymers
+    # stopped short of the line's codes (lookup_unit) gained 3 false indels.
     extrapolate = normalise_platform(platform) in LINE_PAST_COUNTS
     gap_open: dict[int, tuple[int, ...]] = {}
     rates: dict[int, tuple[float, ...]] = {}
     gap_ext = homopolymer_ext_classes(k[1], multi[1], loci[1]) if multi is not None and 1 in data else ()
     stutter: dict[int, tuple[int, ...]] = {}
     if data:
-        curves = _fit_periods(data)
+        curves = _fit_periods(data, borrow_slope=not extrapolate)
+        ceiling = 0.5 if extrapolate else _stutter_ceiling(data)
         for p in range(1, MAX_PERIOD + 1):
             units = np.arange(_first_units(p), MAX_UNITS + 1)
             if p in data:
@@ -404,11 +414,13 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             else:
                 default.append(p)
                 continue
-            # past the lengths counted the line is not carried on: PCR stutter levels off (on the
-            # stutter sets of simulate_set.py at 20 %, where the line, fitted on tetranucleotides of
-            # up to 5-6 units with the slope homopolymers set, reached 0.5 from 7 units)
-            length = units * p if extrapolate else np.minimum(units * p, reach)
-            fit = np.minimum(10.0 ** (a + slope * length), 0.5)
+            # past the lengths counted, at most the ceiling (and not below the line's value there):
+            # on the stutter sets of simulate_set.py, whose reads are a unit off in at most 20 %,
+            # the line alone, fitted on tetranucleotides of up to 5-6 units with the slope
+            # homopolymers set, reached 0.5 from 7 units
+            fit = np.minimum(10.0 ** (a + slope * units * p), 0.5)
+            past = min(10.0 ** (a + slope * reach), 0.5)
+            fit = np.where(units * p > reach, np.minimum(fit, max(ceiling, past)), fit)
             kp, np_ = (data[p][0], data[p][1]) if p in data else (np.zeros_like(units), np.zeros_like(units))
             few = (data[p][3] if p in data else np.zeros_like(units)) < MIN_BIN_LOCI
             kp, np_ = np.where(few, 0, kp), np.where(few, 0, np_)  # lengths seen at one or two loci: the curve
@@ -434,13 +446,24 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             fit += f" (fewer than {MIN_LOCI} loci or {MIN_READS} reads)"
     if gap_ext:
         fit += "; homopolymer gap continuation learnt"
-    learn_tract = variant is not None and (extrapolate or tract_prior)
-    tract_variants = tract_variant_shares(variant[1], loci[1]) if learn_tract else ()
+    tract_variants = tract_variant_shares(variant[1], loci[1]) if variant is not None else ()
     if tract_variants:
         fit += "; tract prior learnt"
     stutter = {p: v for p, v in stutter.items() if any(v)}
     return ErrorModel(read_group, sample, platform, int(loci[1:, 1:].sum()), int(n[1:, 1:].sum()), fit,
                       gap_open, rates, stutter, _loss_share(stutter, k, loss), gap_ext, tract_variants)
+
+
+def _stutter_ceiling(data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> float:
+    """The highest rate of reads with a whole-unit indel at any length counted at MIN_BIN_LOCI
+    loci with MIN_BIN_READS reads, of any period: where PCR stutter levels off for a sample whose
+    long homopolymers (the tracts it holds most of) reach it (``data`` as _fit_periods')."""
+    top = 0.0
+    for k, n, _units, loci in data.values():
+        sel = (n >= MIN_BIN_READS) & (loci >= MIN_BIN_LOCI)
+        if sel.any():
+            top = max(top, float((k[sel] / n[sel]).max()))
+    return top
 
 
 def _loss_share(stutter: dict[int, tuple[int, ...]], k: np.ndarray, loss: np.ndarray | None) -> float:
@@ -460,11 +483,10 @@ def _loss_share(stutter: dict[int, tuple[int, ...]], k: np.ndarray, loss: np.nda
 
 def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
                       regions: Sequence[Region], *, min_mq: int = 20, threads: int = 1,
-                      sample_bp: int = SAMPLE_BP, platform: str = "", tract_prior: bool = False) -> list[ErrorModel]:
+                      sample_bp: int = SAMPLE_BP, platform: str = "") -> list[ErrorModel]:
     """One model per read group of each BAM/CRAM, learnt from the reads over a sample of
     ``regions`` (``sample_bp`` bases spread evenly over them). ``platform`` (ILLUMINA, PACBIO,
-    ONT) stands for every read group's @RG PL. ``tract_prior``: every read group learns the tract
-    prior (PCR-free libraries; long reads always do)."""
+    ONT) stands for every read group's @RG PL."""
     from . import _core
 
     paths = [bams] if isinstance(bams, (str, Path)) else list(bams)
@@ -474,7 +496,7 @@ def learn_error_model(bams: str | Path | Sequence[str | Path], ref: str | Path,
         c = _core.count_repeat_indels(str(bam), str(ref), chunks, min_mq, max(0, threads - 1))
         for g, rg in enumerate(c["read_groups"]):
             out.append(fit_counts(rg, c["samples"][g], platform or c["platforms"][g], c["indel"][g], c["total"][g],
-                                  c["loci"][g], c["multi"][g], c["loss"][g], c["variant"][g], tract_prior))
+                                  c["loci"][g], c["multi"][g], c["loss"][g], c["variant"][g]))
     return out
 
 

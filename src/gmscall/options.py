@@ -90,17 +90,14 @@ class CallOptions:
     long_read_assembly: bool = False
     # indel priors times long_tract_prior_scale for a record with an insertion or deletion in a
     # reference tandem-repeat tract of long_tract_bases bases or more (csrc: CallParams::
-    # long_tract_prior_scale); 0: the platforms' default where every sample is PACBIO or ONT (the
-    # table the error models learn, long_tract_prior_scales, else error_model.
-    # LONG_READ_TRACT_PRIOR_SCALE), else 1 (off)
+    # long_tract_prior_scale); 0: the table the error models learn (long_tract_prior_scales) where
+    # every model learnt one, else error_model.LONG_READ_TRACT_PRIOR_SCALE where every sample is
+    # PACBIO or ONT, else 1 (off)
     long_tract_prior_scale: float = 0.0
     long_tract_bases: int = 8
-    # the factor by tract length in bases instead (the last entry for longer tracts): what a
-    # long-read run learns from its reads (error_model.tract_prior_scales) where none is named
+    # the factor by tract length in bases instead (the last entry for longer tracts): what a run
+    # learns from its reads (error_model.tract_prior_scales) where none is named
     long_tract_prior_scales: tuple[float, ...] = ()
-    # the libraries are PCR-free: short-read error models learn the tract prior as long reads' do
-    # (without PCR stutter their long tracts are read well enough for it; docs/long-reads.md)
-    pcr_free: bool = False
     gap_open_max: int = 45
     gap_open_min: int = 30
     gap_open_slope: float = 1.0
