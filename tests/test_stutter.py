@@ -98,3 +98,33 @@ def test_sam_to_fastq_rebuilds_both_mates(tmp_path):
         lengths[t1] += 1
     assert lengths[17] + lengths[19] == edited
     assert lengths[17] > lengths[19]  # losses more often than gains
+
+
+def test_stutter_oracle_puts_the_simulators_law_into_a_learnt_model(tmp_path):
+    """benchmarks/stutter_oracle.py: a learnt model of a clean library takes the simulator's law
+    where it is higher (long tracts: gap codes at the floor and one-unit slips, losses at
+    STUTTER_LOSS), keeps its own rates where they are higher, and the file round-trips."""
+    from gmscall.error_model import PHRED_FLOOR, fit_counts, read_error_model, write_error_model
+
+    oracle = load_benchmark("stutter_oracle")
+    k, n, loci = (np.zeros((9, 21), np.int64) for _ in range(3))
+    n[1:6, 1:], loci[1:6, 1:] = 2000, 50
+    k[1, 1:4] = 200  # homopolymers of 1-3 bases: 10 %, above the law (0 there)
+    learnt = fit_counts("rg", "S", "ILLUMINA", k, n, loci)
+    model = oracle.oracle_model(learnt)
+    assert model.rates[3][7 - 2] == pytest.approx(stutter_rate(3, 21)) and learnt.rates[3][7 - 2] < 0.01
+    assert model.gap_open[3][7 - 2] == PHRED_FLOOR and model.stutter[3][7 - 2] > 0
+    assert model.rates[1][2 - 1] == learnt.rates[1][2 - 1] > 0.05
+    assert model.stutter_loss == STUTTER_LOSS and "stutter law" in model.fit
+    assert oracle.oracle_model(learnt, scale=0.0).gap_open == learnt.gap_open  # no law: the learnt codes
+    path = write_error_model(tmp_path / "oracle.txt", [model])
+    assert read_error_model(path)[0].stutter == model.stutter
+
+
+def test_stutter_oracle_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    oracle = load_benchmark("stutter_oracle")
+    rc = oracle.main(["--bam", str(tmp_path / "no.bam"), "--ref", str(tmp_path / "no.fa"), "--region", "chr1:1-100",
+                      "-o", str(tmp_path / "m.txt")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("stutter_oracle: error:") and err.count("\n") == 1
+    assert not (tmp_path / "m.txt").exists()
