@@ -23,17 +23,14 @@ import sys
 import pysam
 
 from gmscall import synth
-from gmscall.cohort import normalise_platform
 from gmscall.error_model import (
     MAX_PERIOD,
     MAX_UNITS,
-    PHRED_FLOOR,
-    PLATFORM_PHRED_FLOOR,
     ErrorModel,
     _first_units,
     learn_error_model,
-    rate_to_phred,
-    stutter_code,
+    period_codes,
+    platform_phred_floor,
     write_error_model,
 )
 from gmscall.errors import InputError
@@ -43,17 +40,14 @@ from gmscall.regions import parse_region
 def oracle_model(model: ErrorModel, scale: float = 1.0) -> ErrorModel:
     """``model`` with each learnt period's rates raised to the simulator's stutter law where that
     is higher, and the gap codes and slips that go with them."""
-    floor = PLATFORM_PHRED_FLOOR.get(normalise_platform(model.platform), PHRED_FLOOR)
+    floor = platform_phred_floor(model.platform)
     gap_open, stutter, rates = dict(model.gap_open), {}, dict(model.rates)
     for p in range(1, MAX_PERIOD + 1):
         if p not in model.rates:
             continue
         units = range(_first_units(p), MAX_UNITS + 1)
-        law = [max(r, synth.stutter_rate(p, u * p, scale)) for r, u in zip(model.rates[p], units)]
-        ext = [model.ext_class(p, u) for u in units]
-        rates[p] = tuple(law)
-        gap_open[p] = tuple(rate_to_phred(r, p, u, floor, e) for r, u, e in zip(law, units, ext))
-        codes = tuple(stutter_code(r, p, u, floor, e) for r, u, e in zip(law, units, ext))
+        rates[p] = tuple(max(r, synth.stutter_rate(p, u * p, scale)) for r, u in zip(model.rates[p], units))
+        gap_open[p], codes = period_codes(rates[p], p, floor, model.gap_ext)
         if any(codes):
             stutter[p] = codes
     return dataclasses.replace(model, gap_open=gap_open, rates=rates, stutter=stutter,

@@ -756,6 +756,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("prior_alleles") = std::vector<std::string>(),
         "Genotype one cohort site from per-sample likelihoods (gmscall genotype, from gVCFs); the "
         "long-tract indel priors are measured over `prior_alleles` (empty: `alleles`)");
+  m.def("tract_priors_on", &calling::tract_priors_on, py::arg("params"),
+        "Whether the indel priors of long tandem-repeat tracts are scaled anywhere (a learnt table, or a "
+        "factor other than 1): where they are, genotyping a gVCF site reads the reference after it.");
   m.def(
       "long_tract_bases",
       [](const std::string& ref, int64_t pos, const std::vector<std::string>& alleles) {

@@ -292,6 +292,25 @@ def stutter_code(rate: float, period: int, units: int, floor: int = PHRED_FLOOR,
     return _phred_code(residual / (1.0 + residual))
 
 
+def platform_phred_floor(platform: str) -> int:
+    """The gap-open floor of a read group's @RG PL (PLATFORM_PHRED_FLOOR, else PHRED_FLOOR)."""
+    from .cohort import normalise_platform
+
+    return PLATFORM_PHRED_FLOOR.get(normalise_platform(platform), PHRED_FLOOR)
+
+
+def period_codes(rates: Sequence[float], period: int, floor: int, gap_ext: Sequence[int] = ()
+                 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A period's gap-open Phreds and slip codes (rate_to_phred, stutter_code) from its rates by
+    length, _first_units(period)..MAX_UNITS units; ``gap_ext``: the learnt homopolymer gap
+    continuation classes (ErrorModel.gap_ext; else the period's class)."""
+    units = range(_first_units(period), MAX_UNITS + 1)
+    ext_of = [gap_ext[u - 1] if period == 1 and gap_ext else None for u in units]
+    gap = tuple(rate_to_phred(float(r), period, u, floor, e) for r, u, e in zip(rates, units, ext_of))
+    slips = tuple(stutter_code(float(r), period, u, floor, e) for r, u, e in zip(rates, units, ext_of))
+    return gap, slips
+
+
 def _ext_values() -> tuple[float, ...]:
     try:
         from . import _core
@@ -389,7 +408,7 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             data[p] = (k[p, u0:], n[p, u0:], np.arange(u0, MAX_UNITS + 1), loci[p, u0:])
     from .cohort import normalise_platform
 
-    floor = PLATFORM_PHRED_FLOOR.get(normalise_platform(platform), PHRED_FLOOR)
+    floor = platform_phred_floor(platform)
     # Past the lengths it was fitted on, short reads' line goes on only up to the highest rate
     # counted (PCR stutter, which may dominate their long tracts, levels off); long-read libraries
     # (PCR-free) carry it on to the cap: their whole-unit counts miss most of a long tract's errors
@@ -426,9 +445,7 @@ def fit_counts(read_group: str, sample: str, platform: str, k: np.ndarray, n: np
             kp, np_ = np.where(few, 0, kp), np.where(few, 0, np_)  # lengths seen at one or two loci: the curve
             est = np.maximum.accumulate((kp + PRIOR_READS * fit) / (np_ + PRIOR_READS))  # no fewer errors if longer
             rates[p] = tuple(float(x) for x in est)
-            ext_of = [gap_ext[int(u) - 1] if p == 1 and gap_ext else None for u in units]
-            gap_open[p] = tuple(rate_to_phred(float(x), p, int(u), floor, e) for x, u, e in zip(est, units, ext_of))
-            slips = [stutter_code(float(x), p, int(u), floor, e) for x, u, e in zip(est, units, ext_of)]
+            gap_open[p], slips = period_codes(rates[p], p, floor, gap_ext)
             if extrapolate:  # the line where the counts are too few keeps the floor's cap: no slip rests on it alone
                 counted = (data[p][1] >= MIN_BIN_READS) & ~few if p in data else np.zeros(len(units), dtype=bool)
                 slips = [c if ok else 0 for c, ok in zip(slips, counted)]

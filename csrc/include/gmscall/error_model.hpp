@@ -37,7 +37,7 @@ struct RepeatIndelCounts {
   std::vector<int64_t> loss;  // among the indel reads, those that lost units (PCR stutter mostly loses)
   // Loci left out because one indel allele is on too many of their reads (a real allele): per read
   // group that has reads there, as `loci` (their share of a length is the sample's rate of indel
-  // variants at such tracts: the tract prior of long reads, gmscall.error_model).
+  // variants at such tracts: the tract prior, gmscall.error_model).
   std::vector<int64_t> variant;
   int64_t loci_seen = 0, loci_skipped = 0;  // skipped: an indel allele too frequent for an error
 };

@@ -644,10 +644,10 @@ def _genotype_shard(plan_bits: tuple[tuple[str, ...], CohortSpec, CallOptions, s
     per_sample = [_read_shard(path, shard) for path in gvcfs]
     core_cohort = cohort.core(shard.contig, shard.start, shard.end)
     params = options.to_core()
-    # long reads: the core scales the indel priors of long tandem-repeat tracts as calling the BAMs
+    # the core scales the indel priors of long tandem-repeat tracts as calling the BAMs
     # does, from the reference after each site; read only where those priors are on
     ref = ""
-    if params.long_tract_prior_scale != 1.0 or params.long_tract_prior_scales:
+    if _core.tract_priors_on(params):
         with pysam.FastaFile(ref_path) as fa:
             ref = fa.fetch(shard.contig, shard.start, shard.end + _TRACT_REACH).upper()
     kept: list[tuple[_Site, tuple]] = []
